@@ -1,0 +1,120 @@
+//! The command line, as clap derive types only.
+
+use clap::{Args, Parser, ValueEnum};
+use ipnet::IpNet;
+
+use crate::filter::{PortRange, parse_net, parse_state};
+use crate::model::TcpState;
+
+/// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
+#[derive(Debug, Parser)]
+#[command(name = "ports", version, about, max_term_width = 100)]
+#[command(after_help = "Exit status: 0 when a socket matched, 1 when none did, 2 on error.")]
+pub struct Opts {
+    /// Ports or ranges to look for (8080, :8080 or 8000-8100); match a local or remote port
+    #[arg(value_name = "PORT|RANGE", value_parser = str::parse::<PortRange>)]
+    pub ports: Vec<PortRange>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// TCP listeners and bound, unconnected UDP sockets only
+    #[arg(short, long)]
+    pub listen: bool,
+
+    /// TCP sockets (both protocols when neither -t nor -u is given)
+    #[arg(short, long)]
+    pub tcp: bool,
+
+    /// UDP sockets
+    #[arg(short, long)]
+    pub udp: bool,
+
+    /// IPv4 sockets (both families when neither -4 nor -6 is given)
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+
+    /// IPv6 sockets
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// TCP state: listen, established, time-wait, close-wait, syn-sent, ... (repeatable or comma list)
+    #[arg(long, value_name = "STATE", value_delimiter = ',', value_parser = parse_state)]
+    pub state: Vec<TcpState>,
+
+    /// Owned by this process id (repeatable)
+    #[arg(short, long, value_name = "PID")]
+    pub pid: Vec<u32>,
+
+    /// Process name contains NAME (case-insensitive)
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub process: Option<String>,
+
+    /// Owned by this user name or uid
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Local address or CIDR (127.0.0.1, ::1, 10.0.0.0/8)
+    #[arg(long, value_name = "ADDR[/LEN]", value_parser = parse_net)]
+    pub local: Option<IpNet>,
+
+    /// Remote address or CIDR
+    #[arg(long, value_name = "ADDR[/LEN]", value_parser = parse_net)]
+    pub remote: Option<IpNet>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Sort rows by this key
+    #[arg(long, value_enum, value_name = "KEY", default_value_t = SortKey::default())]
+    pub sort: SortKey,
+
+    /// Reverse the sort order
+    #[arg(short, long)]
+    pub reverse: bool,
+
+    /// Print a JSON array instead of the table (fields: see docs/json.md)
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+
+    /// Print CSV instead of the table, one row per socket
+    #[arg(long)]
+    pub csv: bool,
+
+    /// Show the full command line and never truncate
+    #[arg(short, long)]
+    pub wide: bool,
+
+    /// When to colour the table: auto honours NO_COLOR and colours only a terminal
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default())]
+    pub color: ColorWhen,
+}
+
+/// Sort keys for `--sort`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Proto,
+    Local,
+    Remote,
+    Port,
+    State,
+    Pid,
+    Process,
+    User,
+}
+
+/// When to use colour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,77 @@
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+use owo_colors::OwoColorize;
+
+use ports::app::{self, ExitCode as Code};
+use ports::cli::Opts;
+use ports::settings::{Settings, Terminal};
+use ports::source::SystemSource;
+
+fn main() -> ExitCode {
+    let opts = match Opts::try_parse() {
+        Ok(opts) => opts,
+        Err(error)
+            if matches!(
+                error.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            let _ = error.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => return fail(&one_line(&error.render().to_string())),
+    };
+    let settings = Settings::new(opts, &Terminal::detect());
+    let mut out = BufWriter::new(io::stdout().lock());
+    let result = app::run(&settings, &SystemSource, &mut out)
+        .and_then(|outcome| out.flush().map(|()| outcome).map_err(Into::into));
+    match result {
+        Ok(outcome) => {
+            for note in outcome.notes(&settings) {
+                eprintln!("ports: {note}");
+            }
+            ExitCode::from(outcome.exit_code() as u8)
+        }
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+/// clap's message spans several lines; the first names the bad value, and a
+/// `[possible values: ...]` line, when there is one, says what to write instead.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or(text);
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match lines
+        .map(str::trim)
+        .find(|line| line.starts_with("[possible values"))
+    {
+        Some(values) => format!("{first} {values}"),
+        None => first.to_owned(),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    let color =
+        io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let prefix = if color {
+        "error:".red().bold().to_string()
+    } else {
+        "error:".into()
+    };
+    eprintln!("{prefix} {message}");
+    ExitCode::from(Code::Error as u8)
+}
+
+/// `ports | head` closes the pipe early: that is the reader's choice, not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,61 @@
+//! CSV output: one row per socket; several owners become `;`-separated lists in each owner column.
+
+use std::io::{self, Write};
+
+use crate::model::{Family, Proto, SocketEntry};
+
+const HEADER: [&str; 11] = [
+    "proto",
+    "family",
+    "local_addr",
+    "local_port",
+    "remote_addr",
+    "remote_port",
+    "state",
+    "pids",
+    "processes",
+    "users",
+    "uids",
+];
+
+pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
+    let mut csv = csv::Writer::from_writer(out);
+    csv.write_record(HEADER)?;
+    for entry in entries {
+        csv.write_record(record(entry))?;
+    }
+    csv.flush()
+}
+
+fn record(entry: &SocketEntry) -> [String; 11] {
+    let owners = &entry.processes;
+    let list = |field: &dyn Fn(&crate::model::ProcessInfo) -> String| {
+        owners
+            .iter()
+            .map(|p| field(p))
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    [
+        match entry.proto {
+            Proto::Tcp => "tcp".into(),
+            Proto::Udp => "udp".into(),
+        },
+        match entry.family() {
+            Family::Ipv4 => "ipv4".into(),
+            Family::Ipv6 => "ipv6".into(),
+        },
+        entry.local.ip().to_string(),
+        entry.local.port().to_string(),
+        entry.remote.map(|a| a.ip().to_string()).unwrap_or_default(),
+        entry
+            .remote
+            .map(|a| a.port().to_string())
+            .unwrap_or_default(),
+        entry.state.map(|s| s.name().to_owned()).unwrap_or_default(),
+        list(&|p| p.pid.to_string()),
+        list(&|p| p.name.clone()),
+        list(&|p| p.user.clone().unwrap_or_default()),
+        list(&|p| p.uid.map(|u| u.to_string()).unwrap_or_default()),
+    ]
+}

@@ -1,0 +1,110 @@
+//! Orders socket rows by a `--sort` key, with a fixed tie-break so output is stable.
+
+use std::cmp::Ordering;
+
+use crate::cli::SortKey;
+use crate::model::SocketEntry;
+
+pub fn sort(entries: &mut [SocketEntry], key: SortKey, reverse: bool) {
+    entries.sort_by(|a, b| {
+        let order = by_key(a, b, key).then_with(|| tie_break(a, b));
+        if reverse { order.reverse() } else { order }
+    });
+}
+
+fn by_key(a: &SocketEntry, b: &SocketEntry, key: SortKey) -> Ordering {
+    match key {
+        SortKey::Proto => (a.proto, a.family()).cmp(&(b.proto, b.family())),
+        SortKey::Local => (a.local.ip(), a.local.port()).cmp(&(b.local.ip(), b.local.port())),
+        SortKey::Remote => a.remote.cmp(&b.remote),
+        SortKey::Port => a.local.port().cmp(&b.local.port()),
+        SortKey::State => a.state.cmp(&b.state),
+        // Sockets without a visible owner go last.
+        SortKey::Pid => owner_key(a, |p| p.pid).cmp(&owner_key(b, |p| p.pid)),
+        SortKey::Process => {
+            owner_key(a, |p| p.name.to_lowercase()).cmp(&owner_key(b, |p| p.name.to_lowercase()))
+        }
+        SortKey::User => owner_key(a, |p| p.user.clone()).cmp(&owner_key(b, |p| p.user.clone())),
+    }
+}
+
+/// `(false, value)` for the first owner, `(true, None)` when there is none, so those sort last.
+fn owner_key<T>(
+    entry: &SocketEntry,
+    field: impl Fn(&crate::model::ProcessInfo) -> T,
+) -> (bool, Option<T>) {
+    match entry.processes.first() {
+        Some(process) => (false, Some(field(process))),
+        None => (true, None),
+    }
+}
+
+fn tie_break(a: &SocketEntry, b: &SocketEntry) -> Ordering {
+    let key = |e: &SocketEntry| (e.proto, e.local.port(), e.local.ip(), e.remote);
+    key(a).cmp(&key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FakeSource;
+
+    fn sorted(key: SortKey, reverse: bool) -> Vec<SocketEntry> {
+        let mut entries = FakeSource::sample().entries;
+        sort(&mut entries, key, reverse);
+        entries
+    }
+
+    fn local_ports(entries: &[SocketEntry]) -> Vec<u16> {
+        entries.iter().map(|e| e.local.port()).collect()
+    }
+
+    #[test]
+    fn port_orders_by_local_port() {
+        let ports = local_ports(&sorted(SortKey::Port, false));
+        assert!(ports.windows(2).all(|w| w[0] <= w[1]), "{ports:?}");
+    }
+
+    #[test]
+    fn reverse_reverses() {
+        let mut forward = sorted(SortKey::Port, false);
+        forward.reverse();
+        assert_eq!(
+            local_ports(&forward),
+            local_ports(&sorted(SortKey::Port, true))
+        );
+    }
+
+    #[test]
+    fn pid_puts_ownerless_sockets_last() {
+        let entries = sorted(SortKey::Pid, false);
+        let pids: Vec<_> = entries
+            .iter()
+            .map(|e| e.processes.first().map(|p| p.pid))
+            .collect();
+        let first_none = pids.iter().position(Option::is_none).unwrap();
+        assert!(pids[first_none..].iter().all(Option::is_none), "{pids:?}");
+        assert!(
+            pids[..first_none].windows(2).all(|w| w[0] <= w[1]),
+            "{pids:?}"
+        );
+    }
+
+    #[test]
+    fn proto_puts_tcp_before_udp_and_ipv4_before_ipv6() {
+        let entries = sorted(SortKey::Proto, false);
+        let keys: Vec<_> = entries.iter().map(|e| (e.proto, e.family())).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
+    }
+
+    #[test]
+    fn process_sorts_names_case_insensitively() {
+        let entries = sorted(SortKey::Process, false);
+        let names: Vec<_> = entries
+            .iter()
+            .filter_map(|e| e.processes.first())
+            .map(|p| p.name.to_lowercase())
+            .collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    }
+}

@@ -1,0 +1,43 @@
+//! Where sockets come from: the `SocketSource` trait, the real system source and a fake for tests.
+
+mod fake;
+mod system;
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as os;
+
+#[cfg(not(target_os = "linux"))]
+mod other;
+#[cfg(not(target_os = "linux"))]
+use other as os;
+
+pub use fake::FakeSource;
+pub use system::SystemSource;
+
+use crate::filter::Filter;
+use crate::model::SocketEntry;
+
+/// Why sockets could not be listed at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    #[error("listing sockets is not supported on this system: {0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// Something that lists sockets with their owners.
+pub trait SocketSource {
+    /// Lists sockets. `hint` says what the caller will keep: a source may skip work with it,
+    /// but the caller filters again, so returning more is always correct.
+    fn sockets(&self, hint: &Filter) -> Result<Vec<SocketEntry>, SourceError>;
+}
+
+/// One line for stderr telling how to see owners hidden by permissions, worded for this OS.
+pub fn hidden_owners_hint(hidden: usize) -> String {
+    os::hidden_owners_hint(hidden)
+}
