@@ -170,3 +170,245 @@ impl Filter {
 fn any_or_empty<T: PartialEq>(wanted: &[T], value: &T) -> bool {
     wanted.is_empty() || wanted.contains(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FakeSource;
+
+    #[test]
+    fn port_ranges_parse() {
+        let cases = [
+            ("8080", Ok((8080, 8080))),
+            (":8080", Ok((8080, 8080))),
+            ("1", Ok((1, 1))),
+            ("65535", Ok((65535, 65535))),
+            ("8000-8100", Ok((8000, 8100))),
+            (":8000-8100", Ok((8000, 8100))),
+            ("22-22", Ok((22, 22))),
+            ("0", Err("port '0' is out of range 1-65535")),
+            ("70000", Err("port '70000' is out of range 1-65535")),
+            ("80-20", Err("range '80-20' is backwards: write 20-80")),
+            ("http", Err("'http' is not a port number (1-65535)")),
+            ("", Err("'' is not a port number (1-65535)")),
+            ("-5", Err("'' is not a port number (1-65535)")),
+            ("1-99999", Err("port '99999' is out of range 1-65535")),
+        ];
+        for (text, want) in cases {
+            let got = text.parse::<PortRange>().map(|r| (r.first, r.last));
+            assert_eq!(got, want.map_err(String::from), "input {text:?}");
+        }
+    }
+
+    #[test]
+    fn addresses_and_cidrs_parse() {
+        let cases = [
+            ("127.0.0.1", Some("127.0.0.1/32")),
+            ("::1", Some("::1/128")),
+            ("[::1]", Some("::1/128")),
+            ("10.0.0.0/8", Some("10.0.0.0/8")),
+            ("10.1.2.3/8", Some("10.0.0.0/8")),
+            ("fe80::/10", Some("fe80::/10")),
+            ("10.0.0/8", None),
+            ("10.0.0.0/33", None),
+            ("::1/129", None),
+            ("localhost", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            let got = parse_net(text).ok().map(|net| net.to_string());
+            assert_eq!(got.as_deref(), want, "input {text:?}");
+        }
+        assert_eq!(
+            parse_net("10.0.0.0/33").unwrap_err(),
+            "'10.0.0.0/33' is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1)"
+        );
+    }
+
+    #[test]
+    fn states_parse_case_insensitively_with_aliases() {
+        let cases = [
+            ("listen", Some(TcpState::Listen)),
+            ("LISTEN", Some(TcpState::Listen)),
+            ("Time-Wait", Some(TcpState::TimeWait)),
+            ("time_wait", Some(TcpState::TimeWait)),
+            ("estab", Some(TcpState::Established)),
+            ("syn-sent", Some(TcpState::SynSent)),
+            ("fin-wait-1", Some(TcpState::FinWait1)),
+            ("closed", Some(TcpState::Close)),
+            ("listening", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_state(text).ok(), want, "input {text:?}");
+        }
+        assert!(
+            parse_state("bogus")
+                .unwrap_err()
+                .starts_with("unknown state 'bogus'")
+        );
+    }
+
+    #[test]
+    fn every_state_name_parses_back() {
+        for state in TcpState::ALL {
+            assert_eq!(parse_state(state.name()), Ok(state));
+        }
+    }
+
+    /// Local ports of the sample sockets that `filter` keeps, in sample order.
+    fn kept(filter: Filter) -> Vec<String> {
+        FakeSource::sample()
+            .entries
+            .iter()
+            .filter(|e| filter.matches(e))
+            .map(|e| format!("{:?}:{}", e.proto, e.local))
+            .collect()
+    }
+
+    #[test]
+    fn empty_filter_keeps_everything() {
+        assert_eq!(
+            kept(Filter::default()).len(),
+            FakeSource::sample().entries.len()
+        );
+    }
+
+    #[test]
+    fn port_matches_local_or_remote() {
+        let filter = Filter {
+            ports: vec!["8080".parse().unwrap()],
+            ..Filter::default()
+        };
+        assert_eq!(
+            kept(filter),
+            [
+                "Tcp:0.0.0.0:8080",
+                "Tcp:[::]:8080",
+                "Tcp:127.0.0.1:8080",
+                "Tcp:127.0.0.1:51234",
+                "Tcp:127.0.0.1:51200",
+            ]
+        );
+    }
+
+    #[test]
+    fn port_range_and_several_ports() {
+        let filter = Filter {
+            ports: vec!["5000-5500".parse().unwrap(), "53".parse().unwrap()],
+            ..Filter::default()
+        };
+        assert_eq!(
+            kept(filter),
+            ["Tcp:127.0.0.1:5432", "Udp:127.0.0.53:53", "Udp:[::1]:9999"]
+        );
+    }
+
+    #[test]
+    fn listening_keeps_listeners_and_unconnected_udp() {
+        let filter = Filter {
+            listening_only: true,
+            ..Filter::default()
+        };
+        assert_eq!(
+            kept(filter),
+            [
+                "Tcp:0.0.0.0:8080",
+                "Tcp:[::]:8080",
+                "Tcp:127.0.0.1:5432",
+                "Udp:127.0.0.53:53"
+            ]
+        );
+    }
+
+    #[test]
+    fn protocol_and_family() {
+        let udp6 = Filter {
+            protos: vec![Proto::Udp],
+            families: vec![Family::Ipv6],
+            ..Filter::default()
+        };
+        assert_eq!(kept(udp6), ["Udp:[::1]:9999"]);
+        let tcp6 = Filter {
+            protos: vec![Proto::Tcp],
+            families: vec![Family::Ipv6],
+            ..Filter::default()
+        };
+        assert_eq!(kept(tcp6), ["Tcp:[::]:8080", "Tcp:[2001:db8::10]:22"]);
+    }
+
+    #[test]
+    fn states_exclude_udp() {
+        let filter = Filter {
+            states: vec![TcpState::TimeWait, TcpState::Listen],
+            ..Filter::default()
+        };
+        assert_eq!(
+            kept(filter),
+            [
+                "Tcp:0.0.0.0:8080",
+                "Tcp:[::]:8080",
+                "Tcp:127.0.0.1:5432",
+                "Tcp:127.0.0.1:51200"
+            ]
+        );
+    }
+
+    #[test]
+    fn pid_matches_any_owner_of_a_shared_socket() {
+        let filter = Filter {
+            pids: vec![1200],
+            ..Filter::default()
+        };
+        assert_eq!(kept(filter), ["Tcp:0.0.0.0:8080", "Tcp:[::]:8080"]);
+    }
+
+    #[test]
+    fn process_name_is_a_case_insensitive_substring() {
+        let filter = Filter {
+            process: Some("gres".into()),
+            ..Filter::default()
+        };
+        assert_eq!(kept(filter), ["Tcp:127.0.0.1:5432"]);
+        let filter = Filter {
+            process: Some("nomatch".into()),
+            ..Filter::default()
+        };
+        assert!(kept(filter).is_empty());
+    }
+
+    #[test]
+    fn user_by_name_or_uid() {
+        let by_name = Filter {
+            user: Some(UserMatch::parse("www-data")),
+            ..Filter::default()
+        };
+        let by_uid = Filter {
+            user: Some(UserMatch::parse("33")),
+            ..Filter::default()
+        };
+        let want = ["Tcp:0.0.0.0:8080", "Tcp:[::]:8080", "Tcp:127.0.0.1:8080"];
+        assert_eq!(kept(by_name), want);
+        assert_eq!(kept(by_uid), want);
+    }
+
+    #[test]
+    fn local_and_remote_cidrs() {
+        let local = Filter {
+            local: Some(parse_net("127.0.0.0/8").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(kept(local).len(), 5);
+        let remote = Filter {
+            remote: Some(parse_net("2001:db8::/32").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(kept(remote), ["Tcp:[2001:db8::10]:22"]);
+        // A socket with no peer never matches a remote condition.
+        let any = Filter {
+            remote: Some(parse_net("0.0.0.0/0").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(kept(any).len(), 3);
+    }
+}

@@ -65,25 +65,14 @@ impl Column {
         }
     }
 
-    /// Columns give up space in this order, least useful first; `None` never shrinks.
-    fn shrink_rank(self) -> Option<u8> {
-        match self {
-            Column::Command => Some(0),
-            Column::User => Some(1),
-            Column::Process => Some(2),
-            Column::Pid => Some(3),
-            Column::Remote => Some(4),
-            Column::Local => Some(5),
-            Column::Proto | Column::State => None,
-        }
-    }
-
     /// Narrowest this column may become for the given cell.
     fn min_width(self, text: &str) -> usize {
         match self {
             // Keep the whole port, one character of address and the ellipsis.
             Column::Local | Column::Remote => port_suffix(text).len() + 2,
-            Column::Command | Column::User | Column::Process | Column::Pid => 4,
+            // Keep the first pid whole: a cut pid names another process.
+            Column::Pid => text.split(',').next().map_or(0, str::len) + 1,
+            Column::Command | Column::User | Column::Process => 4,
             Column::Proto | Column::State => text.width(),
         }
     }
@@ -102,6 +91,7 @@ impl Column {
                     cut(host, width.saturating_sub(suffix.len() + 1))
                 )
             }
+            Column::Pid => format!("{}…", whole_pids(text, width.saturating_sub(1))),
             _ => format!("{}…", cut(text, width.saturating_sub(1))),
         }
     }
@@ -129,7 +119,25 @@ impl Column {
     }
 }
 
-/// Column widths that fit `limit`, shrinking the least useful columns first.
+/// How the table makes room, least useful text first. Ports and states are never touched.
+const FIT_STEPS: [(Column, Step); 6] = [
+    (Column::User, Step::Shrink),
+    (Column::User, Step::Hide),
+    (Column::Process, Step::Shrink),
+    (Column::Pid, Step::Shrink),
+    (Column::Remote, Step::Shrink),
+    (Column::Local, Step::Shrink),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Cut cells down to the column's floor.
+    Shrink,
+    /// Drop the column.
+    Hide,
+}
+
+/// Column widths that fit `limit`; 0 hides a column.
 pub fn fit_widths(columns: &[Column], cells: &[Vec<String>], limit: Option<usize>) -> Vec<usize> {
     let mut widths: Vec<usize> = columns.iter().map(|c| c.header().width()).collect();
     let mut floors = widths.clone();
@@ -140,16 +148,22 @@ pub fn fit_widths(columns: &[Column], cells: &[Vec<String>], limit: Option<usize
         }
     }
     let Some(limit) = limit else { return widths };
-    let total = widths.iter().sum::<usize>() + GAP * columns.len().saturating_sub(1);
-    let mut excess = total.saturating_sub(limit);
-    let mut order: Vec<usize> = (0..columns.len())
-        .filter(|&i| columns[i].shrink_rank().is_some())
-        .collect();
-    order.sort_by_key(|&i| columns[i].shrink_rank());
-    for i in order {
-        let give = excess.min(widths[i] - floors[i]);
-        widths[i] -= give;
-        excess -= give;
+    let total = |widths: &[usize]| {
+        let shown: Vec<_> = widths.iter().filter(|&&w| w > 0).collect();
+        shown.iter().copied().sum::<usize>() + GAP * shown.len().saturating_sub(1)
+    };
+    for (column, step) in FIT_STEPS {
+        let excess = total(&widths).saturating_sub(limit);
+        let Some(i) = columns.iter().position(|&c| c == column) else {
+            continue;
+        };
+        if excess == 0 {
+            break;
+        }
+        widths[i] = match step {
+            Step::Shrink => widths[i] - excess.min(widths[i] - floors[i]),
+            Step::Hide => 0,
+        };
     }
     widths
 }
@@ -220,6 +234,18 @@ fn port_suffix(text: &str) -> &str {
     }
 }
 
+/// The longest run of whole pids from a `1200,1201,...` list that fits `width`.
+fn whole_pids(text: &str, width: usize) -> &str {
+    let mut end = 0;
+    for (at, _) in text.match_indices(',').chain([(text.len(), "")]) {
+        if at > width {
+            break;
+        }
+        end = at;
+    }
+    &text[..end]
+}
+
 /// The longest prefix of `text` at most `width` columns wide.
 fn cut(text: &str, width: usize) -> &str {
     let mut used = 0;
@@ -230,4 +256,55 @@ fn cut(text: &str, width: usize) -> &str {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_keep_their_port() {
+        assert_eq!(Column::Local.truncate("127.0.0.1:51234", 10), "127…:51234");
+        assert_eq!(
+            Column::Remote.truncate("[2001:db8::99]:60022", 12),
+            "[2001…:60022"
+        );
+        assert_eq!(Column::Local.truncate("[::1]:80", 8), "[::1]:80");
+    }
+
+    #[test]
+    fn pids_are_never_cut_mid_number() {
+        assert_eq!(Column::Pid.truncate("1200,1201,1202", 11), "1200,1201…");
+        assert_eq!(Column::Pid.truncate("1200,1201,1202", 9), "1200…");
+        assert_eq!(Column::Pid.truncate("1200,1201", 5), "1200…");
+    }
+
+    #[test]
+    fn text_is_cut_by_display_width() {
+        assert_eq!(Column::Process.truncate("postgres", 5), "post…");
+        assert_eq!(Column::Process.truncate("名前名前", 5), "名前…");
+    }
+
+    #[test]
+    fn fitting_hides_user_before_cutting_addresses() {
+        let columns = Column::for_view(false);
+        let row: Vec<String> = [
+            "tcp",
+            "127.0.0.1:8080",
+            "127.0.0.1:51234",
+            "ESTABLISHED",
+            "1201",
+            "nginx",
+            "www-data",
+        ]
+        .map(String::from)
+        .to_vec();
+        let natural = fit_widths(&columns, std::slice::from_ref(&row), None);
+        assert_eq!(natural, [5, 14, 15, 11, 4, 7, 8]);
+        let fitted = fit_widths(&columns, std::slice::from_ref(&row), Some(70));
+        assert_eq!(fitted, [5, 14, 15, 11, 4, 7, 0]);
+        let tight = fit_widths(&columns, std::slice::from_ref(&row), Some(60));
+        assert_eq!(tight[..4], [5, 14, 9, 11]);
+        assert_eq!(tight[6], 0);
+    }
 }

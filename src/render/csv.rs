@@ -1,8 +1,10 @@
 //! CSV output: one row per socket; several owners become `;`-separated lists in each owner column.
+//! Names are escaped as in the table, since CSV is often read on a terminal.
 
 use std::io::{self, Write};
 
 use crate::model::{Family, Proto, SocketEntry};
+use crate::sanitize::sanitize;
 
 const HEADER: [&str; 11] = [
     "proto",
@@ -54,8 +56,14 @@ fn record(entry: &SocketEntry) -> [String; 11] {
             .unwrap_or_default(),
         entry.state.map(|s| s.name().to_owned()).unwrap_or_default(),
         list(&|p| p.pid.to_string()),
-        list(&|p| p.name.clone()),
-        list(&|p| p.user.clone().unwrap_or_default()),
+        list(&|p| sanitize(&p.name).into_owned()),
+        list(&|p| {
+            p.user
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or_default()
+                .into_owned()
+        }),
         list(&|p| p.uid.map(|u| u.to_string()).unwrap_or_default()),
     ]
 }

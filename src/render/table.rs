@@ -13,40 +13,42 @@ pub fn write(entries: &[SocketEntry], opts: &RenderOpts, out: &mut dyn Write) ->
     if entries.is_empty() {
         return Ok(());
     }
-    let columns = Column::for_view(opts.wide);
+    let all_columns = Column::for_view(opts.wide);
     let texts: Vec<Vec<String>> = entries
         .iter()
-        .map(|e| columns.iter().map(|c| c.text(e)).collect())
+        .map(|e| all_columns.iter().map(|c| c.text(e)).collect())
         .collect();
     let limit = if opts.wide {
         None
     } else {
         opts.width.map(usize::from)
     };
-    let widths = fit_widths(&columns, &texts, limit);
+    let widths = fit_widths(&all_columns, &texts, limit);
+    let shown: Vec<usize> = (0..all_columns.len()).filter(|&i| widths[i] > 0).collect();
 
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)
         .set_content_arrangement(ContentArrangement::Disabled)
         .force_no_tty();
-    table.set_header(columns.iter().map(|c| header_cell(c.header(), opts.color)));
-    for (entry, row) in entries.iter().zip(&texts) {
-        let cells = columns
+    table.set_header(
+        shown
             .iter()
-            .zip(row)
-            .zip(&widths)
-            .map(|((column, text), &width)| {
-                let text = column.truncate(text, width);
-                Cell::new(if opts.color {
-                    column.paint(entry, &text)
-                } else {
-                    text
-                })
-            });
+            .map(|&i| header_cell(all_columns[i].header(), opts.color)),
+    );
+    for (entry, row) in entries.iter().zip(&texts) {
+        let cells = shown.iter().map(|&i| {
+            let column = all_columns[i];
+            let text = column.truncate(&row[i], widths[i]);
+            Cell::new(if opts.color {
+                column.paint(entry, &text)
+            } else {
+                text
+            })
+        });
         table.add_row(cells);
     }
-    let last = columns.len() - 1;
+    let last = shown.len() - 1;
     for (i, column) in table.column_iter_mut().enumerate() {
         column.set_padding((0, if i == last { 0 } else { GAP as u16 }));
     }

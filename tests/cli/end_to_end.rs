@@ -1,0 +1,226 @@
+//! The real binary against real loopback sockets that each test opens itself.
+
+use std::io::{self, Read};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{explain, json, ports};
+
+fn me() -> u64 {
+    u64::from(std::process::id())
+}
+
+fn owned_by_me(socket: &Value) -> bool {
+    socket["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["pid"] == me())
+}
+
+fn find<'a>(sockets: &'a [Value], local_port: u16, state: Option<&str>) -> Option<&'a Value> {
+    sockets
+        .iter()
+        .find(|s| s["local_port"] == local_port && state.is_none_or(|state| s["state"] == state))
+}
+
+#[test]
+fn tcp_listener_ipv4_is_found_with_our_pid() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sockets, output) = json(&[&port.to_string()]);
+    let why = explain(&[&port.to_string()], &output);
+    assert_eq!(output.status.code(), Some(0), "{why}");
+    let socket = find(&sockets, port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
+    assert!(owned_by_me(socket), "{why}");
+    assert_eq!(socket["proto"], "tcp");
+    assert_eq!(socket["family"], "ipv4");
+    assert_eq!(socket["local_addr"], "127.0.0.1");
+    assert_eq!(socket["remote_addr"], Value::Null);
+    assert_eq!(socket["remote_port"], Value::Null);
+    let me = &socket["processes"][0];
+    assert!(me["name"].as_str().is_some_and(|n| !n.is_empty()), "{why}");
+    assert!(me["uid"].is_u64() && me.get("user").is_some(), "{why}");
+}
+
+#[test]
+fn tcp_listener_ipv6_is_found_with_our_pid() {
+    let listener = TcpListener::bind("[::1]:0").expect("IPv6 loopback must work here");
+    let port = listener.local_addr().unwrap().port();
+    let (sockets, output) = json(&["-6", &port.to_string()]);
+    let why = explain(&[&port.to_string()], &output);
+    let socket = find(&sockets, port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
+    assert!(owned_by_me(socket), "{why}");
+    assert_eq!(socket["family"], "ipv6");
+    assert_eq!(socket["local_addr"], "::1");
+}
+
+#[test]
+fn both_ends_of_an_established_pair_are_found() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server_port = listener.local_addr().unwrap().port();
+    let client = TcpStream::connect(("127.0.0.1", server_port)).unwrap();
+    let (_accepted, _) = listener.accept().unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    let args = ["--state", "established", &client_port.to_string()];
+    let (sockets, output) = json(&args);
+    let why = explain(&args, &output);
+    assert_eq!(sockets.len(), 2, "{why}");
+    let client_end = find(&sockets, client_port, None).unwrap_or_else(|| panic!("{why}"));
+    assert_eq!(client_end["remote_port"], server_port, "{why}");
+    let server_end = find(&sockets, server_port, None).unwrap_or_else(|| panic!("{why}"));
+    assert_eq!(server_end["remote_port"], client_port, "{why}");
+    for end in [client_end, server_end] {
+        assert_eq!(end["state"], "established", "{why}");
+        assert_eq!(end["remote_addr"], "127.0.0.1", "{why}");
+        assert!(owned_by_me(end), "{why}");
+    }
+}
+
+#[test]
+fn udp_socket_is_found_and_counts_as_listening() {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    for args in [vec!["-u", "-4"], vec!["-l"]] {
+        let mut args = args;
+        let port_text = port.to_string();
+        args.push(&port_text);
+        let (sockets, output) = json(&args);
+        let why = explain(&args, &output);
+        let found = find(&sockets, port, None).unwrap_or_else(|| panic!("{why}"));
+        assert_eq!(found["proto"], "udp", "{why}");
+        assert_eq!(found["state"], Value::Null, "{why}");
+        assert!(owned_by_me(found), "{why}");
+    }
+}
+
+#[test]
+fn table_names_our_pid() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let output = ports().args([&port, "--color", "never"]).output().unwrap();
+    let why = explain(&[&port], &output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.contains(&format!("127.0.0.1:{port}")))
+        .expect(&why);
+    assert!(
+        row.split_whitespace().any(|word| word == me().to_string()),
+        "{why}"
+    );
+    assert!(row.contains("LISTEN"), "{why}");
+}
+
+#[test]
+fn a_free_port_exits_one_with_one_line() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The listener is closed: nothing holds the port now.
+    let output = ports().arg(port.to_string()).output().unwrap();
+    let why = explain(&[&port.to_string()], &output);
+    assert_eq!(output.status.code(), Some(1), "{why}");
+    assert!(output.stdout.is_empty(), "{why}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("ports: no socket uses port {port}\n")
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_success() {
+    let listeners: Vec<_> = (0..50)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let (reader, writer) = io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_ports"))
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", explain(&[], &output));
+    assert!(output.stderr.is_empty(), "{}", explain(&[], &output));
+    drop(listeners);
+}
+
+#[test]
+fn head_reads_one_line_and_ports_exits_zero() {
+    let _listeners: Vec<_> = (0..50)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let script = r#"set -o pipefail; "$0" --color never | head -1"#;
+    let output = Command::new("bash")
+        .args(["-c", script, env!("CARGO_BIN_EXE_ports")])
+        .output()
+        .unwrap();
+    let why = explain(&["| head -1"], &output);
+    assert_eq!(output.status.code(), Some(0), "{why}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).lines().count(),
+        1,
+        "{why}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("PROTO"),
+        "{why}"
+    );
+    assert!(output.stderr.is_empty(), "{why}");
+}
+
+#[test]
+fn a_full_disk_is_an_error() {
+    let _listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ports"))
+        .stdout(full)
+        .output()
+        .unwrap();
+    let why = explain(&["> /dev/full"], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("No space left on device"),
+        "{why}"
+    );
+}
+
+/// Runs ports on a pseudo-terminal (util-linux `script`) and returns what it printed.
+fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_ports"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{out}");
+    out
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    assert!(on_a_terminal(&[], &port).contains("\x1b["));
+    assert!(!on_a_terminal(&[("NO_COLOR", "1")], &port).contains("\x1b["));
+    // A pipe gets no colour either.
+    let piped = ports().arg(&port).output().unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains("\x1b["));
+}

@@ -1,0 +1,12 @@
+//! Integration tests: one binary, several modules.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
+
+mod bad_input;
+mod end_to_end;
+mod presenter;
+mod privilege;
+mod support;

@@ -1,0 +1,32 @@
+//! Running the real binary and explaining failures.
+
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub fn ports() -> Command {
+    let mut command = Command::cargo_bin("ports").unwrap();
+    command.env_remove("NO_COLOR").env_remove("COLUMNS");
+    command
+}
+
+/// Everything needed to see why a run did not do what a test expected.
+pub fn explain(args: &[&str], output: &Output) -> String {
+    format!(
+        "ports {}\nexit: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs `ports ARGS --json --color never` and parses the array.
+pub fn json(args: &[&str]) -> (Vec<serde_json::Value>, Output) {
+    let mut all = args.to_vec();
+    all.extend(["--json", "--color", "never"]);
+    let output = ports().args(&all).output().unwrap();
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", explain(&all, &output)));
+    (parsed.as_array().unwrap().clone(), output)
+}
