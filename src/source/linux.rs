@@ -147,6 +147,12 @@ fn socket_inode(target: &str) -> Option<u32> {
         .ok()
 }
 
+/// The user name of `uid` through NSS (`/etc/passwd`, LDAP, ...), as `ps` and `ss` resolve it.
+pub(super) fn user_name(uid: u32) -> Option<String> {
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
+    Some(user.name)
+}
+
 pub(super) fn hidden_owners_hint(hidden: usize) -> String {
     let sockets = if hidden == 1 {
         "socket's owner is"
@@ -179,6 +185,14 @@ mod tests {
             .find(|s| s.info.local_port() == port)
             .unwrap();
         assert!(ours.pids.contains(&std::process::id()));
+    }
+
+    #[test]
+    fn names_users_with_false_shells() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+        // uid 1 is `daemon` on Debian and most Linux distributions.
+        assert_eq!(user_name(1).as_deref(), Some("daemon"));
+        assert_eq!(user_name(4_000_000_000), None);
     }
 
     #[test]

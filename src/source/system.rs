@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo};
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
 use super::{SocketSource, SourceError, os};
 use crate::filter::Filter;
@@ -124,6 +124,8 @@ fn tcp_state(state: netstat2::TcpState) -> TcpState {
 }
 
 /// Names, users and command lines of the given pids only: a full process refresh costs more.
+/// User names come from the OS layer: sysinfo's list skips accounts whose shell is `/bin/false`
+/// (most daemons) and ignores NSS.
 fn describe_processes(pids: &[u32]) -> HashMap<u32, Arc<ProcessInfo>> {
     let Ok(mut system) = System::new() else {
         return HashMap::new();
@@ -134,20 +136,23 @@ fn describe_processes(pids: &[u32]) -> HashMap<u32, Arc<ProcessInfo>> {
         .with_user(UpdateKind::Always)
         .with_cmd(UpdateKind::Always);
     system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, fields);
-    let users = Users::new_with_refreshed_list().ok();
-    let user_name = |uid: &sysinfo::Uid| {
-        let user = users.as_ref()?.get_user_by_id(uid)?;
-        Some(user.name().to_owned())
+    let mut user_names = HashMap::new();
+    let mut user_name = |uid: u32| {
+        user_names
+            .entry(uid)
+            .or_insert_with(|| os::user_name(uid))
+            .clone()
     };
     system
         .processes()
         .iter()
         .map(|(pid, process)| {
+            let uid = process.user_id().map(|uid| **uid);
             let info = ProcessInfo {
                 pid: pid.as_u32(),
                 name: process.name().to_string_lossy().into_owned(),
-                user: process.user_id().and_then(user_name),
-                uid: process.user_id().map(|uid| **uid),
+                user: uid.and_then(&mut user_name),
+                uid,
                 cmdline: join_lossy(process.cmd()),
             };
             (pid.as_u32(), Arc::new(info))
