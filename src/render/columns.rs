@@ -1,6 +1,10 @@
 //! The table's columns: header, cell text, colour and how each gives way when space is short.
 
-use owo_colors::OwoColorize;
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use crate::model::{ProcessInfo, SocketEntry, TcpState};
@@ -48,21 +52,32 @@ impl Column {
         }
     }
 
-    /// Plain, terminal-safe cell text.
-    pub fn text(self, entry: &SocketEntry) -> String {
+    /// Appends the plain, terminal-safe cell text to `buf`.
+    pub fn write_text(self, entry: &SocketEntry, buf: &mut String) {
         let owners = &entry.processes;
         match self {
-            Column::Proto => format!("{}{}", proto_name(entry), family_digit(entry)),
-            Column::Local => entry.local.to_string(),
-            Column::Remote => entry
-                .remote
-                .map_or_else(|| NONE.into(), |addr| addr.to_string()),
-            Column::State => entry.state.map_or_else(|| NONE.into(), state_label),
-            Column::Pid => join_owners(owners, |p| p.pid.to_string()),
-            Column::Process => join_owners(owners, |p| sanitize(&p.name).into_owned()),
-            Column::User => join_owners(owners, user_label),
-            Column::Command => join_owners(owners, |p| sanitize(&p.cmdline).into_owned()),
+            Column::Proto => {
+                buf.push_str(proto_name(entry));
+                buf.push_str(family_digit(entry));
+            }
+            Column::Local => push(buf, entry.local),
+            Column::Remote => match entry.remote {
+                Some(addr) => push(buf, addr),
+                None => buf.push_str(NONE),
+            },
+            Column::State => buf.push_str(entry.state.map_or(NONE, state_label)),
+            Column::Pid => join_owners(owners, buf, |p, b| push(b, p.pid)),
+            Column::Process => join_owners(owners, buf, |p, b| b.push_str(&sanitize(&p.name))),
+            Column::User => join_owners(owners, buf, user_label),
+            Column::Command => join_owners(owners, buf, |p, b| b.push_str(&sanitize(&p.cmdline))),
         }
+    }
+
+    /// The plain cell text, as a new String.
+    pub fn text(self, entry: &SocketEntry) -> String {
+        let mut text = String::new();
+        self.write_text(entry, &mut text);
+        text
     }
 
     /// Narrowest this column may become for the given cell.
@@ -78,11 +93,11 @@ impl Column {
     }
 
     /// Cuts `text` to `width`: addresses lose host characters, never their port.
-    pub fn truncate(self, text: &str, width: usize) -> String {
+    pub fn truncate(self, text: &str, width: usize) -> Cow<'_, str> {
         if text.width() <= width {
-            return text.to_owned();
+            return Cow::Borrowed(text);
         }
-        match self {
+        Cow::Owned(match self {
             Column::Local | Column::Remote => {
                 let suffix = port_suffix(text);
                 let host = &text[..text.len() - suffix.len()];
@@ -93,29 +108,49 @@ impl Column {
             }
             Column::Pid => format!("{}…", whole_pids(text, width.saturating_sub(1))),
             _ => format!("{}…", cut(text, width.saturating_sub(1))),
+        })
+    }
+
+    /// Appends already-truncated cell text to `buf`, coloured.
+    pub fn paint(self, entry: &SocketEntry, text: &str, buf: &mut String) {
+        match self {
+            _ if text == NONE => push(buf, text.dimmed()),
+            Column::Local => {
+                let suffix = port_suffix(text);
+                buf.push_str(&text[..text.len() - suffix.len()]);
+                push(buf, suffix.cyan().bold());
+            }
+            Column::State => match entry.state.map(state_class) {
+                Some(StateClass::Listening) => push(buf, text.green().bold()),
+                // A `Style` ends with a full reset, as the bold ones do: comfy-table adds one otherwise.
+                Some(StateClass::Open) => push(buf, text.style(Style::new().blue())),
+                Some(StateClass::Closing) => push(buf, text.style(Style::new().yellow())),
+                None => buf.push_str(text),
+            },
+            Column::Process => push(buf, text.bold()),
+            _ => buf.push_str(text),
         }
     }
 
-    /// Colours already-truncated cell text.
-    pub fn paint(self, entry: &SocketEntry, text: &str) -> String {
-        if text == NONE {
-            return text.dimmed().to_string();
+    /// Appends the finished cell (text, cut to `width`, coloured if asked) to `buf`; returns its
+    /// display width. `scratch` is reused between calls to spare an allocation per cell.
+    pub fn write_cell(
+        self,
+        entry: &SocketEntry,
+        width: usize,
+        color: bool,
+        scratch: &mut String,
+        buf: &mut String,
+    ) -> usize {
+        scratch.clear();
+        self.write_text(entry, scratch);
+        let text = self.truncate(scratch, width);
+        if color {
+            self.paint(entry, &text, buf);
+        } else {
+            buf.push_str(&text);
         }
-        match self {
-            Column::Local => {
-                let suffix = port_suffix(text);
-                let host = &text[..text.len() - suffix.len()];
-                format!("{host}{}", suffix.cyan().bold())
-            }
-            Column::State => match entry.state.map(state_class) {
-                Some(StateClass::Listening) => text.green().bold().to_string(),
-                Some(StateClass::Open) => text.blue().to_string(),
-                Some(StateClass::Closing) => text.yellow().to_string(),
-                None => text.to_owned(),
-            },
-            Column::Process => text.bold().to_string(),
-            _ => text.to_owned(),
-        }
+        text.width()
     }
 }
 
@@ -137,14 +172,18 @@ enum Step {
     Hide,
 }
 
-/// Column widths that fit `limit`; 0 hides a column.
-pub fn fit_widths(columns: &[Column], cells: &[Vec<String>], limit: Option<usize>) -> Vec<usize> {
+/// Column widths that fit `limit`; 0 hides a column. Formats every cell once, keeping none.
+pub fn fit_widths(columns: &[Column], entries: &[SocketEntry], limit: Option<usize>) -> Vec<usize> {
     let mut widths: Vec<usize> = columns.iter().map(|c| c.header().width()).collect();
     let mut floors = widths.clone();
-    for row in cells {
-        for (i, (column, text)) in columns.iter().zip(row).enumerate() {
-            widths[i] = widths[i].max(text.width());
-            floors[i] = floors[i].max(column.min_width(text).min(text.width()));
+    let mut text = String::new();
+    for entry in entries {
+        for (i, column) in columns.iter().enumerate() {
+            text.clear();
+            column.write_text(entry, &mut text);
+            let width = text.width();
+            widths[i] = widths[i].max(width);
+            floors[i] = floors[i].max(column.min_width(&text).min(width));
         }
     }
     let Some(limit) = limit else { return widths };
@@ -179,8 +218,21 @@ fn family_digit(entry: &SocketEntry) -> &'static str {
     if entry.local.is_ipv6() { "6" } else { "" }
 }
 
-fn state_label(state: TcpState) -> String {
-    state.name().to_ascii_uppercase()
+fn state_label(state: TcpState) -> &'static str {
+    match state {
+        TcpState::Listen => "LISTEN",
+        TcpState::SynSent => "SYN-SENT",
+        TcpState::SynRecv => "SYN-RECV",
+        TcpState::Established => "ESTABLISHED",
+        TcpState::FinWait1 => "FIN-WAIT-1",
+        TcpState::FinWait2 => "FIN-WAIT-2",
+        TcpState::CloseWait => "CLOSE-WAIT",
+        TcpState::Closing => "CLOSING",
+        TcpState::LastAck => "LAST-ACK",
+        TcpState::TimeWait => "TIME-WAIT",
+        TcpState::Close => "CLOSE",
+        TcpState::Unknown => "UNKNOWN",
+    }
 }
 
 enum StateClass {
@@ -199,30 +251,41 @@ fn state_class(state: TcpState) -> StateClass {
     }
 }
 
-fn user_label(process: &ProcessInfo) -> String {
+fn user_label(process: &ProcessInfo, buf: &mut String) {
     match (&process.user, process.uid) {
-        (Some(name), _) => sanitize(name).into_owned(),
-        (None, Some(uid)) => uid.to_string(),
-        (None, None) => NONE.into(),
+        (Some(name), _) => buf.push_str(&sanitize(name)),
+        (None, Some(uid)) => push(buf, uid),
+        (None, None) => buf.push_str(NONE),
     }
 }
 
-/// Joins one field of every owner, dropping repeats (forked workers share a name).
+/// Appends `value` formatted; formatting into a String cannot fail.
+fn push(buf: &mut String, value: impl std::fmt::Display) {
+    let _ = write!(buf, "{value}");
+}
+
+/// Appends one field of every owner, comma-separated, dropping repeats (forked workers share a
+/// name); `-` when there is no owner.
 fn join_owners(
-    owners: &[std::sync::Arc<ProcessInfo>],
-    field: impl Fn(&ProcessInfo) -> String,
-) -> String {
-    let mut parts: Vec<String> = Vec::with_capacity(owners.len());
+    owners: &[Arc<ProcessInfo>],
+    buf: &mut String,
+    field: impl Fn(&ProcessInfo, &mut String),
+) {
+    let start = buf.len();
+    let mut part = String::new();
     for owner in owners {
-        let part = field(owner);
-        if !parts.contains(&part) {
-            parts.push(part);
+        part.clear();
+        field(owner, &mut part);
+        let joined = &buf[start..];
+        if !joined.split(',').any(|seen| seen == part) {
+            if buf.len() > start {
+                buf.push(',');
+            }
+            buf.push_str(&part);
         }
     }
-    if parts.is_empty() {
-        NONE.into()
-    } else {
-        parts.join(",")
+    if buf.len() == start {
+        buf.push_str(NONE);
     }
 }
 
@@ -288,23 +351,24 @@ mod tests {
     #[test]
     fn fitting_hides_user_before_cutting_addresses() {
         let columns = Column::for_view(false);
-        let row: Vec<String> = [
-            "tcp",
-            "127.0.0.1:8080",
-            "127.0.0.1:51234",
-            "ESTABLISHED",
-            "1201",
-            "nginx",
-            "www-data",
-        ]
-        .map(String::from)
-        .to_vec();
-        let natural = fit_widths(&columns, std::slice::from_ref(&row), None);
-        assert_eq!(natural, [5, 14, 15, 11, 4, 7, 8]);
-        let fitted = fit_widths(&columns, std::slice::from_ref(&row), Some(70));
-        assert_eq!(fitted, [5, 14, 15, 11, 4, 7, 0]);
-        let tight = fit_widths(&columns, std::slice::from_ref(&row), Some(60));
-        assert_eq!(tight[..4], [5, 14, 9, 11]);
+        let curl = crate::source::FakeSource::sample().entries.remove(4);
+        assert_eq!(Column::User.text(&curl), "alice");
+        let entries = std::slice::from_ref(&curl);
+        let natural = fit_widths(&columns, entries, None);
+        assert_eq!(natural, [5, 15, 14, 11, 4, 7, 5]);
+        let fitted = fit_widths(&columns, entries, Some(70));
+        assert_eq!(fitted, [5, 15, 14, 11, 4, 7, 0]);
+        let tight = fit_widths(&columns, entries, Some(60));
+        assert_eq!(tight[..4], [5, 15, 8, 11]);
         assert_eq!(tight[6], 0);
+    }
+
+    #[test]
+    fn owners_are_joined_without_repeats() {
+        let sample = crate::source::FakeSource::sample().entries;
+        assert_eq!(Column::Pid.text(&sample[0]), "1200,1201");
+        assert_eq!(Column::Process.text(&sample[0]), "nginx");
+        assert_eq!(Column::User.text(&sample[0]), "root,www-data");
+        assert_eq!(Column::Pid.text(&sample[5]), "-");
     }
 }

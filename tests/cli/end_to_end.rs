@@ -67,15 +67,18 @@ fn both_ends_of_an_established_pair_are_found() {
     let args = ["--state", "established", &client_port.to_string()];
     let (sockets, output) = json(&args);
     let why = explain(&args, &output);
-    assert_eq!(sockets.len(), 2, "{why}");
-    let client_end = find(&sockets, client_port, None).unwrap_or_else(|| panic!("{why}"));
-    assert_eq!(client_end["remote_port"], server_port, "{why}");
-    let server_end = find(&sockets, server_port, None).unwrap_or_else(|| panic!("{why}"));
-    assert_eq!(server_end["remote_port"], client_port, "{why}");
-    for end in [client_end, server_end] {
-        assert_eq!(end["state"], "established", "{why}");
-        assert_eq!(end["remote_addr"], "127.0.0.1", "{why}");
-        assert!(owned_by_me(end), "{why}");
+    // Other connections may reuse either port number: pick each end by its address pair.
+    let end = |local: u16, remote: u16| {
+        let found = sockets
+            .iter()
+            .find(|s| s["local_port"] == local && s["remote_port"] == remote);
+        found.unwrap_or_else(|| panic!("no {local} -> {remote}\n{why}"))
+    };
+    for socket in [end(client_port, server_port), end(server_port, client_port)] {
+        assert_eq!(socket["state"], "established", "{why}");
+        assert_eq!(socket["local_addr"], "127.0.0.1", "{why}");
+        assert_eq!(socket["remote_addr"], "127.0.0.1", "{why}");
+        assert!(owned_by_me(socket), "{why}");
     }
 }
 
