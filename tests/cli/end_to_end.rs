@@ -20,10 +20,13 @@ fn owned_by_me(socket: &Value) -> bool {
         .any(|p| p["pid"] == me())
 }
 
-fn find<'a>(sockets: &'a [Value], local_port: u16, state: Option<&str>) -> Option<&'a Value> {
-    sockets
-        .iter()
-        .find(|s| s["local_port"] == local_port && state.is_none_or(|state| s["state"] == state))
+/// The socket bound to `addr:port`: the port alone may be reused by another family or peer.
+fn find<'a>(sockets: &'a [Value], addr: &str, port: u16, state: Option<&str>) -> Option<&'a Value> {
+    sockets.iter().find(|s| {
+        s["local_addr"] == addr
+            && s["local_port"] == port
+            && state.is_none_or(|state| s["state"] == state)
+    })
 }
 
 #[test]
@@ -33,7 +36,8 @@ fn tcp_listener_ipv4_is_found_with_our_pid() {
     let (sockets, output) = json(&[&port.to_string()]);
     let why = explain(&[&port.to_string()], &output);
     assert_eq!(output.status.code(), Some(0), "{why}");
-    let socket = find(&sockets, port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
+    let socket =
+        find(&sockets, "127.0.0.1", port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
     assert!(owned_by_me(socket), "{why}");
     assert_eq!(socket["proto"], "tcp");
     assert_eq!(socket["family"], "ipv4");
@@ -51,7 +55,7 @@ fn tcp_listener_ipv6_is_found_with_our_pid() {
     let port = listener.local_addr().unwrap().port();
     let (sockets, output) = json(&["-6", &port.to_string()]);
     let why = explain(&[&port.to_string()], &output);
-    let socket = find(&sockets, port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
+    let socket = find(&sockets, "::1", port, Some("listen")).unwrap_or_else(|| panic!("{why}"));
     assert!(owned_by_me(socket), "{why}");
     assert_eq!(socket["family"], "ipv6");
     assert_eq!(socket["local_addr"], "::1");
@@ -92,7 +96,7 @@ fn udp_socket_is_found_and_counts_as_listening() {
         args.push(&port_text);
         let (sockets, output) = json(&args);
         let why = explain(&args, &output);
-        let found = find(&sockets, port, None).unwrap_or_else(|| panic!("{why}"));
+        let found = find(&sockets, "127.0.0.1", port, None).unwrap_or_else(|| panic!("{why}"));
         assert_eq!(found["proto"], "udp", "{why}");
         assert_eq!(found["state"], Value::Null, "{why}");
         assert!(owned_by_me(found), "{why}");
