@@ -1,0 +1,225 @@
+//! Which processes hold which sockets: the `socket:[INODE]` links under every /proc/PID/fd.
+//!
+//! This scan is most of the cost of listing owners (../../../docs/performance.md). It opens each
+//! fd directory once, lists it, then reads the links with `readlinkat` on that directory into a
+//! stack buffer, in chunks of fds shared between threads: one process may hold most sockets, so
+//! splitting by process would leave a core idle.
+
+use std::ffi::CStr;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use rustix::fs::{CWD, Dir, Mode, OFlags, openat, readlinkat_raw};
+use rustix::io::Errno;
+
+/// Fds read by one thread at a time: small enough to balance, large enough to be cheap to hand out.
+const CHUNK: usize = 512;
+
+/// Socket owners: `(inode, pid)` pairs sorted by inode, so one socket's owners are adjacent.
+#[derive(Debug, Default)]
+pub struct OwnerMap {
+    pairs: Vec<(u32, u32)>,
+    /// Some process's fds could not be read (another user's, without root).
+    pub some_unreadable: bool,
+}
+
+impl OwnerMap {
+    /// A map for when /proc itself cannot be read: every owner is hidden.
+    pub fn unreadable() -> OwnerMap {
+        OwnerMap {
+            pairs: Vec::new(),
+            some_unreadable: true,
+        }
+    }
+
+    /// The pids holding `inode`, ascending, each once.
+    pub fn pids(&self, inode: u32) -> impl Iterator<Item = u32> + '_ {
+        let start = self.pairs.partition_point(|&(i, _)| i < inode);
+        let holders = self.pairs[start..]
+            .iter()
+            .take_while(move |&&(i, _)| i == inode);
+        holders.map(|&(_, pid)| pid)
+    }
+
+    fn from_pairs(mut pairs: Vec<(u32, u32)>, some_unreadable: bool) -> OwnerMap {
+        pairs.sort_unstable();
+        pairs.dedup(); // a process may hold one socket through several fds
+        OwnerMap {
+            pairs,
+            some_unreadable,
+        }
+    }
+}
+
+/// One process's open fd directory and the fd numbers listed in it.
+struct FdDir {
+    pid: u32,
+    dir: OwnedFd,
+    fds: Vec<u32>,
+}
+
+/// Reads every process's socket links on `threads` threads.
+pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
+    let pids = list_pids()?;
+    let denied = AtomicUsize::new(0);
+    let dirs: Vec<FdDir> = in_parallel(threads, &pids, |pid, found: &mut Vec<FdDir>| {
+        match open_fd_dir(*pid) {
+            Ok(dir) => found.push(dir),
+            Err(Errno::ACCESS | Errno::PERM) => {
+                denied.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {} // exited since /proc was listed
+        }
+    });
+    let chunks: Vec<(&FdDir, &[u32])> = dirs
+        .iter()
+        .flat_map(|dir| dir.fds.chunks(CHUNK).map(move |fds| (dir, fds)))
+        .collect();
+    let pairs = in_parallel(
+        threads,
+        &chunks,
+        |(dir, fds), pairs: &mut Vec<(u32, u32)>| {
+            read_socket_links(dir, fds, pairs);
+        },
+    );
+    Ok(OwnerMap::from_pairs(pairs, denied.into_inner() > 0))
+}
+
+/// Runs `work` on every item, spread over `threads` threads that take items in turn, and
+/// concatenates what they collect.
+fn in_parallel<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    work: impl Fn(&T, &mut Vec<R>) + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let collected = Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                let mut found = Vec::new();
+                while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    work(item, &mut found);
+                }
+                // A poisoned lock means another worker panicked; scope re-raises that panic.
+                if let Ok(mut all) = collected.lock() {
+                    all.append(&mut found);
+                }
+            });
+        }
+    });
+    collected.into_inner().unwrap_or_default()
+}
+
+fn list_pids() -> rustix::io::Result<Vec<u32>> {
+    let proc = openat(
+        CWD,
+        c"/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut pids = Vec::new();
+    for entry in Dir::read_from(&proc)? {
+        if let Some(pid) = parse_number(entry?.file_name().to_bytes()) {
+            pids.push(pid);
+        }
+    }
+    Ok(pids)
+}
+
+fn open_fd_dir(pid: u32) -> rustix::io::Result<FdDir> {
+    let mut path = [0u8; 32];
+    let dir = openat(
+        CWD,
+        c_path(&mut path, format_args!("/proc/{pid}/fd")),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut fds = Vec::new();
+    for entry in Dir::read_from(&dir)? {
+        if let Some(fd) = parse_number(entry?.file_name().to_bytes()) {
+            fds.push(fd);
+        }
+    }
+    Ok(FdDir { pid, dir, fds })
+}
+
+fn read_socket_links(dir: &FdDir, fds: &[u32], pairs: &mut Vec<(u32, u32)>) {
+    let (mut name, mut target) = ([0u8; 16], [0u8; 64]);
+    for &fd in fds {
+        let name = c_path(&mut name, format_args!("{fd}"));
+        // A closed fd (ENOENT) or a vanished process (ESRCH) just holds nothing any more.
+        if let Ok(len) = readlinkat_raw(&dir.dir, name, &mut target[..])
+            && let Some(inode) = socket_inode(&target[..len])
+        {
+            pairs.push((inode, dir.pid));
+        }
+    }
+}
+
+/// Formats a short path into `buf` as a C string; the paths here always fit.
+fn c_path<'a>(buf: &'a mut [u8], path: std::fmt::Arguments) -> &'a CStr {
+    let capacity = buf.len() - 1;
+    let mut cursor = &mut buf[..capacity];
+    let _ = cursor.write_fmt(path);
+    let len = capacity - cursor.len();
+    buf[len] = 0;
+    CStr::from_bytes_until_nul(buf).unwrap_or(c"")
+}
+
+fn parse_number(name: &[u8]) -> Option<u32> {
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// Parses a link target such as `socket:[12345]`. sock_diag reports inodes as 32 bits.
+fn socket_inode(target: &[u8]) -> Option<u32> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    let inode: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(inode as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn parses_socket_links_only() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b"socket:[]"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+    }
+
+    #[test]
+    fn owners_are_sorted_deduplicated_and_found_by_inode() {
+        let map = OwnerMap::from_pairs(vec![(7, 2), (3, 9), (7, 1), (7, 2)], false);
+        assert_eq!(map.pids(7).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(map.pids(3).collect::<Vec<_>>(), [9]);
+        assert_eq!(map.pids(5).count(), 0);
+    }
+
+    #[test]
+    fn finds_our_own_socket_with_any_thread_count() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd())).unwrap();
+        let inode = socket_inode(link.to_str().unwrap().as_bytes()).unwrap();
+        for threads in [1, 2, 3] {
+            let owners = scan(threads).unwrap();
+            assert_eq!(owners.pids(inode).collect::<Vec<_>>(), [std::process::id()]);
+        }
+    }
+
+    #[test]
+    fn c_paths_are_nul_terminated() {
+        let mut buf = [0u8; 32];
+        assert_eq!(
+            c_path(&mut buf, format_args!("/proc/{}/fd", 4194304)),
+            c"/proc/4194304/fd"
+        );
+    }
+}
