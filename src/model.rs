@@ -73,24 +73,6 @@ impl TcpState {
             TcpState::Unknown => "unknown",
         }
     }
-
-    /// Maps the kernel's `TCP_*` state number (include/net/tcp_states.h).
-    pub fn from_kernel(state: u8) -> TcpState {
-        match state {
-            1 => TcpState::Established,
-            2 => TcpState::SynSent,
-            3 | 12 => TcpState::SynRecv, // 12 is TCP_NEW_SYN_RECV
-            4 => TcpState::FinWait1,
-            5 => TcpState::FinWait2,
-            6 => TcpState::TimeWait,
-            7 => TcpState::Close,
-            8 => TcpState::CloseWait,
-            9 => TcpState::LastAck,
-            10 => TcpState::Listen,
-            11 => TcpState::Closing,
-            _ => TcpState::Unknown,
-        }
-    }
 }
 
 /// A process that holds a socket open.

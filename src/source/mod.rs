@@ -1,6 +1,8 @@
 //! Where sockets come from: the `SocketSource` trait, the real system source and a fake for tests.
 
 mod fake;
+#[cfg(any(not(target_os = "linux"), test))]
+mod netstat2_map;
 mod system;
 
 #[cfg(target_os = "linux")]

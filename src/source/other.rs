@@ -1,26 +1,24 @@
-//! macOS and Windows: netstat2 finds owners itself. Built only there: untested here (docs/platforms.md).
-
-use netstat2::{AddressFamilyFlags, ProtocolFlags};
+//! macOS and Windows: netstat2 lists sockets and their owners' pids. Built only there: untested
+//! here (docs/platforms.md).
 
 use super::SourceError;
+use super::netstat2_map::{flags, to_entry};
 use super::system::RawSocket;
+use crate::filter::Filter;
 
-pub(super) fn dump_with_owners(
-    families: AddressFamilyFlags,
-    protos: ProtocolFlags,
-) -> Result<Vec<RawSocket>, SourceError> {
+pub(super) fn sockets_with_owners(hint: &Filter) -> Result<Vec<RawSocket>, SourceError> {
+    let (families, protos) = flags(hint);
     let sockets = netstat2::iterate_sockets_info(families, protos)
         .map_err(|error| SourceError::Backend(format!("listing sockets failed: {error}")))?;
     sockets
         .map(|info| {
-            let mut info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
-            let mut pids = std::mem::take(&mut info.associated_pids);
+            let info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
+            let mut pids = info.associated_pids.clone();
             pids.sort_unstable();
             pids.dedup();
             Ok(RawSocket {
-                info,
+                entry: to_entry(&info),
                 pids,
-                owner_hidden: false,
             })
         })
         .collect()

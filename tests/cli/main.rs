@@ -5,6 +5,7 @@
     reason = "test helpers fail loudly"
 )]
 
+mod agreement;
 mod bad_input;
 mod end_to_end;
 mod presenter;

@@ -1,0 +1,297 @@
+//! TCP and UDP socket dumps over netlink `NETLINK_SOCK_DIAG`, the interface `ss` uses.
+//!
+//! One request per (family, protocol) pair. The kernel filters by TCP state (and, optionally,
+//! by port) before answering, so narrow queries such as "listening sockets only" stay cheap
+//! however many connections the host has.
+
+use std::io;
+use std::net::SocketAddr;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, InetResponseBuffer, InetResponseHeader, SocketId,
+};
+use netlink_packet_sock_diag::{SOCK_DIAG_BY_FAMILY, SockDiagMessage};
+use netlink_packet_utils::Parseable;
+use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
+
+pub use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+pub use netlink_packet_sock_diag::inet::StateFlags;
+
+/// Receive buffer for one datagram of the dump. The kernel sizes dump datagrams after the
+/// largest read it has seen, capped at 32 KiB, so a bigger buffer buys nothing and a
+/// smaller one (netstat2 uses 8 KiB) only costs more system calls.
+const RECV_BUF_LEN: usize = 32 * 1024;
+
+/// Length of the `INET_DIAG_REQ_BYTECODE` attribute built by [`port_filter`].
+const PORT_FILTER_LEN: u16 = 24;
+
+/// One socket as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagSocket {
+    /// `AF_INET` or `AF_INET6`. Dual-stack IPv6 sockets talking IPv4 report IPv4-mapped
+    /// addresses (`::ffff:a.b.c.d`) under `AF_INET6`.
+    pub family: u8,
+    /// `IPPROTO_TCP` or `IPPROTO_UDP`.
+    pub protocol: u8,
+    /// Kernel `TCP_*` state number. UDP uses it too: `TCP_ESTABLISHED` (1) when connected,
+    /// `TCP_CLOSE` (7) otherwise.
+    pub state: u8,
+    pub local: SocketAddr,
+    /// The peer; unspecified (`0.0.0.0:0` or `[::]:0`) for listeners and unconnected UDP.
+    pub remote: SocketAddr,
+    /// Socket inode; 0 for sockets no file refers to (TIME-WAIT, orphaned, pending).
+    pub inode: u32,
+    pub uid: u32,
+    /// Listeners: connections waiting for `accept`. Others: unread bytes.
+    pub recv_queue: u32,
+    /// Listeners: the backlog. Others: unacknowledged (TCP) or unsent (UDP) bytes.
+    pub send_queue: u32,
+}
+
+/// Lists the `family` (`AF_INET`/`AF_INET6`) sockets of `protocol` (`IPPROTO_TCP`/`IPPROTO_UDP`)
+/// whose state is in `states` and, if `port` is given, whose local or remote port is `port`.
+/// Both filters run in the kernel.
+///
+/// # Errors
+///
+/// The kernel's error (for example `EPERM` under a restrictive LSM), or
+/// `ErrorKind::InvalidData` if the reply cannot be decoded.
+pub fn dump(
+    family: u8,
+    protocol: u8,
+    states: StateFlags,
+    port: Option<u16>,
+) -> io::Result<Vec<DiagSocket>> {
+    let socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.connect(&NetlinkAddr::new(0, 0))?;
+    socket.send(&request(family, protocol, states, port), 0)?;
+
+    let mut sockets = Vec::new();
+    let mut buf = vec![0; RECV_BUF_LEN];
+    loop {
+        // With MSG_TRUNC, recv returns the datagram's full length even if it did not fit.
+        // (netlink-sys reads into a `bytes::BufMut`, which `&mut [u8]` is.)
+        let len = match socket.recv(&mut &mut buf[..], libc::MSG_TRUNC) {
+            Ok(len) if len > buf.len() => {
+                return Err(invalid_data(format!("{len}-byte datagram truncated")));
+            }
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(len) => len,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if parse_datagram(&buf[..len], protocol, &mut sockets)? {
+            return Ok(sockets);
+        }
+    }
+}
+
+/// Serializes the `inet_diag_req_v2` dump request, with the port filter appended if asked.
+fn request(family: u8, protocol: u8, states: StateFlags, port: Option<u16>) -> Vec<u8> {
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let request = InetRequest {
+        family,
+        protocol,
+        extensions: ExtensionFlags::empty(),
+        states,
+        // Ignored by dumps; all zeros for either family.
+        socket_id: SocketId::new_v4(),
+    };
+    let mut message = NetlinkMessage::new(header, SockDiagMessage::InetRequest(request).into());
+    message.finalize();
+    let mut buf = vec![0; message.buffer_len()];
+    message.serialize(&mut buf);
+
+    // The crate's InetRequest carries no attributes, so the filter is appended by hand.
+    if let Some(port) = port {
+        buf.extend_from_slice(&port_filter(port));
+        let len = message.header.length + u32::from(PORT_FILTER_LEN);
+        NetlinkBuffer::new(&mut buf).set_length(len);
+    }
+    buf
+}
+
+/// An `INET_DIAG_REQ_BYTECODE` attribute keeping sockets with `sport == port || dport == port`.
+///
+/// The program is a list of `struct inet_diag_bc_op { u8 code; u8 yes; u16 no; }`: after each
+/// test the kernel skips `yes` bytes if it held and `no` bytes if not, and keeps the socket if
+/// it lands exactly on the end. A port test takes its operand from the `no` field of a second
+/// op. The kernel rejects programs whose ops are not all reachable through `yes` jumps, hence
+/// the `JMP` (which always takes `no`) in the middle.
+fn port_filter(port: u16) -> [u8; PORT_FILTER_LEN as usize] {
+    const INET_DIAG_REQ_BYTECODE: u16 = 1;
+    const INET_DIAG_BC_JMP: u8 = 1;
+    const INET_DIAG_BC_S_EQ: u8 = 11;
+    const INET_DIAG_BC_D_EQ: u8 = 12;
+    let ops = [
+        (INET_DIAG_BC_S_EQ, 8, 12), // sport matches: to the JMP; else to the D_EQ
+        (0, 0, port),
+        (INET_DIAG_BC_JMP, 4, 12),  // to the end: keep
+        (INET_DIAG_BC_D_EQ, 8, 12), // dport matches: to the end, keep; else past it, drop
+        (0, 0, port),
+    ];
+
+    let mut attr = [0; PORT_FILTER_LEN as usize];
+    attr[..2].copy_from_slice(&PORT_FILTER_LEN.to_ne_bytes());
+    attr[2..4].copy_from_slice(&INET_DIAG_REQ_BYTECODE.to_ne_bytes());
+    for (op, (code, yes, no)) in attr[4..].chunks_exact_mut(4).zip(ops) {
+        op[0] = code;
+        op[1] = yes;
+        op[2..].copy_from_slice(&no.to_ne_bytes());
+    }
+    attr
+}
+
+/// Appends the sockets in one datagram of the reply to `sockets`. Returns whether the dump
+/// is complete.
+fn parse_datagram(
+    mut datagram: &[u8],
+    protocol: u8,
+    sockets: &mut Vec<DiagSocket>,
+) -> io::Result<bool> {
+    while !datagram.is_empty() {
+        // Checks that the header fits and that its length is sane and within the datagram.
+        let message = NetlinkBuffer::new_checked(datagram).map_err(invalid_data)?;
+        let len = message.length() as usize;
+        if message.message_type() == SOCK_DIAG_BY_FAMILY {
+            sockets.push(parse_socket(message.payload(), protocol)?);
+        } else if end_of_dump(&datagram[..len])? {
+            return Ok(true);
+        }
+        // Messages are padded to 4 bytes; the last one's padding may be missing.
+        datagram = datagram.get(len.next_multiple_of(4)..).unwrap_or_default();
+    }
+    Ok(false)
+}
+
+/// Decodes one `inet_diag_msg`, ignoring its attributes.
+fn parse_socket(payload: &[u8], protocol: u8) -> io::Result<DiagSocket> {
+    let buf = InetResponseBuffer::new_checked(payload).map_err(invalid_data)?;
+    let header = InetResponseHeader::parse(&buf).map_err(invalid_data)?;
+    let id = header.socket_id;
+    Ok(DiagSocket {
+        family: header.family,
+        protocol,
+        state: header.state,
+        local: SocketAddr::new(id.source_address, id.source_port),
+        remote: SocketAddr::new(id.destination_address, id.destination_port),
+        inode: header.inode,
+        uid: header.uid,
+        recv_queue: header.recv_queue,
+        send_queue: header.send_queue,
+    })
+}
+
+/// Handles a control message: `Ok(true)` at the end of the dump, the kernel's error if it
+/// reports one, `Ok(false)` for messages to skip.
+fn end_of_dump(message: &[u8]) -> io::Result<bool> {
+    let message = NetlinkMessage::<SockDiagMessage>::deserialize(message).map_err(invalid_data)?;
+    match message.payload {
+        // A dump that fails part-way puts the negative errno in NLMSG_DONE.
+        NetlinkPayload::Done(done) if done.code < 0 => {
+            Err(io::Error::from_raw_os_error(-done.code))
+        }
+        NetlinkPayload::Error(error) if error.code.is_some() => Err(error.to_io()),
+        // NLMSG_DONE, or an ACK (error code 0), which would also end the exchange.
+        NetlinkPayload::Done(_) | NetlinkPayload::Error(_) => Ok(true),
+        NetlinkPayload::Overrun(_) => Err(invalid_data("netlink overrun")),
+        _ => Ok(false),
+    }
+}
+
+fn invalid_data(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_sock_diag::constants::TCP_LISTEN;
+
+    const NLMSG_ERROR: u16 = 2;
+    const NLMSG_DONE: u16 = 3;
+
+    /// A netlink message: 16-byte header, then `payload`.
+    fn message(kind: u16, payload: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(16 + payload.len()).expect("small message");
+        let mut buf = [
+            &len.to_ne_bytes()[..],
+            &kind.to_ne_bytes(),
+            &[0; 10],
+            payload,
+        ]
+        .concat();
+        buf.resize(buf.len().next_multiple_of(4), 0);
+        buf
+    }
+
+    fn listener_msg() -> Vec<u8> {
+        let mut diag_msg = [0; 72];
+        diag_msg[..2].copy_from_slice(&[AF_INET, TCP_LISTEN]);
+        diag_msg[4..6].copy_from_slice(&8080u16.to_be_bytes());
+        diag_msg[8..12].copy_from_slice(&[127, 0, 0, 1]);
+        diag_msg[68..].copy_from_slice(&42u32.to_ne_bytes());
+        message(SOCK_DIAG_BY_FAMILY, &diag_msg)
+    }
+
+    #[test]
+    fn parses_sockets_until_done() {
+        let datagram = [listener_msg(), message(NLMSG_DONE, &0i32.to_ne_bytes())].concat();
+        let mut sockets = Vec::new();
+        assert!(parse_datagram(&datagram, IPPROTO_TCP, &mut sockets).expect("valid"));
+        let [socket] = &sockets[..] else {
+            panic!("{sockets:?}")
+        };
+        assert_eq!((socket.state, socket.inode), (TCP_LISTEN, 42));
+        assert_eq!(socket.local, "127.0.0.1:8080".parse().expect("address"));
+    }
+
+    #[test]
+    fn rejects_truncated_messages() {
+        let datagram = listener_msg();
+        let error =
+            parse_datagram(&datagram[..60], IPPROTO_TCP, &mut Vec::new()).expect_err("truncated");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn reports_kernel_errors() {
+        let nack = message(
+            NLMSG_ERROR,
+            &[&(-libc::EPERM).to_ne_bytes()[..], &[0; 16]].concat(),
+        );
+        let done = message(NLMSG_DONE, &(-libc::EPERM).to_ne_bytes());
+        for datagram in [nack, done] {
+            let error = parse_datagram(&datagram, IPPROTO_TCP, &mut Vec::new()).expect_err("EPERM");
+            assert_eq!(error.raw_os_error(), Some(libc::EPERM));
+        }
+    }
+
+    #[test]
+    fn finds_a_listener_by_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let local = listener.local_addr().expect("address");
+        let found = dump(AF_INET, IPPROTO_TCP, StateFlags::LISTEN, Some(local.port()));
+        let found: Vec<_> = found
+            .expect("dump")
+            .iter()
+            .map(|s| (s.local, s.state))
+            .collect();
+        assert_eq!(found, [(local, TCP_LISTEN)]);
+    }
+
+    #[test]
+    fn appends_the_port_filter() {
+        let request = request(AF_INET, IPPROTO_TCP, StateFlags::all(), Some(0x1234));
+        let u16_at = |i: usize| u16::from_ne_bytes([request[i], request[i + 1]]);
+        assert_eq!(request.len(), 16 + 56 + 24);
+        assert_eq!(request[..4], 96u32.to_ne_bytes());
+        assert_eq!((u16_at(72), u16_at(74)), (24, 1)); // nla_len, INET_DIAG_REQ_BYTECODE
+        assert_eq!((request[76], request[77], u16_at(78)), (11, 8, 12)); // S_EQ, yes, no
+        assert_eq!(u16_at(82), 0x1234); // its operand
+    }
+}

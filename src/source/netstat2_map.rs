@@ -1,0 +1,151 @@
+//! netstat2's records mapped to ours, for the OSes where netstat2 lists sockets (not Linux).
+//! Compiled on Linux for its tests only.
+
+use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo};
+
+use super::system::unmap;
+use crate::filter::Filter;
+use crate::model::{Family, Proto, SocketEntry, TcpState};
+
+/// The families and protocols `hint` leaves, as netstat2 flags.
+pub fn flags(hint: &Filter) -> (AddressFamilyFlags, ProtocolFlags) {
+    let mut families = AddressFamilyFlags::empty();
+    for family in all_if_empty(&hint.families, &[Family::Ipv4, Family::Ipv6]) {
+        families |= match family {
+            Family::Ipv4 => AddressFamilyFlags::IPV4,
+            Family::Ipv6 => AddressFamilyFlags::IPV6,
+        };
+    }
+    let mut protos = ProtocolFlags::empty();
+    for proto in all_if_empty(&hint.protos, &[Proto::Tcp, Proto::Udp]) {
+        protos |= match proto {
+            Proto::Tcp => ProtocolFlags::TCP,
+            Proto::Udp => ProtocolFlags::UDP,
+        };
+    }
+    (families, protos)
+}
+
+fn all_if_empty<'a, T>(wanted: &'a [T], all: &'a [T]) -> &'a [T] {
+    if wanted.is_empty() { all } else { wanted }
+}
+
+/// Maps one record. netstat2 0.11 keeps no remote address for UDP.
+pub fn to_entry(info: &SocketInfo) -> SocketEntry {
+    let (proto, local, remote, state) = match &info.protocol_socket_info {
+        ProtocolSocketInfo::Tcp(tcp) => {
+            let state = tcp_state(tcp.state);
+            let remote = std::net::SocketAddr::new(tcp.remote_addr, tcp.remote_port);
+            let local = std::net::SocketAddr::new(tcp.local_addr, tcp.local_port);
+            (
+                Proto::Tcp,
+                local,
+                (state != TcpState::Listen).then_some(remote),
+                Some(state),
+            )
+        }
+        ProtocolSocketInfo::Udp(udp) => (
+            Proto::Udp,
+            std::net::SocketAddr::new(udp.local_addr, udp.local_port),
+            None,
+            None,
+        ),
+    };
+    SocketEntry {
+        proto,
+        local: unmap(local),
+        remote: remote.map(unmap),
+        state,
+        processes: Vec::new(),
+        owner_hidden: false,
+    }
+}
+
+fn tcp_state(state: netstat2::TcpState) -> TcpState {
+    use netstat2::TcpState as N;
+    match state {
+        N::Listen => TcpState::Listen,
+        N::SynSent => TcpState::SynSent,
+        N::SynReceived => TcpState::SynRecv,
+        N::Established => TcpState::Established,
+        N::FinWait1 => TcpState::FinWait1,
+        N::FinWait2 => TcpState::FinWait2,
+        N::CloseWait => TcpState::CloseWait,
+        N::Closing => TcpState::Closing,
+        N::LastAck => TcpState::LastAck,
+        N::TimeWait => TcpState::TimeWait,
+        N::Closed => TcpState::Close,
+        N::DeleteTcb | N::Unknown => TcpState::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netstat2::{TcpSocketInfo, UdpSocketInfo};
+
+    fn info(protocol_socket_info: ProtocolSocketInfo) -> SocketInfo {
+        SocketInfo {
+            protocol_socket_info,
+            associated_pids: vec![],
+            #[cfg(target_os = "linux")]
+            inode: 1,
+            #[cfg(target_os = "linux")]
+            uid: 0,
+        }
+    }
+
+    #[test]
+    fn tcp_listener_has_no_remote() {
+        let entry = to_entry(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
+            local_addr: "0.0.0.0".parse().unwrap(),
+            local_port: 80,
+            remote_addr: "0.0.0.0".parse().unwrap(),
+            remote_port: 0,
+            state: netstat2::TcpState::Listen,
+        })));
+        assert_eq!(entry.proto, Proto::Tcp);
+        assert_eq!(entry.local, "0.0.0.0:80".parse().unwrap());
+        assert_eq!(entry.remote, None);
+        assert_eq!(entry.state, Some(TcpState::Listen));
+    }
+
+    #[test]
+    fn established_tcp_keeps_peer_and_unmaps_ipv4_in_ipv6() {
+        let entry = to_entry(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
+            local_addr: "::ffff:127.0.0.1".parse().unwrap(),
+            local_port: 8080,
+            remote_addr: "::ffff:127.0.0.1".parse().unwrap(),
+            remote_port: 51000,
+            state: netstat2::TcpState::Established,
+        })));
+        assert_eq!(entry.local, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(entry.remote, Some("127.0.0.1:51000".parse().unwrap()));
+        assert_eq!(entry.family(), Family::Ipv4);
+    }
+
+    #[test]
+    fn udp_has_no_state() {
+        let entry = to_entry(&info(ProtocolSocketInfo::Udp(UdpSocketInfo {
+            local_addr: "::1".parse().unwrap(),
+            local_port: 53,
+        })));
+        assert_eq!(
+            (entry.proto, entry.state, entry.family()),
+            (Proto::Udp, None, Family::Ipv6)
+        );
+        assert!(entry.is_listening());
+    }
+
+    #[test]
+    fn flags_follow_the_filter() {
+        let all = flags(&Filter::default());
+        assert_eq!(all, (AddressFamilyFlags::all(), ProtocolFlags::all()));
+        let udp6 = Filter {
+            protos: vec![Proto::Udp],
+            families: vec![Family::Ipv6],
+            ..Filter::default()
+        };
+        assert_eq!(flags(&udp6), (AddressFamilyFlags::IPV6, ProtocolFlags::UDP));
+    }
+}
