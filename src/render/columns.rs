@@ -88,13 +88,13 @@ impl Column {
             // Keep the first pid whole: a cut pid names another process.
             Column::Pid => text.split(',').next().map_or(0, str::len) + 1,
             Column::Command | Column::User | Column::Process => 4,
-            Column::Proto | Column::State => text.width(),
+            Column::Proto | Column::State => display_width(text),
         }
     }
 
     /// Cuts `text` to `width`: addresses lose host characters, never their port.
     pub fn truncate(self, text: &str, width: usize) -> Cow<'_, str> {
-        if text.width() <= width {
+        if display_width(text) <= width {
             return Cow::Borrowed(text);
         }
         Cow::Owned(match self {
@@ -150,7 +150,7 @@ impl Column {
         } else {
             buf.push_str(&text);
         }
-        text.width()
+        display_width(&text)
     }
 }
 
@@ -181,7 +181,7 @@ pub fn fit_widths(columns: &[Column], entries: &[SocketEntry], limit: Option<usi
         for (i, column) in columns.iter().enumerate() {
             text.clear();
             column.write_text(entry, &mut text);
-            let width = text.width();
+            let width = display_width(&text);
             widths[i] = widths[i].max(width);
             floors[i] = floors[i].max(column.min_width(&text).min(width));
         }
@@ -307,6 +307,16 @@ fn whole_pids(text: &str, width: usize) -> &str {
         end = at;
     }
     &text[..end]
+}
+
+/// Terminal columns `text` takes. Nearly every cell is ASCII, where that is its length: the
+/// general count showed up in profiles of large tables.
+pub fn display_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.width()
+    }
 }
 
 /// The longest prefix of `text` at most `width` columns wide.
