@@ -41,21 +41,39 @@ def read_tsv(path):
         return list(csv.reader(f, delimiter="\t"))
 
 
+def target_for(sockets, ours, target):
+    """The ratio issue 10 asks for at this population, or None where it sets none."""
+    if 10_000 <= sockets <= 50_000:
+        return target
+    if sockets < 1000 and ours == "ports":
+        return 1.0  # under ~100 sockets: no slower than ss -tuanp
+    return None
+
+
 def ratio_table(populations):
-    head = "| sockets | " + " | ".join(f"`{a}` / `{b}` (target)" for a, b, _ in TARGETS)
-    head += " | RSS `ports` / `ss -tuanp` (target 1.5) |"
+    head = "| sockets | " + " | ".join(f"`{a}` / `{b}`" for a, b, _ in TARGETS)
+    head += " | peak RSS `ports` / `ss -tuanp` |"
     lines = [head, "|" + "---|" * (len(TARGETS) + 2)]
     for pop in populations.values():
-        cmds = pop["cmds"]
+        cmds, sockets = pop["cmds"], pop["sockets"]
         cells = []
         for ours, peer, target in TARGETS:
             ratio = cmds[ours]["mean_ms"] / cmds[peer]["mean_ms"]
-            mark = "" if ratio <= target else " **missed**"
-            cells.append(f"{ratio:.2f}x ({target}){mark}")
+            cells.append(judged(ratio, target_for(sockets, ours, target)))
         rss = cmds["ports"]["rss_kib"] / cmds["ss -tuanp"]["rss_kib"]
-        cells.append(f"{rss:.2f}x" + ("" if rss <= 1.5 else " **missed**"))
-        lines.append(f"| {pop['sockets']:,} | " + " | ".join(cells) + " |")
+        cells.append(judged(rss, 1.5 if sockets >= 10_000 else None))
+        lines.append(f"| {sockets:,} | " + " | ".join(cells) + " |")
+    lines.append("\nTargets (in brackets) apply at about 20,000 sockets; under 100 sockets the full "
+                 "listing must be no slower than `ss -tuanp`; peak RSS within 1.5x of `ss -tuanp` "
+                 "from 20,000 sockets up. Other ratios are for information.")
     return "\n".join(lines)
+
+
+def judged(ratio, target):
+    if target is None:
+        return f"{ratio:.2f}x"
+    verdict = "met" if ratio <= target else "**missed**"
+    return f"{ratio:.2f}x ({target} {verdict})"
 
 
 def detail_tables(populations):
@@ -98,7 +116,8 @@ def plot(populations, png):
     series = ", ".join(f"'{data}' using 1:{i + 2} with linespoints title '{c}'"
                        for i, c in enumerate(PLOTTED))
     script = (f"set terminal pngcairo size 900,560 font ',10'; set output '{png}';"
-              "set logscale xy; set xlabel 'sockets present'; set ylabel 'mean time (ms)';"
+              "set logscale xy; set xrange [50:200000]; set xlabel 'sockets present';"
+              "set ylabel 'mean time (ms)';"
               "set key left top; set grid; set title 'Time against socket count';"
               f"plot {series}")
     subprocess.run(["gnuplot", "-e", script], check=True)
@@ -120,6 +139,8 @@ def main():
     print(section)
     if smoke:
         return
+    if len(populations) < 2:
+        return  # a partial run must not replace the documented one
     doc = Path("docs/performance.md")
     text = doc.read_text()
     text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)

@@ -25,7 +25,7 @@ pub enum ExitCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub matched: usize,
-    /// Matched sockets whose owner we lacked the permission to see.
+    /// Sockets that met every condition but those on owners, and whose owner we could not see.
     pub hidden_owners: usize,
 }
 
@@ -37,12 +37,16 @@ pub fn run(
     let mut entries: Vec<SocketEntry> = source
         .sockets(&settings.filter)
         .context("cannot list sockets")?;
-    entries.retain(|entry| settings.filter.matches(entry));
+    let filter = &settings.filter;
+    entries.retain(|entry| filter.matches_socket(entry));
+    // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
+    let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
+    entries.retain(|entry| filter.matches_owner(entry));
     sort(&mut entries, settings.sort, settings.reverse);
     render(settings.format, &entries, &settings.render, out)?;
     Ok(Outcome {
         matched: entries.len(),
-        hidden_owners: entries.iter().filter(|entry| entry.owner_hidden).count(),
+        hidden_owners,
     })
 }
 

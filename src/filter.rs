@@ -134,7 +134,8 @@ impl Filter {
         self.matches_socket(entry) && self.matches_owner(entry)
     }
 
-    fn matches_socket(&self, entry: &SocketEntry) -> bool {
+    /// The conditions on the socket itself: ports, protocol, family, state, addresses.
+    pub fn matches_socket(&self, entry: &SocketEntry) -> bool {
         let remote_port = entry.remote.map(|addr| addr.port());
         let port_hit = |range: &PortRange| {
             range.contains(entry.local.port()) || remote_port.is_some_and(|p| range.contains(p))
@@ -150,7 +151,8 @@ impl Filter {
                 .is_none_or(|net| entry.remote.is_some_and(|addr| net.contains(&addr.ip())))
     }
 
-    fn matches_owner(&self, entry: &SocketEntry) -> bool {
+    /// The conditions on its owners: pid, process name, user.
+    pub fn matches_owner(&self, entry: &SocketEntry) -> bool {
         let owners = &entry.processes;
         (self.pids.is_empty() || owners.iter().any(|p| self.pids.contains(&p.pid)))
             && self.process.as_ref().is_none_or(|needle| {
@@ -410,5 +412,87 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(kept(any).len(), 3);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_valid_port_parses_to_itself(port in 1u16..=65535, colon in any::<bool>()) {
+            let text = if colon { format!(":{port}") } else { port.to_string() };
+            prop_assert_eq!(text.parse::<PortRange>(), Ok(PortRange { first: port, last: port }));
+        }
+
+        #[test]
+        fn ranges_parse_forwards_and_name_the_text_backwards(a in 1u16..=65535, b in 1u16..=65535) {
+            let text = format!("{a}-{b}");
+            match text.parse::<PortRange>() {
+                Ok(range) => prop_assert_eq!((range.first, range.last, a <= b), (a, b, true)),
+                Err(message) => prop_assert!(a > b && message.contains(&text)),
+            }
+        }
+
+        #[test]
+        fn out_of_range_numbers_are_named(port in 65536u32..10_000_000) {
+            let message = port.to_string().parse::<PortRange>().unwrap_err();
+            let quoted = format!("'{port}'");
+            prop_assert!(message.contains(&quoted), "{}", message);
+        }
+
+        #[test]
+        fn port_parsing_never_panics(text in "\\PC*") {
+            let _ = text.parse::<PortRange>();
+        }
+
+        #[test]
+        fn addresses_and_prefixes_parse(v4 in any::<u32>(), v6 in any::<u128>(), len4 in 0u8..=32, len6 in 0u8..=128) {
+            let (v4, v6) = (IpAddr::V4(Ipv4Addr::from(v4)), IpAddr::V6(Ipv6Addr::from(v6)));
+            let cases = [
+                (v4.to_string(), v4),
+                (format!("[{v6}]"), v6),
+                (format!("{v4}/{len4}"), v4),
+                (format!("{v6}/{len6}"), v6),
+            ];
+            for (text, addr) in cases {
+                let net = parse_net(&text);
+                prop_assert!(net.as_ref().is_ok_and(|net| net.contains(&addr)), "{} -> {:?}", text, net);
+            }
+        }
+
+        #[test]
+        fn prefixes_too_long_are_rejected_by_name(v4 in any::<u32>(), len in 33u8..=255) {
+            let text = format!("{}/{len}", Ipv4Addr::from(v4));
+            let quoted = format!("'{text}'");
+            prop_assert!(parse_net(&text).unwrap_err().contains(&quoted));
+        }
+
+        #[test]
+        fn net_parsing_never_panics(text in "\\PC*") {
+            let _ = parse_net(&text);
+        }
+
+        #[test]
+        fn state_names_parse_in_any_case(index in 0..TcpState::ALL.len(), upper in prop::collection::vec(any::<bool>(), 12)) {
+            let state = TcpState::ALL[index];
+            let text: String = state.name().chars().zip(upper.iter().cycle())
+                .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            prop_assert_eq!(parse_state(&text), Ok(state));
+        }
+
+        #[test]
+        fn state_parsing_never_panics_and_names_bad_text(text in "\\PC*") {
+            if let Err(message) = parse_state(&text) {
+                let quoted = format!("'{text}'");
+                prop_assert!(message.contains(&quoted));
+            }
+        }
     }
 }

@@ -11,6 +11,8 @@ use ports::settings::{Settings, Terminal};
 use ports::source::SystemSource;
 
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    keep_standard_fds_open();
     let opts = match Opts::try_parse() {
         Ok(opts) => opts,
         Err(error)
@@ -74,4 +76,20 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
             .downcast_ref::<io::Error>()
             .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// `ports >&-` starts with fd 1 closed: the first socket or directory we open would take its
+/// number and receive the table. Putting /dev/null there first keeps our files ours, and the
+/// exit code still says whether anything matched.
+#[cfg(unix)]
+fn keep_standard_fds_open() {
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only asks whether `fd` is open; open() takes a NUL-terminated path and
+        // returns the lowest free fd, which is `fd` itself as the lower ones are open by now.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) == -1 {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
 }

@@ -18,7 +18,12 @@ pub fn write(entries: &[SocketEntry], opts: &RenderOpts, out: &mut dyn Write) ->
         return Ok(());
     }
     let layout = Layout::new(entries, opts);
-    if entries.len() > COMFY_MAX_ROWS {
+    // comfy-table measures in u16: a longer cell (a huge command line under -w) would wrap.
+    let too_wide = layout
+        .widths
+        .iter()
+        .any(|&width| width > usize::from(u16::MAX));
+    if entries.len() > COMFY_MAX_ROWS || too_wide {
         write_lean(entries, &layout, out)
     } else {
         write_comfy(entries, &layout, out)
@@ -151,6 +156,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_cell_wider_than_comfy_table_can_measure_stays_on_one_line() {
+        let mut entry = FakeSource::sample().entries.remove(2);
+        let mut process = (*entry.processes[0]).clone();
+        process.cmdline = "A".repeat(100_000);
+        entry.processes = vec![std::sync::Arc::new(process)];
+        let mut out = Vec::new();
+        write(
+            &[entry],
+            &RenderOpts {
+                wide: true,
+                ..RenderOpts::default()
+            },
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.lines().nth(1).unwrap().ends_with(&"A".repeat(100_000)));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{explain, json};
+use crate::support::{PYTHON, explain, json};
 
 /// A python3 process that listens on 127.0.0.1, then forks: parent and child share the listener,
 /// as a pre-forking web server's workers do. Prints `PORT CHILD_PID` once both hold it.
@@ -36,7 +36,7 @@ struct ForkedListener {
 
 impl ForkedListener {
     fn start() -> ForkedListener {
-        let mut parent = Command::new("python3")
+        let mut parent = Command::new(PYTHON)
             .args(["-c", FORKED_LISTENER])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -7,7 +7,11 @@
 
 mod agreement;
 mod bad_input;
+mod churn;
 mod end_to_end;
+mod faults;
+mod hostile;
+mod plumbing;
 mod presenter;
 mod privilege;
 mod support;

@@ -192,7 +192,7 @@ fn a_free_port_exits_one_with_a_message() {
         ["no socket on port 8080 matches the other filters"]
     );
     let (_, outcome, settings) = run_with(&["-c", "nothing-like-this"], &PIPE);
-    assert_eq!(outcome.notes(&settings), ["no socket matches"]);
+    assert_eq!(outcome.notes(&settings)[0], "no socket matches");
 }
 
 #[test]
@@ -212,6 +212,15 @@ fn hidden_owners_are_counted_once() {
     // Filtered away, the hidden socket is not counted.
     let (_, outcome, _) = run_with(&["-u"], &PIPE);
     assert_eq!(outcome.hidden_owners, 0);
+    // An owner filter that matches nothing still says owners were hidden: one may be the one.
+    let (_, outcome, settings) = run_with(&["-c", "sshd"], &PIPE);
+    assert_eq!(outcome.exit_code(), ExitCode::NoMatch);
+    let notes = outcome.notes(&settings);
+    assert_eq!(notes[0], "no socket matches");
+    assert!(
+        notes[1].starts_with("1 socket's owner is hidden"),
+        "{notes:?}"
+    );
 }
 
 #[test]

@@ -1,20 +1,25 @@
 //! Without root: every socket is still listed, and hidden owners are counted once on stderr.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
 use crate::support::explain;
 
-fn is_root() -> bool {
+pub fn assert_root() {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
+    let root = status
         .lines()
-        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"))
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    assert!(
+        root,
+        "run the tests as root (CI does): these tests drop privileges with setpriv"
+    );
 }
 
-/// Copies the binary where user `nobody` can run it, and runs it as that user.
-fn ports_as_nobody(args: &[&str]) -> std::process::Output {
+/// A copy of the binary that user `nobody` can run.
+pub fn binary_for_nobody() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ports-nobody-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -22,20 +27,30 @@ fn ports_as_nobody(args: &[&str]) -> std::process::Output {
     if !binary.exists() {
         std::fs::copy(env!("CARGO_BIN_EXE_ports"), &binary).unwrap();
     }
+    binary
+}
+
+const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+
+fn ports_as_nobody(args: &[&str]) -> Output {
     Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&binary)
+        .args(AS_NOBODY)
+        .arg(binary_for_nobody())
         .args(args)
         .output()
         .unwrap()
 }
 
+fn hidden_notes(output: &Output) -> usize {
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains("hidden"))
+        .count()
+}
+
 #[test]
 fn unprivileged_run_lists_root_sockets_and_counts_hidden_owners() {
-    assert!(
-        is_root(),
-        "run the tests as root (CI does): this test drops privileges with setpriv"
-    );
+    assert_root();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
 
@@ -61,5 +76,75 @@ fn unprivileged_run_lists_root_sockets_and_counts_hidden_owners() {
         .lines()
         .find(|l| l.contains(&format!(":{port}")))
         .expect(&why);
-    assert!(row.trim_end().ends_with("LISTEN  -    -        -"), "{why}");
+    let owner_fields: Vec<_> = row.split_whitespace().skip(4).collect();
+    assert_eq!(owner_fields, ["-", "-", "-"], "{why}");
+}
+
+#[test]
+fn every_view_and_filter_works_unprivileged() {
+    assert_root();
+    let tcp4 = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _tcp6 = TcpListener::bind("[::1]:0").unwrap();
+    let _udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = tcp4.local_addr().unwrap().port().to_string();
+    let cases: &[&[&str]] = &[
+        &[],
+        &["-l"],
+        &["-t"],
+        &["-u"],
+        &["-4"],
+        &["-6"],
+        &["--state", "listen"],
+        &[&port],
+        &["--json"],
+        &["--json", &port],
+        &["--csv"],
+        &["--csv", "-l"],
+        &["-c", "ports-test-no-such-process"],
+        &["--user", "root"],
+        &["--pid", "1"],
+        &["--local", "127.0.0.0/8"],
+        &["--sort", "pid", "-r"],
+        &["-w"],
+    ];
+    for args in cases {
+        let output = ports_as_nobody(args);
+        let why = explain(args, &output);
+        assert!(matches!(output.status.code(), Some(0 | 1)), "{why}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("error") && !stderr.contains("panicked"),
+            "{why}"
+        );
+        // Each case keeps at least one of our root-owned sockets, so owners were hidden.
+        assert_eq!(hidden_notes(&output), 1, "{why}");
+        if args.contains(&"--json") {
+            serde_json::from_slice::<serde_json::Value>(&output.stdout).expect(&why);
+        }
+        if args.contains(&"--csv") {
+            let mut reader = csv::Reader::from_reader(&output.stdout[..]);
+            assert!(reader.records().all(|r| r.is_ok()), "{why}");
+        }
+    }
+}
+
+#[test]
+fn hidepid_proc_hides_owners_not_sockets() {
+    assert_root();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // A private mount namespace with /proc remounted hidepid=2: other users' pids vanish.
+    let script = r#"mount -t proc -o hidepid=2 proc /proc && exec setpriv "$@""#;
+    let output = Command::new("unshare")
+        .args(["--mount", "sh", "-c", script, "sh"])
+        .args(AS_NOBODY)
+        .arg(binary_for_nobody())
+        .args(["--json", &port])
+        .output()
+        .unwrap();
+    let why = explain(&["(hidepid=2, as nobody) --json", &port], &output);
+    assert_eq!(output.status.code(), Some(0), "{why}");
+    let sockets: serde_json::Value = serde_json::from_slice(&output.stdout).expect(&why);
+    assert_eq!(sockets[0]["owner_hidden"], true, "{why}");
+    assert_eq!(hidden_notes(&output), 1, "{why}");
 }

@@ -4,6 +4,10 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+/// Debian's python3 (installed by .ci/run, with python3-seccomp): a pyenv shim earlier in PATH
+/// would be a shell script, whose kill leaves the real interpreter running.
+pub const PYTHON: &str = "/usr/bin/python3";
+
 pub fn ports() -> Command {
     let mut command = Command::cargo_bin("ports").unwrap();
     command.env_remove("NO_COLOR").env_remove("COLUMNS");

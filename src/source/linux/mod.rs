@@ -1,4 +1,5 @@
-//! Linux: sockets from netlink SOCK_DIAG, owners from /proc/PID/fd, read at the same time.
+//! Linux: sockets from netlink SOCK_DIAG (or /proc/net where it is refused), owners from
+//! /proc/PID/fd, read at the same time.
 //!
 //! We ask the kernel ourselves instead of through netstat2 (docs/platforms.md): netstat2 drops a
 //! connected UDP socket's peer, cannot filter by state or port in the kernel, turns a netlink
@@ -6,6 +7,7 @@
 
 mod diag;
 mod fds;
+mod procnet;
 
 use std::thread;
 
@@ -31,9 +33,12 @@ pub(super) fn sockets_with_owners(hint: &Filter) -> Result<Vec<RawSocket>, Sourc
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     // Without /proc (hidepid, a sandbox) sockets are still listed, their owners marked hidden.
     let owners = owners.unwrap_or_else(|_| OwnerMap::unreadable());
-    Ok(dumped?
+    // Without root, other users' processes are unreadable, or invisible under hidepid=2.
+    let all_visible = rustix::process::geteuid().is_root() && !owners.some_unreadable;
+    let sockets = dumped?;
+    Ok(sockets
         .iter()
-        .map(|socket| raw_socket(socket, &owners))
+        .map(|socket| raw_socket(socket, &owners, all_visible))
         .collect())
 }
 
@@ -46,24 +51,31 @@ struct Request {
     port: Option<u16>,
 }
 
+/// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md).
 fn dump(hint: &Filter) -> Result<Vec<DiagSocket>, SourceError> {
-    let mut sockets = Vec::new();
-    for request in requests(hint) {
-        let found = diag::dump(
-            request.family,
-            request.protocol,
-            request.states,
-            request.port,
-        )
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::PermissionDenied => {
-                SourceError::PermissionDenied(format!("netlink SOCK_DIAG: {error}"))
-            }
-            _ => SourceError::Backend(format!("netlink SOCK_DIAG dump failed: {error}")),
-        })?;
-        sockets.extend(found);
-    }
-    Ok(sockets)
+    let requests = requests(hint);
+    let netlink = || -> std::io::Result<Vec<DiagSocket>> {
+        let mut sockets = Vec::new();
+        for r in &requests {
+            sockets.extend(diag::dump(r.family, r.protocol, r.states, r.port)?);
+        }
+        Ok(sockets)
+    };
+    // /proc/net cannot filter: `Filter` drops the extra sockets later.
+    let procnet = || -> std::io::Result<Vec<DiagSocket>> {
+        let mut sockets = Vec::new();
+        for r in &requests {
+            sockets.extend(procnet::read(r.family, r.protocol)?);
+        }
+        Ok(sockets)
+    };
+    netlink().or_else(|netlink_error| {
+        procnet().map_err(|procnet_error| {
+            SourceError::Backend(format!(
+                "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
+            ))
+        })
+    })
 }
 
 fn requests(hint: &Filter) -> Vec<Request> {
@@ -149,12 +161,12 @@ fn tcp_state(state: u8) -> TcpState {
     }
 }
 
-fn raw_socket(socket: &DiagSocket, owners: &OwnerMap) -> RawSocket {
+fn raw_socket(socket: &DiagSocket, owners: &OwnerMap, all_visible: bool) -> RawSocket {
     let pids: Vec<u32> = owners.pids(socket.inode).collect();
     RawSocket {
         entry: SocketEntry {
             // inode 0: no file refers to the socket (TIME-WAIT, orphans), so nobody owns it.
-            owner_hidden: pids.is_empty() && socket.inode != 0 && owners.some_unreadable,
+            owner_hidden: pids.is_empty() && socket.inode != 0 && !all_visible,
             ..to_entry(socket)
         },
         pids,

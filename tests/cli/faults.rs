@@ -1,0 +1,85 @@
+//! Platform faults: netlink SOCK_DIAG refused by a seccomp filter, and /proc/net gone as well.
+
+use std::net::{TcpListener, UdpSocket};
+use std::process::{Command, Output};
+
+use crate::privilege::assert_root;
+use crate::support::{PYTHON, explain};
+
+/// Makes `socket(AF_NETLINK, ...)` fail with EPERM, checks that it does, then runs argv[1:].
+const WITHOUT_NETLINK: &str = r#"
+import errno, os, socket, sys, seccomp
+f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+f.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.EQ, socket.AF_NETLINK))
+f.load()
+try:
+    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)
+    sys.exit("the seccomp filter let a netlink socket through")
+except PermissionError:
+    pass
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+
+fn without_netlink(args: &[&str]) -> Output {
+    Command::new(PYTHON)
+        .args(["-c", WITHOUT_NETLINK, env!("CARGO_BIN_EXE_ports")])
+        .args(args)
+        .output()
+        .expect("python3 and python3-seccomp are installed by .ci/run")
+}
+
+#[test]
+fn without_netlink_proc_net_still_lists_sockets_and_owners() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = UdpSocket::bind("[::1]:0").unwrap();
+    let client = UdpSocket::bind("[::1]:0").unwrap();
+    client.connect(server.local_addr().unwrap()).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+
+    let output = without_netlink(&["--json", &port.to_string(), &client_port.to_string()]);
+    let why = explain(&["(no netlink) --json", &port.to_string()], &output);
+    assert_eq!(output.status.code(), Some(0), "{why}");
+    assert!(output.stderr.is_empty(), "{why}");
+    let sockets: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect(&why);
+    let me = u64::from(std::process::id());
+    let tcp = sockets
+        .iter()
+        .find(|s| s["local_port"] == port && s["state"] == "listen")
+        .expect(&why);
+    assert_eq!(tcp["processes"][0]["pid"], me, "{why}");
+    let udp = sockets
+        .iter()
+        .find(|s| s["local_port"] == client_port)
+        .expect(&why);
+    assert_eq!(udp["remote_addr"], "::1", "{why}");
+    assert_eq!(udp["processes"][0]["pid"], me, "{why}");
+}
+
+#[test]
+fn without_netlink_or_proc_net_it_is_a_clear_error() {
+    assert_root();
+    // A sandbox without /proc: an empty tmpfs over it, in a private mount namespace.
+    let script = r#"mount -t tmpfs none /proc && exec /usr/bin/python3 -c "$@""#;
+    let output = Command::new("unshare")
+        .args([
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            WITHOUT_NETLINK,
+            env!("CARGO_BIN_EXE_ports"),
+        ])
+        .output()
+        .unwrap();
+    let why = explain(&["(no netlink, no /proc/net)"], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{why}");
+    assert!(
+        stderr.starts_with("error: cannot list sockets: netlink SOCK_DIAG failed"),
+        "{why}"
+    );
+    assert!(stderr.contains("/proc/net/tcp"), "{why}");
+}
