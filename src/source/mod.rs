@@ -21,13 +21,11 @@ pub use system::SystemSource;
 use crate::filter::Filter;
 use crate::model::SocketEntry;
 
-/// Why sockets could not be listed at all.
+/// Why sockets could not be listed at all. Missing permissions are not an error: those owners
+/// are marked hidden and the listing goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("permission denied: {0}")]
-    PermissionDenied(String),
-    #[error("listing sockets is not supported on this system: {0}")]
-    Unsupported(String),
+    /// Every way of listing failed; the message names each cause.
     #[error("{0}")]
     Backend(String),
 }
