@@ -46,12 +46,20 @@ impl FromStr for PortRange {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bare = text.strip_prefix(':').unwrap_or(text);
         let Some((first, last)) = bare.split_once('-') else {
+            if bare.is_empty() {
+                return Err(format!("'{text}' is not a port number (1-65535)"));
+            }
             let port = parse_port(bare)?;
             return Ok(PortRange {
                 first: port,
                 last: port,
             });
         };
+        if first.is_empty() || last.is_empty() {
+            return Err(format!(
+                "range '{text}' needs a port on each side, e.g. 8000-8100"
+            ));
+        }
         let (first, last) = (parse_port(first)?, parse_port(last)?);
         if first > last {
             return Err(format!("range '{text}' is backwards: write {last}-{first}"));
@@ -193,7 +201,15 @@ mod tests {
             ("80-20", Err("range '80-20' is backwards: write 20-80")),
             ("http", Err("'http' is not a port number (1-65535)")),
             ("", Err("'' is not a port number (1-65535)")),
-            ("-5", Err("'' is not a port number (1-65535)")),
+            (
+                "-5",
+                Err("range '-5' needs a port on each side, e.g. 8000-8100"),
+            ),
+            (
+                "80-",
+                Err("range '80-' needs a port on each side, e.g. 8000-8100"),
+            ),
+            (":", Err("':' is not a port number (1-65535)")),
             ("1-99999", Err("port '99999' is out of range 1-65535")),
         ];
         for (text, want) in cases {

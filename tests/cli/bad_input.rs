@@ -38,6 +38,21 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
         (&["-z"], "unexpected argument '-z'"),
         (&["--json", "--csv"], "'--json' cannot be used with '--csv'"),
         (&["--user"], "a value is required for '--user <USER>'"),
+        (&["--local", ""], "'' is not an IP address or CIDR"),
+        (
+            &["--remote", "10.0.0.1/8/8"],
+            "'10.0.0.1/8/8' is not an IP address or CIDR",
+        ),
+        (
+            &["--pid", "99999999999"],
+            "invalid value '99999999999' for '--pid <PID>'",
+        ),
+        (&["--state", ""], "unknown state ''"),
+        (&["--sort", ""], "a value is required for '--sort <KEY>'"),
+        (&["--json=yes"], "unexpected value 'yes' for '--json'"),
+        (&[":"], "':' is not a port number"),
+        (&["80-"], "range '80-' needs a port on each side"),
+        (&["8080", "99999"], "port '99999' is out of range"),
     ];
     for (args, want) in cases {
         let output = ports().args(*args).output().unwrap();
