@@ -76,7 +76,8 @@ pub fn parse_net(text: &str) -> Result<IpNet, String> {
         .and_then(|rest| rest.strip_suffix(']'))
         .unwrap_or(bare);
     if let Ok(addr) = unbracketed.parse::<IpAddr>() {
-        return Ok(IpNet::from(addr));
+        // Sockets show `::ffff:1.2.3.4` as 1.2.3.4, so match it that way too.
+        return Ok(IpNet::from(addr.to_canonical()));
     }
     bare.parse::<IpNet>()
         .map(|net| net.trunc())
@@ -227,6 +228,7 @@ mod tests {
             ("10.0.0.0/8", Some("10.0.0.0/8")),
             ("10.1.2.3/8", Some("10.0.0.0/8")),
             ("fe80::/10", Some("fe80::/10")),
+            ("::ffff:10.0.0.1", Some("10.0.0.1/32")),
             ("10.0.0/8", None),
             ("10.0.0.0/33", None),
             ("::1/129", None),
@@ -393,6 +395,20 @@ mod tests {
             ..Filter::default()
         };
         assert!(kept(filter).is_empty());
+    }
+
+    #[test]
+    fn process_names_in_capitals_match_a_lowercase_needle() {
+        let mut entry = FakeSource::sample().entries.remove(2);
+        let mut process = (*entry.processes[0]).clone();
+        process.name = "PostgreSQL".into();
+        entry.processes = vec![std::sync::Arc::new(process)];
+        // Settings lowercases the needle once; the name is lowercased per match.
+        let filter = Filter {
+            process: Some("gresql".into()),
+            ..Filter::default()
+        };
+        assert!(filter.matches(&entry));
     }
 
     #[test]

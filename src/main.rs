@@ -11,8 +11,6 @@ use ports::settings::{Settings, Terminal};
 use ports::source::SystemSource;
 
 fn main() -> ExitCode {
-    #[cfg(unix)]
-    keep_standard_fds_open();
     let opts = match Opts::try_parse() {
         Ok(opts) => opts,
         Err(error)
@@ -33,7 +31,7 @@ fn main() -> ExitCode {
     match result {
         Ok(outcome) => {
             for note in outcome.notes(&settings) {
-                eprintln!("ports: {note}");
+                say(&format!("ports: {note}"));
             }
             ExitCode::from(outcome.exit_code() as u8)
         }
@@ -65,7 +63,7 @@ fn fail(message: &str) -> ExitCode {
     } else {
         "error:".into()
     };
-    eprintln!("{prefix} {message}");
+    say(&format!("{prefix} {message}"));
     ExitCode::from(Code::Error as u8)
 }
 
@@ -78,18 +76,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// `ports >&-` starts with fd 1 closed: the first socket or directory we open would take its
-/// number and receive the table. Putting /dev/null there first keeps our files ours, and the
-/// exit code still says whether anything matched.
-#[cfg(unix)]
-fn keep_standard_fds_open() {
-    for fd in 0..=2 {
-        // SAFETY: F_GETFD only asks whether `fd` is open; open() takes a NUL-terminated path and
-        // returns the lowest free fd, which is `fd` itself as the lower ones are open by now.
-        unsafe {
-            if libc::fcntl(fd, libc::F_GETFD) == -1 {
-                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-            }
-        }
-    }
+/// Writes a line to stderr. A closed stderr (`ports 2>&1 | head -1`) is no reason to fail, and
+/// `eprintln!` would panic on it.
+fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }

@@ -99,7 +99,12 @@ mod tests {
 
     #[test]
     fn process_sorts_names_case_insensitively() {
-        let entries = sorted(SortKey::Process, false);
+        let mut entries = FakeSource::sample().entries;
+        // "Zebra" must sort after "nginx" although 'Z' < 'n' in ASCII.
+        let mut zebra = (*entries[2].processes[0]).clone();
+        zebra.name = "Zebra".into();
+        entries[2].processes = vec![std::sync::Arc::new(zebra)];
+        sort(&mut entries, SortKey::Process, false);
         let names: Vec<_> = entries
             .iter()
             .filter_map(|e| e.processes.first())

@@ -1,4 +1,4 @@
-//! `PORT|RANGE` arguments: any text parses or names itself in the error, never panics.
+//! `PORT|RANGE` arguments: any text parses to a valid range or gives an error, never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

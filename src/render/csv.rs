@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::model::{Family, Proto, SocketEntry};
 use crate::sanitize::sanitize;
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "proto",
     "family",
     "local_addr",
@@ -18,18 +18,27 @@ const HEADER: [&str; 11] = [
     "processes",
     "users",
     "uids",
+    "owner_hidden",
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
-    csv.write_record(HEADER)?;
+    csv.write_record(HEADER).map_err(into_io)?;
     for entry in entries {
-        csv.write_record(record(entry))?;
+        csv.write_record(record(entry)).map_err(into_io)?;
     }
     csv.flush()
 }
 
-fn record(entry: &SocketEntry) -> [String; 11] {
+/// Keeps the writer's own error, so a closed pipe stays a `BrokenPipe` the caller can recognise.
+fn into_io(error: csv::Error) -> io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+fn record(entry: &SocketEntry) -> [String; 12] {
     let owners = &entry.processes;
     let list = |field: &dyn Fn(&crate::model::ProcessInfo) -> String| {
         owners
@@ -65,5 +74,6 @@ fn record(entry: &SocketEntry) -> [String; 11] {
                 .into_owned()
         }),
         list(&|p| p.uid.map(|u| u.to_string()).unwrap_or_default()),
+        entry.owner_hidden.to_string(),
     ]
 }

@@ -107,7 +107,12 @@ fn write_lean(entries: &[SocketEntry], layout: &Layout, out: &mut dyn Write) -> 
     let last = layout.columns.len() - 1;
     let pad = |line: &mut String, i: usize, used: usize| {
         if i < last {
-            line.extend(std::iter::repeat_n(' ', layout.widths[i] - used + GAP));
+            // `used` can pass the width by a column where unicode-width counts a sequence wider
+            // than its characters (an emoji with U+FE0F): never underflow.
+            line.extend(std::iter::repeat_n(
+                ' ',
+                layout.widths[i].saturating_sub(used) + GAP,
+            ));
         }
     };
     for (i, &column) in layout.columns.iter().enumerate() {

@@ -12,7 +12,8 @@ pub fn flags(hint: &Filter) -> (AddressFamilyFlags, ProtocolFlags) {
     let mut families = AddressFamilyFlags::empty();
     for family in all_if_empty(&hint.families, &[Family::Ipv4, Family::Ipv6]) {
         families |= match family {
-            Family::Ipv4 => AddressFamilyFlags::IPV4,
+            // IPv4-mapped peers of dual-stack sockets are listed as IPv6.
+            Family::Ipv4 => AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6,
             Family::Ipv6 => AddressFamilyFlags::IPV6,
         };
     }
@@ -147,5 +148,14 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(flags(&udp6), (AddressFamilyFlags::IPV6, ProtocolFlags::UDP));
+        let tcp4 = Filter {
+            protos: vec![Proto::Tcp],
+            families: vec![Family::Ipv4],
+            ..Filter::default()
+        };
+        assert_eq!(
+            flags(&tcp4),
+            (AddressFamilyFlags::all(), ProtocolFlags::TCP)
+        );
     }
 }

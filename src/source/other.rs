@@ -24,18 +24,6 @@ pub(super) fn sockets_with_owners(hint: &Filter) -> Result<Vec<RawSocket>, Sourc
         .collect()
 }
 
-#[cfg(unix)]
-pub(super) fn user_name(uid: u32) -> Option<String> {
-    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
-    Some(user.name)
-}
-
-/// Windows has SIDs, not uids; sysinfo reports no uid there, so this is never asked.
-#[cfg(not(unix))]
-pub(super) fn user_name(_uid: u32) -> Option<String> {
-    None
-}
-
 pub(super) fn hidden_owners_hint(hidden: usize) -> String {
     #[cfg(windows)]
     let how = "run from an Administrator prompt to see them";

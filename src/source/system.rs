@@ -55,7 +55,7 @@ pub(super) fn unmap(addr: SocketAddr) -> SocketAddr {
 }
 
 /// Names, users and command lines of the given pids only: a full process refresh costs more.
-/// User names come from the OS layer: sysinfo's list skips accounts whose shell is `/bin/false`
+/// User names come from `user_name`: sysinfo's list skips accounts whose shell is `/bin/false`
 /// (most daemons) and ignores NSS.
 fn describe_processes(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> {
     let mut pids: Vec<Pid> = pids.map(Pid::from_u32).collect();
@@ -76,7 +76,7 @@ fn describe_processes(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<Proce
     let mut user_name = |uid: u32| {
         user_names
             .entry(uid)
-            .or_insert_with(|| os::user_name(uid))
+            .or_insert_with(|| user_name(uid))
             .clone()
     };
     system
@@ -94,6 +94,19 @@ fn describe_processes(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<Proce
             (pid.as_u32(), Arc::new(info))
         })
         .collect()
+}
+
+/// The user name of `uid` through NSS (`/etc/passwd`, LDAP, ...), as `ps` and `ss` resolve it.
+#[cfg(unix)]
+fn user_name(uid: u32) -> Option<String> {
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
+    Some(user.name)
+}
+
+/// Windows has SIDs, not uids; sysinfo reports no uid there, so this is never asked.
+#[cfg(not(unix))]
+fn user_name(_uid: u32) -> Option<String> {
+    None
 }
 
 fn join_lossy(args: &[std::ffi::OsString]) -> String {
@@ -119,6 +132,13 @@ mod tests {
             unmap("10.0.0.1:80".parse().unwrap()),
             "10.0.0.1:80".parse().unwrap()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_users_through_nss() {
+        assert_eq!(user_name(0).as_deref(), Some("root"));
+        assert_eq!(user_name(4_000_000_000), None);
     }
 
     #[cfg(target_os = "linux")]

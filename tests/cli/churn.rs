@@ -56,7 +56,7 @@ fn runs_stay_whole_while_owners_come_and_go() {
             let args: &[&str] = if run % 2 == 0 {
                 &["--json"]
             } else {
-                &["--color", "never", "-w"]
+                &["--color", "never"]
             };
             let output = ports().args(args).output().unwrap();
             let why = format!("run {run}: {}", explain(args, &output));
@@ -73,10 +73,10 @@ fn runs_stay_whole_while_owners_come_and_go() {
                     assert!(process["name"].as_str().is_some(), "{why}");
                 }
             } else {
-                // Every row has all seven fields; `-` stands in for a vanished owner.
+                // Every row has exactly the seven fields; `-` stands in for a vanished owner.
                 for line in stdout.lines().skip(1) {
                     assert!(
-                        line.split_whitespace().count() >= 7,
+                        line.split_whitespace().count() == 7,
                         "half a row: {line:?}\n{why}"
                     );
                 }

@@ -121,14 +121,29 @@ fn table_names_our_pid() {
     assert!(row.contains("LISTEN"), "{why}");
 }
 
+/// A port number no socket uses as a local or remote port, as `ss` sees it now.
+fn free_port() -> u16 {
+    for _ in 0..20 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let filter = format!("( sport = :{port} or dport = :{port} )");
+        let ss = Command::new("ss")
+            .args(["-tuanH", &filter])
+            .output()
+            .unwrap();
+        if ss.stdout.is_empty() {
+            return port;
+        }
+    }
+    panic!("no free port found in 20 tries");
+}
+
 #[test]
 fn a_free_port_exits_one_with_one_line() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    // The listener is closed: nothing holds the port now.
+    let port = free_port();
     let output = ports().arg(port.to_string()).output().unwrap();
     let why = explain(&[&port.to_string()], &output);
     assert_eq!(output.status.code(), Some(1), "{why}");
@@ -137,6 +152,26 @@ fn a_free_port_exits_one_with_one_line() {
         String::from_utf8_lossy(&output.stderr),
         format!("ports: no socket uses port {port}\n")
     );
+}
+
+#[test]
+fn ipv4_peers_of_a_dual_stack_listener_count_as_ipv4() {
+    let listener = TcpListener::bind("[::]:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_accepted, _) = listener.accept().unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    // The accepted end lives in the kernel's IPv6 table as ::ffff:127.0.0.1.
+    let args = ["-4", "--state", "established", &port.to_string()];
+    let (sockets, output) = json(&args);
+    let why = explain(&args, &output);
+    let accepted = sockets
+        .iter()
+        .find(|s| s["local_port"] == port && s["remote_port"] == client_port)
+        .unwrap_or_else(|| panic!("{why}"));
+    assert_eq!(accepted["family"], "ipv4", "{why}");
+    assert_eq!(accepted["local_addr"], "127.0.0.1", "{why}");
+    assert!(owned_by_me(accepted), "{why}");
 }
 
 /// Runs ports on a pseudo-terminal (util-linux `script`) and returns what it printed.

@@ -4,6 +4,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use crate::support::explain;
 
@@ -18,16 +19,22 @@ pub fn assert_root() {
     );
 }
 
-/// A copy of the binary that user `nobody` can run.
+/// A copy of the binary that user `nobody` can run, made once (tests run in parallel) and
+/// renamed into place, so no test can run a half-written file.
 pub fn binary_for_nobody() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ports-nobody-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let binary = dir.join("ports");
-    if !binary.exists() {
-        std::fs::copy(env!("CARGO_BIN_EXE_ports"), &binary).unwrap();
-    }
-    binary
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("ports-nobody-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            let partial = dir.join("ports.partial");
+            std::fs::copy(env!("CARGO_BIN_EXE_ports"), &partial).unwrap();
+            let binary = dir.join("ports");
+            std::fs::rename(partial, &binary).unwrap();
+            binary
+        })
+        .clone()
 }
 
 const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
@@ -39,6 +46,15 @@ fn ports_as_nobody(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
+}
+
+/// Our listener on 127.0.0.1:`port` in a `--json` array.
+fn ours<'a>(sockets: &'a serde_json::Value, port: &str) -> Option<&'a serde_json::Value> {
+    let port: u16 = port.parse().unwrap();
+    sockets
+        .as_array()?
+        .iter()
+        .find(|s| s["local_addr"] == "127.0.0.1" && s["local_port"] == port)
 }
 
 fn hidden_notes(output: &Output) -> usize {
@@ -58,7 +74,7 @@ fn unprivileged_run_lists_root_sockets_and_counts_hidden_owners() {
     let why = explain(&["(as nobody) --json", &port], &output);
     assert_eq!(output.status.code(), Some(0), "{why}");
     let sockets: serde_json::Value = serde_json::from_slice(&output.stdout).expect(&why);
-    let socket = &sockets[0];
+    let socket = ours(&sockets, &port).expect(&why);
     assert_eq!(socket["state"], "listen", "{why}");
     assert_eq!(socket["processes"], serde_json::json!([]), "{why}");
     assert_eq!(socket["owner_hidden"], true, "{why}");
@@ -145,6 +161,10 @@ fn hidepid_proc_hides_owners_not_sockets() {
     let why = explain(&["(hidepid=2, as nobody) --json", &port], &output);
     assert_eq!(output.status.code(), Some(0), "{why}");
     let sockets: serde_json::Value = serde_json::from_slice(&output.stdout).expect(&why);
-    assert_eq!(sockets[0]["owner_hidden"], true, "{why}");
+    assert_eq!(
+        ours(&sockets, &port).expect(&why)["owner_hidden"],
+        true,
+        "{why}"
+    );
     assert_eq!(hidden_notes(&output), 1, "{why}");
 }

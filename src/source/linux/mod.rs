@@ -89,8 +89,12 @@ fn requests(hint: &Filter) -> Vec<Request> {
     let mut requests = Vec::new();
     for (family, family_number) in families {
         for (proto, protocol) in protos {
-            let wanted = (hint.families.is_empty() || hint.families.contains(&family))
-                && (hint.protos.is_empty() || hint.protos.contains(&proto));
+            // IPv4 peers of dual-stack IPv6 sockets (`::ffff:a.b.c.d`) come in the AF_INET6 dump
+            // and count as IPv4, so `-4` needs that dump too.
+            let family_wanted = hint.families.is_empty()
+                || hint.families.contains(&family)
+                || (family == Family::Ipv6 && hint.families.contains(&Family::Ipv4));
+            let wanted = family_wanted && (hint.protos.is_empty() || hint.protos.contains(&proto));
             if let Some(states) = wanted.then(|| state_mask(proto, hint)).flatten() {
                 requests.push(Request {
                     family: family_number,
@@ -188,12 +192,6 @@ fn to_entry(socket: &DiagSocket) -> SocketEntry {
         processes: Vec::new(),
         owner_hidden: false,
     }
-}
-
-/// The user name of `uid` through NSS (`/etc/passwd`, LDAP, ...), as `ps` and `ss` resolve it.
-pub(super) fn user_name(uid: u32) -> Option<String> {
-    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
-    Some(user.name)
 }
 
 pub(super) fn hidden_owners_hint(hidden: usize) -> String {
@@ -333,11 +331,5 @@ mod tests {
             .find(|s| s.entry.local.port() == port)
             .unwrap();
         assert_eq!(ours.pids, [std::process::id()]);
-    }
-
-    #[test]
-    fn names_users_through_nss() {
-        assert_eq!(user_name(0).as_deref(), Some("root"));
-        assert_eq!(user_name(4_000_000_000), None);
     }
 }
