@@ -5,6 +5,7 @@ use ipnet::IpNet;
 
 use crate::filter::{PortRange, parse_net, parse_state};
 use crate::model::TcpState;
+use crate::sort::SortKey;
 
 /// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
 #[derive(Debug, Parser)]
@@ -94,20 +95,6 @@ pub struct OutputArgs {
     /// When to colour the table: auto honours NO_COLOR and colours only a terminal
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default())]
     pub color: ColorWhen,
-}
-
-/// Sort keys for `--sort`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum SortKey {
-    #[default]
-    Proto,
-    Local,
-    Remote,
-    Port,
-    State,
-    Pid,
-    Process,
-    User,
 }
 
 /// When to use colour.

@@ -3,10 +3,11 @@
 use std::env;
 use std::io::IsTerminal;
 
-use crate::cli::{ColorWhen, Opts, SortKey};
+use crate::cli::{ColorWhen, Opts};
 use crate::filter::{Filter, UserMatch};
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderOpts};
+use crate::sort::SortKey;
 
 /// What the terminal and environment say, read once at start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -2,8 +2,23 @@
 
 use std::cmp::Ordering;
 
-use crate::cli::SortKey;
+use clap::ValueEnum;
+
 use crate::model::SocketEntry;
+
+/// Sort keys for `--sort`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Proto,
+    Local,
+    Remote,
+    Port,
+    State,
+    Pid,
+    Process,
+    User,
+}
 
 pub fn sort(entries: &mut [SocketEntry], key: SortKey, reverse: bool) {
     entries.sort_by(|a, b| {

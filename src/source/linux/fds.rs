@@ -115,36 +115,26 @@ fn in_parallel<T: Sync, R: Send>(
 }
 
 fn list_pids() -> rustix::io::Result<Vec<u32>> {
-    let proc = openat(
-        CWD,
-        c"/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut pids = Vec::new();
-    for entry in Dir::read_from(&proc)? {
-        if let Some(pid) = parse_number(entry?.file_name().to_bytes()) {
-            pids.push(pid);
-        }
-    }
-    Ok(pids)
+    Ok(numbered_entries(c"/proc")?.1)
 }
 
 fn open_fd_dir(pid: u32) -> rustix::io::Result<FdDir> {
     let mut path = [0u8; 32];
-    let dir = openat(
-        CWD,
-        c_path(&mut path, format_args!("/proc/{pid}/fd")),
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut fds = Vec::new();
+    let (dir, fds) = numbered_entries(c_path(&mut path, format_args!("/proc/{pid}/fd")))?;
+    Ok(FdDir { pid, dir, fds })
+}
+
+/// Opens a directory and lists the entries named by a number: pids in /proc, fds in a fd dir.
+fn numbered_entries(path: &CStr) -> rustix::io::Result<(OwnedFd, Vec<u32>)> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let dir = openat(CWD, path, flags, Mode::empty())?;
+    let mut numbers = Vec::new();
     for entry in Dir::read_from(&dir)? {
-        if let Some(fd) = parse_number(entry?.file_name().to_bytes()) {
-            fds.push(fd);
+        if let Some(number) = parse_number(entry?.file_name().to_bytes()) {
+            numbers.push(number);
         }
     }
-    Ok(FdDir { pid, dir, fds })
+    Ok((dir, numbers))
 }
 
 fn read_socket_links(dir: &FdDir, fds: &[u32], pairs: &mut Vec<(u32, u32)>) {
