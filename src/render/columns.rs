@@ -73,13 +73,6 @@ impl Column {
         }
     }
 
-    /// The plain cell text, as a new String.
-    pub fn text(self, entry: &SocketEntry) -> String {
-        let mut text = String::new();
-        self.write_text(entry, &mut text);
-        text
-    }
-
     /// Narrowest this column may become for the given cell.
     fn min_width(self, text: &str) -> usize {
         match self {
@@ -334,6 +327,15 @@ fn cut(text: &str, width: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Column {
+        /// The plain cell text, as a new String.
+        fn text(self, entry: &SocketEntry) -> String {
+            let mut text = String::new();
+            self.write_text(entry, &mut text);
+            text
+        }
+    }
 
     #[test]
     fn addresses_keep_their_port() {

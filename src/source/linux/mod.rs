@@ -54,28 +54,28 @@ struct Request {
 /// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md).
 fn dump(hint: &Filter) -> Result<Vec<DiagSocket>, SourceError> {
     let requests = requests(hint);
-    let netlink = || -> std::io::Result<Vec<DiagSocket>> {
-        let mut sockets = Vec::new();
-        for r in &requests {
-            sockets.extend(diag::dump(r.family, r.protocol, r.states, r.port)?);
-        }
-        Ok(sockets)
-    };
+    let netlink = |r: &Request| diag::dump(r.family, r.protocol, r.states, r.port);
     // /proc/net cannot filter: `Filter` drops the extra sockets later.
-    let procnet = || -> std::io::Result<Vec<DiagSocket>> {
-        let mut sockets = Vec::new();
-        for r in &requests {
-            sockets.extend(procnet::read(r.family, r.protocol)?);
-        }
-        Ok(sockets)
-    };
-    netlink().or_else(|netlink_error| {
-        procnet().map_err(|procnet_error| {
+    let procnet = |r: &Request| procnet::read(r.family, r.protocol);
+    read_all(&requests, netlink).or_else(|netlink_error| {
+        read_all(&requests, procnet).map_err(|procnet_error| {
             SourceError::Backend(format!(
                 "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
             ))
         })
     })
+}
+
+/// Reads every request with `read` and joins the sockets; the first error stops it.
+fn read_all(
+    requests: &[Request],
+    read: impl Fn(&Request) -> std::io::Result<Vec<DiagSocket>>,
+) -> std::io::Result<Vec<DiagSocket>> {
+    let mut sockets = Vec::new();
+    for request in requests {
+        sockets.extend(read(request)?);
+    }
+    Ok(sockets)
 }
 
 fn requests(hint: &Filter) -> Vec<Request> {
