@@ -1,25 +1,16 @@
-//! One run: list sockets, keep the wanted ones, sort, render, and say how it went.
+//! One run: ask the source, keep the wanted sockets, sort, render, and say how it went.
 
 use std::io::Write;
+use std::time::SystemTime;
 
 use anyhow::Context;
 
-use crate::model::SocketEntry;
-use crate::render::render;
+use crate::exit::ExitCode;
+use crate::filter::Filter;
+use crate::render::{RenderContext, render};
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{SocketSource, hidden_owners_hint};
-
-/// Exit codes, as grep and ripgrep use them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
-    /// Some socket matched.
-    Matched = 0,
-    /// No socket matched.
-    NoMatch = 1,
-    /// Bad input or a failure.
-    Error = 2,
-}
+use crate::source::{Problem, Query, SocketSource};
 
 /// What a run found, for the exit code and the notes on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,27 +18,52 @@ pub struct Outcome {
     pub matched: usize,
     /// Sockets that met every condition but those on owners, and whose owner we could not see.
     pub hidden_owners: usize,
+    /// What the snapshot could not see, or how it had to look.
+    pub problems: Vec<Problem>,
 }
 
 pub fn run(
     settings: &Settings,
-    source: &dyn SocketSource,
+    source: &mut dyn SocketSource,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let mut entries: Vec<SocketEntry> = source
-        .sockets(&settings.filter)
-        .context("cannot list sockets")?;
     let filter = &settings.filter;
+    let snapshot = source
+        .snapshot(&query(filter))
+        .context("cannot list sockets")?;
+    let mut entries = snapshot.sockets;
     entries.retain(|entry| filter.matches_socket(entry));
     // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
     let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
     entries.retain(|entry| filter.matches_owner(entry));
     sort(&mut entries, settings.sort, settings.reverse);
-    render(settings.format, &entries, &settings.render, out)?;
+    let context = RenderContext {
+        now: SystemTime::now(),
+        hidden_owners,
+        ..settings.render.clone()
+    };
+    render(settings.format, &entries, &context, out)?;
     Ok(Outcome {
         matched: entries.len(),
         hidden_owners,
+        problems: snapshot.problems,
     })
+}
+
+/// What the source must list for `filter`: the kernel can narrow by protocol, family, state,
+/// listening and one exact port; the rest is filtered here.
+pub fn query(filter: &Filter) -> Query {
+    let port = match filter.ports.as_slice() {
+        [range] if range.first == range.last => Some(range.first),
+        _ => None,
+    };
+    Query {
+        protos: filter.protos.clone(),
+        families: filter.families.clone(),
+        states: filter.states.clone(),
+        port,
+        listening_only: filter.listening_only,
+    }
 }
 
 impl Outcome {
@@ -59,15 +75,14 @@ impl Outcome {
         }
     }
 
-    /// Lines for stderr: why nothing matched, or how many owners are hidden.
+    /// Lines for stderr: why nothing matched, and what could not be seen.
     pub fn notes(&self, settings: &Settings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.matched == 0 {
             notes.push(no_match_message(settings));
         }
-        if self.hidden_owners > 0 {
-            notes.push(hidden_owners_hint(self.hidden_owners));
-        }
+        let problems = self.problems.iter();
+        notes.extend(problems.filter_map(|problem| problem.note(self.hidden_owners)));
         notes
     }
 }
@@ -75,7 +90,7 @@ impl Outcome {
 fn no_match_message(settings: &Settings) -> String {
     let ports = &settings.filter.ports;
     let only_ports = settings.filter
-        == crate::filter::Filter {
+        == Filter {
             ports: ports.clone(),
             ..Default::default()
         };
@@ -93,5 +108,33 @@ fn no_match_message(settings: &Settings) -> String {
         format!("no socket uses {noun} {list}")
     } else {
         format!("no socket on {noun} {list} matches the other filters")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::PortRange;
+
+    #[test]
+    fn one_exact_port_goes_to_the_kernel_and_ranges_do_not() {
+        let one = Filter {
+            ports: vec![PortRange {
+                first: 80,
+                last: 80,
+            }],
+            listening_only: true,
+            ..Filter::default()
+        };
+        assert_eq!(query(&one).port, Some(80));
+        assert!(query(&one).listening_only);
+        let range = Filter {
+            ports: vec![PortRange {
+                first: 1,
+                last: 1024,
+            }],
+            ..Filter::default()
+        };
+        assert_eq!(query(&range).port, None);
     }
 }

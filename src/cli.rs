@@ -1,6 +1,9 @@
 //! The command line, as clap derive types only.
 
-use clap::{Args, Parser, ValueEnum};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use ipnet::IpNet;
 
 use crate::filter::{PortRange, parse_net, parse_state};
@@ -10,8 +13,31 @@ use crate::sort::SortKey;
 /// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
 #[derive(Debug, Parser)]
 #[command(name = "ports", version, about, max_term_width = 100)]
+#[command(args_conflicts_with_subcommands = true)]
 #[command(after_help = "Exit status: 0 when a socket matched, 1 when none did, 2 on error.")]
 pub struct Opts {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+/// What `ports` does besides listing sockets.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), e.g. `ports man | man -l -`
+    Man,
+}
+
+/// The bare `ports [PORT...]` query: which sockets, and how to show them.
+#[derive(Debug, Args)]
+pub struct ListArgs {
     /// Ports or ranges to look for (8080, :8080 or 8000-8100); match a local or remote port
     #[arg(value_name = "PORT|RANGE", value_parser = str::parse::<PortRange>)]
     pub ports: Vec<PortRange>,
@@ -21,6 +47,10 @@ pub struct Opts {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// Read sockets from a `ports --json` dump instead of this machine (bug reports, tests)
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub replay: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -104,4 +134,28 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Opts::command().debug_assert();
+    }
+
+    #[test]
+    fn subcommands_sit_beside_the_bare_query() {
+        let opts = Opts::try_parse_from(["ports", "completions", "bash"]).unwrap();
+        assert!(matches!(
+            opts.command,
+            Some(Command::Completions { shell: Shell::Bash })
+        ));
+        let opts = Opts::try_parse_from(["ports", "8080", "-l"]).unwrap();
+        assert!(opts.command.is_none());
+        assert_eq!(opts.list.ports.len(), 1);
+        assert!(Opts::try_parse_from(["ports", "-l", "man"]).is_err());
+    }
 }

@@ -1,7 +1,7 @@
 //! Which sockets the user asked for: value parsers for the command line and a pure `Filter`.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -145,19 +145,26 @@ impl Filter {
 
     /// The conditions on the socket itself: ports, protocol, family, state, addresses.
     pub fn matches_socket(&self, entry: &SocketEntry) -> bool {
-        let remote_port = entry.remote.map(|addr| addr.port());
+        let (local, remote) = match entry.inet() {
+            Some(inet) => (Some(inet.local), inet.remote),
+            None => (None, None),
+        };
         let port_hit = |range: &PortRange| {
-            range.contains(entry.local.port()) || remote_port.is_some_and(|p| range.contains(p))
+            [local, remote]
+                .iter()
+                .flatten()
+                .any(|addr| range.contains(addr.port()))
+        };
+        let in_net = |net: &Option<IpNet>, addr: Option<SocketAddr>| {
+            net.is_none_or(|net| addr.is_some_and(|addr| net.contains(&addr.ip())))
         };
         (self.ports.is_empty() || self.ports.iter().any(port_hit))
             && (!self.listening_only || entry.is_listening())
-            && any_or_empty(&self.protos, &entry.proto)
-            && any_or_empty(&self.families, &entry.family())
-            && (self.states.is_empty() || entry.state.is_some_and(|s| self.states.contains(&s)))
-            && self.local.is_none_or(|net| net.contains(&entry.local.ip()))
-            && self
-                .remote
-                .is_none_or(|net| entry.remote.is_some_and(|addr| net.contains(&addr.ip())))
+            && any_or_empty(&self.protos, entry.proto())
+            && any_or_empty(&self.families, entry.family())
+            && (self.states.is_empty() || entry.state().is_some_and(|s| self.states.contains(&s)))
+            && in_net(&self.local, local)
+            && in_net(&self.remote, remote)
     }
 
     /// The conditions on its owners: pid, process name, user.
@@ -178,8 +185,8 @@ impl Filter {
     }
 }
 
-fn any_or_empty<T: PartialEq>(wanted: &[T], value: &T) -> bool {
-    wanted.is_empty() || wanted.contains(value)
+fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {
+    wanted.is_empty() || value.is_some_and(|value| wanted.contains(&value))
 }
 
 #[cfg(test)]
@@ -282,7 +289,10 @@ mod tests {
             .entries
             .iter()
             .filter(|e| filter.matches(e))
-            .map(|e| format!("{:?}:{}", e.proto, e.local))
+            .map(|e| {
+                let inet = e.inet().unwrap();
+                format!("{:?}:{}", inet.proto, inet.local)
+            })
             .collect()
     }
 

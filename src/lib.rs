@@ -1,10 +1,13 @@
 //! `ports`: who holds this port? A local socket inspector.
 //!
 //! Layers, imported one way: `cli` -> `settings` -> `app` -> {`source`, `filter`, `sort`, `render`} -> `model`.
+//! `main` picks the subcommand; `generate` turns `cli` into completions and a man page.
 
 pub mod app;
 pub mod cli;
+pub mod exit;
 pub mod filter;
+pub mod generate;
 pub mod model;
 pub mod render;
 pub mod sanitize;

@@ -5,10 +5,12 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use owo_colors::OwoColorize;
 
-use ports::app::{self, ExitCode as Code};
-use ports::cli::Opts;
+use ports::app;
+use ports::cli::{Command, ListArgs, Opts};
+use ports::exit::ExitCode as Code;
+use ports::generate;
 use ports::settings::{Settings, Terminal};
-use ports::source::SystemSource;
+use ports::source::{FakeSource, SocketSource, SystemSource};
 
 fn main() -> ExitCode {
     let opts = match Opts::try_parse() {
@@ -24,16 +26,37 @@ fn main() -> ExitCode {
         }
         Err(error) => return fail(&one_line(&error.render().to_string())),
     };
-    let settings = Settings::new(opts, &Terminal::detect());
     let mut out = BufWriter::new(io::stdout().lock());
-    let result = app::run(&settings, &SystemSource, &mut out)
+    let written = match opts.command {
+        Some(Command::Completions { shell }) => generate::completions(shell, &mut out),
+        Some(Command::Man) => generate::man_page(&mut out),
+        None => return list(opts.list, out),
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string()),
+    }
+}
+
+/// The bare `ports [PORT...]`: list, then notes on stderr, then the exit code by match.
+fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
+    let settings = Settings::new(args, &Terminal::detect());
+    let mut source: Box<dyn SocketSource> = match &settings.replay {
+        Some(path) => match FakeSource::replay(path) {
+            Ok(replay) => Box::new(replay),
+            Err(error) => return fail(&error),
+        },
+        None => Box::new(SystemSource::default()),
+    };
+    let result = app::run(&settings, source.as_mut(), &mut out)
         .and_then(|outcome| out.flush().map(|()| outcome).map_err(Into::into));
     match result {
         Ok(outcome) => {
             for note in outcome.notes(&settings) {
                 say(&format!("ports: {note}"));
             }
-            ExitCode::from(outcome.exit_code() as u8)
+            outcome.exit_code().into()
         }
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
@@ -64,7 +87,7 @@ fn fail(message: &str) -> ExitCode {
         "error:".into()
     };
     say(&format!("{prefix} {message}"));
-    ExitCode::from(Code::Error as u8)
+    Code::Error.into()
 }
 
 /// `ports | head` closes the pipe early: that is the reader's choice, not an error.

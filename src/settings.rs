@@ -2,11 +2,12 @@
 
 use std::env;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 
-use crate::cli::{ColorWhen, Opts};
-use crate::filter::{Filter, UserMatch};
+use crate::cli::{ColorWhen, FilterArgs, ListArgs};
+use crate::filter::{Filter, PortRange, UserMatch};
 use crate::model::{Family, Proto};
-use crate::render::{Format, RenderOpts};
+use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
 
 /// What the terminal and environment say, read once at start-up.
@@ -45,12 +46,14 @@ pub struct Settings {
     pub reverse: bool,
     /// Table, JSON or CSV.
     pub format: Format,
-    /// Colour and width of the table.
-    pub render: RenderOpts,
+    /// Colour, width and columns of the table.
+    pub render: RenderContext,
+    /// A `--json` dump to show instead of this machine's sockets.
+    pub replay: Option<PathBuf>,
 }
 
 impl Settings {
-    pub fn new(opts: Opts, terminal: &Terminal) -> Settings {
+    pub fn new(opts: ListArgs, terminal: &Terminal) -> Settings {
         let output = opts.output;
         let color = match output.color {
             ColorWhen::Always => true,
@@ -67,16 +70,18 @@ impl Settings {
             sort: output.sort,
             reverse: output.reverse,
             format,
-            render: RenderOpts {
+            render: RenderContext {
                 color,
                 width: terminal.width,
                 wide: output.wide,
+                ..RenderContext::default()
             },
+            replay: opts.replay,
         }
     }
 }
 
-fn filter(ports: Vec<crate::filter::PortRange>, args: crate::cli::FilterArgs) -> Filter {
+fn filter(ports: Vec<PortRange>, args: FilterArgs) -> Filter {
     let mut protos = Vec::new();
     if args.tcp {
         protos.push(Proto::Tcp);

@@ -1,6 +1,7 @@
 //! Orders socket rows by a `--sort` key, with a fixed tie-break so output is stable.
 
 use std::cmp::Ordering;
+use std::net::{IpAddr, SocketAddr};
 
 use clap::ValueEnum;
 
@@ -29,11 +30,11 @@ pub fn sort(entries: &mut [SocketEntry], key: SortKey, reverse: bool) {
 
 fn by_key(a: &SocketEntry, b: &SocketEntry, key: SortKey) -> Ordering {
     match key {
-        SortKey::Proto => (a.proto, a.family()).cmp(&(b.proto, b.family())),
-        SortKey::Local => (a.local.ip(), a.local.port()).cmp(&(b.local.ip(), b.local.port())),
-        SortKey::Remote => a.remote.cmp(&b.remote),
-        SortKey::Port => a.local.port().cmp(&b.local.port()),
-        SortKey::State => a.state.cmp(&b.state),
+        SortKey::Proto => (a.proto(), a.family()).cmp(&(b.proto(), b.family())),
+        SortKey::Local => local(a).cmp(&local(b)),
+        SortKey::Remote => remote(a).cmp(&remote(b)),
+        SortKey::Port => a.local_port().cmp(&b.local_port()),
+        SortKey::State => a.state().cmp(&b.state()),
         // Sockets without a visible owner go last.
         SortKey::Pid => owner_key(a, |p| p.pid).cmp(&owner_key(b, |p| p.pid)),
         SortKey::Process => {
@@ -54,8 +55,19 @@ fn owner_key<T>(
     }
 }
 
+/// Address then port, the way people read them.
+fn local(entry: &SocketEntry) -> Option<(IpAddr, u16)> {
+    entry
+        .inet()
+        .map(|inet| (inet.local.ip(), inet.local.port()))
+}
+
+fn remote(entry: &SocketEntry) -> Option<SocketAddr> {
+    entry.inet().and_then(|inet| inet.remote)
+}
+
 fn tie_break(a: &SocketEntry, b: &SocketEntry) -> Ordering {
-    let key = |e: &SocketEntry| (e.proto, e.local.port(), e.local.ip(), e.remote);
+    let key = |e: &SocketEntry| (e.proto(), e.local_port(), local(e), remote(e), e.inode);
     key(a).cmp(&key(b))
 }
 
@@ -71,7 +83,7 @@ mod tests {
     }
 
     fn local_ports(entries: &[SocketEntry]) -> Vec<u16> {
-        entries.iter().map(|e| e.local.port()).collect()
+        entries.iter().filter_map(SocketEntry::local_port).collect()
     }
 
     #[test]
@@ -108,7 +120,7 @@ mod tests {
     #[test]
     fn proto_puts_tcp_before_udp_and_ipv4_before_ipv6() {
         let entries = sorted(SortKey::Proto, false);
-        let keys: Vec<_> = entries.iter().map(|e| (e.proto, e.family())).collect();
+        let keys: Vec<_> = entries.iter().map(|e| (e.proto(), e.family())).collect();
         assert!(keys.windows(2).all(|w| w[0] <= w[1]), "{keys:?}");
     }
 

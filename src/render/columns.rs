@@ -7,7 +7,9 @@ use std::sync::Arc;
 use owo_colors::{OwoColorize, Style};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use crate::model::{ProcessInfo, SocketEntry, TcpState};
+use crate::model::{
+    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, TcpState, UnixName,
+};
 use crate::sanitize::sanitize;
 
 /// A table column.
@@ -60,12 +62,17 @@ impl Column {
                 buf.push_str(proto_name(entry));
                 buf.push_str(family_digit(entry));
             }
-            Column::Local => push(buf, entry.local),
-            Column::Remote => match entry.remote {
-                Some(addr) => push(buf, addr),
-                None => buf.push_str(NONE),
+            Column::Local => match &entry.endpoint {
+                Endpoint::Inet(inet) => push(buf, inet.local),
+                Endpoint::Unix(unix) => unix_name(&unix.name, buf),
             },
-            Column::State => buf.push_str(entry.state.map_or(NONE, state_label)),
+            Column::Remote => match &entry.endpoint {
+                Endpoint::Inet(InetSocket {
+                    remote: Some(addr), ..
+                }) => push(buf, addr),
+                _ => buf.push_str(NONE),
+            },
+            Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
             Column::Pid => join_owners(owners, buf, |p, b| push(b, p.pid)),
             Column::Process => join_owners(owners, buf, |p, b| b.push_str(&sanitize(&p.name))),
             Column::User => join_owners(owners, buf, user_label),
@@ -113,9 +120,9 @@ impl Column {
                 buf.push_str(&text[..text.len() - suffix.len()]);
                 push(buf, suffix.cyan().bold());
             }
-            Column::State => match entry.state.map(state_class) {
+            Column::State => match entry.state().map(state_class) {
                 Some(StateClass::Listening) => push(buf, text.green().bold()),
-                // A `Style` ends with a full reset, as the bold ones do: comfy-table adds one otherwise.
+                // A `Style` ends with a full reset, as the bold ones do, so every cell ends alike.
                 Some(StateClass::Open) => push(buf, text.style(Style::new().blue())),
                 Some(StateClass::Closing) => push(buf, text.style(Style::new().yellow())),
                 None => buf.push_str(text),
@@ -201,14 +208,31 @@ pub fn fit_widths(columns: &[Column], entries: &[SocketEntry], limit: Option<usi
 }
 
 fn proto_name(entry: &SocketEntry) -> &'static str {
-    match entry.proto {
-        crate::model::Proto::Tcp => "tcp",
-        crate::model::Proto::Udp => "udp",
+    match entry.proto() {
+        Some(Proto::Tcp) => "tcp",
+        Some(Proto::Udp) => "udp",
+        None => "unix",
     }
 }
 
 fn family_digit(entry: &SocketEntry) -> &'static str {
-    if entry.local.is_ipv6() { "6" } else { "" }
+    if entry.family() == Some(Family::Ipv6) {
+        "6"
+    } else {
+        ""
+    }
+}
+
+/// A path as it is, an abstract name as `@name` (as ss shows it), `-` when unbound.
+fn unix_name(name: &UnixName, buf: &mut String) {
+    match name {
+        UnixName::Path(path) => buf.push_str(&sanitize(path)),
+        UnixName::Abstract(name) => {
+            buf.push('@');
+            buf.push_str(&sanitize(name));
+        }
+        UnixName::Unnamed => buf.push_str(NONE),
+    }
 }
 
 fn state_label(state: TcpState) -> &'static str {

@@ -47,23 +47,26 @@ fn record(entry: &SocketEntry) -> [String; 12] {
             .collect::<Vec<_>>()
             .join(";")
     };
+    let inet = entry.inet();
+    let local = inet.map(|inet| inet.local);
+    let remote = inet.and_then(|inet| inet.remote);
+    let text = |value: Option<String>| value.unwrap_or_default();
     [
-        match entry.proto {
-            Proto::Tcp => "tcp".into(),
-            Proto::Udp => "udp".into(),
+        match entry.proto() {
+            Some(Proto::Tcp) => "tcp".into(),
+            Some(Proto::Udp) => "udp".into(),
+            None => "unix".into(),
         },
         match entry.family() {
-            Family::Ipv4 => "ipv4".into(),
-            Family::Ipv6 => "ipv6".into(),
+            Some(Family::Ipv4) => "ipv4".into(),
+            Some(Family::Ipv6) => "ipv6".into(),
+            None => "unix".into(),
         },
-        entry.local.ip().to_string(),
-        entry.local.port().to_string(),
-        entry.remote.map(|a| a.ip().to_string()).unwrap_or_default(),
-        entry
-            .remote
-            .map(|a| a.port().to_string())
-            .unwrap_or_default(),
-        entry.state.map(|s| s.name().to_owned()).unwrap_or_default(),
+        text(local.map(|a| a.ip().to_string())),
+        text(local.map(|a| a.port().to_string())),
+        text(remote.map(|a| a.ip().to_string())),
+        text(remote.map(|a| a.port().to_string())),
+        text(entry.state().map(|s| s.name().to_owned())),
         list(&|p| p.pid.to_string()),
         list(&|p| sanitize(&p.name).into_owned()),
         list(&|p| {

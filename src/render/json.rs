@@ -1,48 +1,15 @@
-//! JSON output: an array of flat socket objects, one per line. Fields: docs/json.md.
+//! JSON output: an array of flat socket objects, one per line. Fields: docs/json.md; the shape
+//! itself lives with the model (`model/wire.rs`), so `--replay` reads back what this writes.
 
 use std::io::{self, Write};
-use std::net::IpAddr;
-use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::model::{Family, ProcessInfo, Proto, SocketEntry, TcpState};
-
-/// The documented JSON shape of one socket.
-#[derive(Serialize)]
-struct JsonSocket<'a> {
-    proto: Proto,
-    family: Family,
-    local_addr: IpAddr,
-    local_port: u16,
-    remote_addr: Option<IpAddr>,
-    remote_port: Option<u16>,
-    state: Option<TcpState>,
-    processes: &'a [Arc<ProcessInfo>],
-    owner_hidden: bool,
-}
-
-impl<'a> From<&'a SocketEntry> for JsonSocket<'a> {
-    fn from(entry: &'a SocketEntry) -> Self {
-        JsonSocket {
-            proto: entry.proto,
-            family: entry.family(),
-            local_addr: entry.local.ip(),
-            local_port: entry.local.port(),
-            remote_addr: entry.remote.map(|addr| addr.ip()),
-            remote_port: entry.remote.map(|addr| addr.port()),
-            state: entry.state,
-            processes: &entry.processes,
-            owner_hidden: entry.owner_hidden,
-        }
-    }
-}
+use crate::model::SocketEntry;
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"[")?;
     for (i, entry) in entries.iter().enumerate() {
         out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, &JsonSocket::from(entry))?;
+        serde_json::to_writer(&mut *out, entry)?;
     }
     out.write_all(if entries.is_empty() { b"]\n" } else { b"\n]\n" })
 }

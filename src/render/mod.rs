@@ -6,6 +6,7 @@ mod json;
 mod table;
 
 use std::io::{self, Write};
+use std::time::SystemTime;
 
 pub use columns::Column;
 
@@ -20,26 +21,46 @@ pub enum Format {
     Csv,
 }
 
-/// How to draw the table, decided once from the terminal and the flags.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RenderOpts {
+/// How to draw, decided once from the terminal and the flags: everything a presenter may need
+/// that is not in the sockets themselves. Presenters read nothing else (no environment, no OS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderContext {
     /// Emit ANSI colours.
     pub color: bool,
     /// Fit the table to this many columns; `None` never truncates.
     pub width: Option<u16>,
     /// Add the command-line column.
     pub wide: bool,
+    /// The columns to show; empty means the default set for the view.
+    pub columns: Vec<Column>,
+    /// When the snapshot was taken, for ages and timestamps.
+    pub now: SystemTime,
+    /// Shown sockets whose owner could not be seen.
+    pub hidden_owners: usize,
+}
+
+impl Default for RenderContext {
+    fn default() -> Self {
+        RenderContext {
+            color: false,
+            width: None,
+            wide: false,
+            columns: Vec::new(),
+            now: SystemTime::UNIX_EPOCH,
+            hidden_owners: 0,
+        }
+    }
 }
 
 /// Writes `entries` in `format`. An empty table writes nothing; empty JSON is `[]`.
 pub fn render(
     format: Format,
     entries: &[SocketEntry],
-    opts: &RenderOpts,
+    context: &RenderContext,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     match format {
-        Format::Table => table::write(entries, opts, out),
+        Format::Table => table::write(entries, context, out),
         Format::Json => json::write(entries, out),
         Format::Csv => csv::write(entries, out),
     }

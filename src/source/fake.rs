@@ -1,24 +1,50 @@
-//! A fixed list of sockets, so filters and presenters can be tested without the OS.
+//! A fixed list of sockets, so filters and presenters can be tested without the OS, and
+//! `--replay FILE` can show a `--json` dump as if it were this machine.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use super::{SocketSource, SourceError};
-use crate::filter::Filter;
-use crate::model::{ProcessInfo, Proto, SocketEntry, TcpState};
+use super::{Problem, Query, Snapshot, SocketSource, SourceError};
+use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, TcpState};
 
-/// Returns the same entries every time.
+/// The host namespace's inode in the sample (Linux 6.18's initial network namespace).
+const SAMPLE_NETNS: u64 = 4026531833;
+
+/// Returns the same snapshot every time.
 #[derive(Debug, Clone, Default)]
 pub struct FakeSource {
     pub entries: Vec<SocketEntry>,
+    pub problems: Vec<Problem>,
 }
 
 impl SocketSource for FakeSource {
-    fn sockets(&self, _hint: &Filter) -> Result<Vec<SocketEntry>, SourceError> {
-        Ok(self.entries.clone())
+    fn snapshot(&mut self, _query: &Query) -> Result<Snapshot, SourceError> {
+        let mut namespaces: Vec<Arc<Netns>> = Vec::new();
+        for entry in &self.entries {
+            if !namespaces.iter().any(|ns| ns.inode == entry.netns.inode) {
+                namespaces.push(Arc::clone(&entry.netns));
+            }
+        }
+        Ok(Snapshot {
+            sockets: self.entries.clone(),
+            namespaces,
+            problems: self.problems.clone(),
+        })
     }
 }
 
 impl FakeSource {
+    /// The sockets of a `ports --json` dump. Hidden owners in it become the matching problem,
+    /// so the replay says what the original run said.
+    pub fn replay(path: &Path) -> Result<FakeSource, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
+        let entries: Vec<SocketEntry> = serde_json::from_str(&text)
+            .map_err(|error| format!("'{}' is not a ports --json dump: {error}", path.display()))?;
+        let problems = replayed_problems(&entries);
+        Ok(FakeSource { entries, problems })
+    }
+
     /// A small machine: a web server whose two workers share a listener, a client connection,
     /// DNS over UDP, IPv6, a TIME-WAIT leftover, a hidden owner and a hostile process name.
     pub fn sample() -> FakeSource {
@@ -59,41 +85,61 @@ impl FakeSource {
             "\x1b[31mevil --\u{202e}txt.exe",
         );
         let web = [nginx_master, nginx_worker];
+        let mut entries = vec![
+            tcp("0.0.0.0:8080", None, TcpState::Listen, &web),
+            tcp("[::]:8080", None, TcpState::Listen, &web),
+            tcp("127.0.0.1:5432", None, TcpState::Listen, &[postgres]),
+            tcp(
+                "127.0.0.1:8080",
+                Some("127.0.0.1:51234"),
+                TcpState::Established,
+                &[web[1].clone()],
+            ),
+            tcp(
+                "127.0.0.1:51234",
+                Some("127.0.0.1:8080"),
+                TcpState::Established,
+                &[curl],
+            ),
+            tcp(
+                "127.0.0.1:51200",
+                Some("127.0.0.1:8080"),
+                TcpState::TimeWait,
+                &[],
+            ),
+            tcp(
+                "[2001:db8::10]:22",
+                Some("[2001:db8::99]:60022"),
+                TcpState::Established,
+                &[],
+            )
+            .hidden(),
+            udp("127.0.0.53:53", None, &[resolved]),
+            udp("[::1]:9999", Some("[::1]:53"), &[evil]),
+        ];
+        // Distinct inodes, as the kernel's are; 0 where no file refers to the socket.
+        for (inode, entry) in (40_001..).zip(&mut entries) {
+            if entry.state() != Some(TcpState::TimeWait) {
+                entry.inode = inode;
+            }
+        }
         FakeSource {
-            entries: vec![
-                tcp("0.0.0.0:8080", None, TcpState::Listen, &web),
-                tcp("[::]:8080", None, TcpState::Listen, &web),
-                tcp("127.0.0.1:5432", None, TcpState::Listen, &[postgres]),
-                tcp(
-                    "127.0.0.1:8080",
-                    Some("127.0.0.1:51234"),
-                    TcpState::Established,
-                    &[web[1].clone()],
-                ),
-                tcp(
-                    "127.0.0.1:51234",
-                    Some("127.0.0.1:8080"),
-                    TcpState::Established,
-                    &[curl],
-                ),
-                tcp(
-                    "127.0.0.1:51200",
-                    Some("127.0.0.1:8080"),
-                    TcpState::TimeWait,
-                    &[],
-                ),
-                tcp(
-                    "[2001:db8::10]:22",
-                    Some("[2001:db8::99]:60022"),
-                    TcpState::Established,
-                    &[],
-                )
-                .hidden(),
-                udp("127.0.0.53:53", None, &[resolved]),
-                udp("[::1]:9999", Some("[::1]:53"), &[evil]),
-            ],
+            entries,
+            problems: vec![Problem::OwnersHidden {
+                reason: super::HiddenReason::NotRoot,
+            }],
         }
     }
+}
+
+/// A dump keeps `owner_hidden` per socket, not why: the replay says that it cannot tell.
+fn replayed_problems(entries: &[SocketEntry]) -> Vec<Problem> {
+    if !entries.iter().any(|e| e.owner_hidden) {
+        return Vec::new();
+    }
+    let detail = "the run that made this dump could not see them".into();
+    let reason = super::HiddenReason::ProcUnavailable { detail };
+    vec![Problem::OwnersHidden { reason }]
 }
 
 fn process(pid: u32, name: &str, user: &str, uid: u32, cmdline: &str) -> Arc<ProcessInfo> {
@@ -126,13 +172,16 @@ fn entry(
     state: Option<TcpState>,
     owners: &[Arc<ProcessInfo>],
 ) -> SocketEntry {
-    SocketEntry {
+    let endpoint = Endpoint::Inet(InetSocket {
         proto,
         local: parse(local),
         remote: remote.map(parse),
         state,
+    });
+    SocketEntry {
+        uid: owners.first().and_then(|owner| owner.uid),
         processes: owners.to_vec(),
-        owner_hidden: false,
+        ..SocketEntry::new(endpoint, Arc::new(Netns::host(SAMPLE_NETNS)))
     }
 }
 

@@ -1,8 +1,11 @@
-//! Where sockets come from: the `SocketSource` trait, the real system source and a fake for tests.
+//! Where sockets come from: a `Query` in, a `Snapshot` out. The real system source, the OS
+//! layers it drives, and a fake that also replays `--json` dumps.
 
 mod fake;
 #[cfg(any(not(target_os = "linux"), test))]
 mod netstat2_map;
+mod query;
+mod raw;
 mod system;
 
 #[cfg(target_os = "linux")]
@@ -16,28 +19,86 @@ mod other;
 use other as os;
 
 pub use fake::FakeSource;
+pub use query::{Query, Snapshot};
 pub use system::SystemSource;
 
-use crate::filter::Filter;
-use crate::model::SocketEntry;
-
-/// Why sockets could not be listed at all. Missing permissions are not an error: those owners
-/// are marked hidden and the listing goes on.
+/// Why sockets could not be listed at all. Partial visibility is not an error: it is a
+/// [`Problem`] in the snapshot, and the listing goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The OS refused, and only more privilege would help.
+    #[error("{0} (try again with sudo)")]
+    NeedsPrivilege(String),
+    /// This platform cannot answer the query.
+    #[error("not supported here: {0}")]
+    Unsupported(String),
     /// Every way of listing failed; the message names each cause.
     #[error("{0}")]
     Backend(String),
 }
 
-/// Something that lists sockets with their owners.
+/// Something that lists sockets with their owners. It may keep what it learned between calls
+/// (process details, user names), so a repeated scan costs less.
 pub trait SocketSource {
-    /// Lists sockets. `hint` says what the caller will keep: a source may skip work with it,
-    /// but the caller filters again, so returning more is always correct.
-    fn sockets(&self, hint: &Filter) -> Result<Vec<SocketEntry>, SourceError>;
+    /// Lists what `query` asks for. A source may return more than asked (the caller filters
+    /// again) but never less.
+    fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError>;
 }
 
-/// One line for stderr telling how to see owners hidden by permissions, worded for this OS.
-pub fn hidden_owners_hint(hidden: usize) -> String {
-    os::hidden_owners_hint(hidden)
+/// What a snapshot could not see, or how it had to look. Each is said once on stderr.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "problem", rename_all = "kebab-case")]
+pub enum Problem {
+    /// Some live sockets' owners could not be found; those sockets have `owner_hidden`.
+    OwnersHidden { reason: HiddenReason },
+    /// Netlink SOCK_DIAG was refused, so the sockets came from /proc/net: the same sockets,
+    /// without the kernel's filtering.
+    NetlinkRefused { error: String },
+    /// Process details (names, users, command lines) could not be read; owners show pids only.
+    ProcessDetailsUnavailable { error: String },
+}
+
+/// Why owners could not be seen.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HiddenReason {
+    /// Not root: other users' processes (or ones we may not inspect) are unreadable or hidden.
+    NotRoot,
+    /// Even as root, the kernel refused the open files of `processes` processes (another user
+    /// namespace, an LSM).
+    RefusedToRoot { processes: usize },
+    /// /proc is missing, or shows no processes (a tmpfs over it, a sandbox).
+    ProcUnavailable { detail: String },
+}
+
+impl Problem {
+    /// One line for stderr. `hidden` is the number of shown sockets with a hidden owner.
+    pub fn note(&self, hidden: usize) -> Option<String> {
+        match self {
+            Problem::OwnersHidden { .. } if hidden == 0 => None,
+            Problem::OwnersHidden { reason } => Some(hidden_owners_note(hidden, reason)),
+            Problem::NetlinkRefused { .. } => None,
+            Problem::ProcessDetailsUnavailable { error } => Some(format!(
+                "process details could not be read ({error}): owners show their pid only"
+            )),
+        }
+    }
+}
+
+fn hidden_owners_note(hidden: usize, reason: &HiddenReason) -> String {
+    let sockets = if hidden == 1 {
+        "1 socket's owner is"
+    } else {
+        &format!("{hidden} sockets' owners are")
+    };
+    let why = match reason {
+        HiddenReason::NotRoot => os::NOT_ROOT_HINT.to_owned(),
+        HiddenReason::RefusedToRoot { processes } => format!(
+            "the kernel refuses even root the open files of {processes} process{} \
+             (another user namespace or a security module); ss -p cannot see them either",
+            if *processes == 1 { "" } else { "es" }
+        ),
+        HiddenReason::ProcUnavailable { detail } => format!("{detail}, so no owner can be read"),
+    };
+    format!("{sockets} hidden: {why}")
 }

@@ -3,12 +3,15 @@
 
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo};
 
-use super::system::unmap;
-use crate::filter::Filter;
-use crate::model::{Family, Proto, SocketEntry, TcpState};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::Query;
+use super::raw::unmap;
+use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, SocketEntry, TcpState};
 
 /// The families and protocols `hint` leaves, as netstat2 flags.
-pub fn flags(hint: &Filter) -> (AddressFamilyFlags, ProtocolFlags) {
+pub fn flags(hint: &Query) -> (AddressFamilyFlags, ProtocolFlags) {
     let mut families = AddressFamilyFlags::empty();
     for family in all_if_empty(&hint.families, &[Family::Ipv4, Family::Ipv6]) {
         families |= match family {
@@ -32,34 +35,26 @@ fn all_if_empty<'a, T>(wanted: &'a [T], all: &'a [T]) -> &'a [T] {
 }
 
 /// Maps one record. netstat2 0.11 keeps no remote address for UDP.
-pub fn to_entry(info: &SocketInfo) -> SocketEntry {
-    let (proto, local, remote, state) = match &info.protocol_socket_info {
+pub fn to_entry(info: &SocketInfo, netns: &Arc<Netns>) -> SocketEntry {
+    let inet = match &info.protocol_socket_info {
         ProtocolSocketInfo::Tcp(tcp) => {
             let state = tcp_state(tcp.state);
-            let remote = std::net::SocketAddr::new(tcp.remote_addr, tcp.remote_port);
-            let local = std::net::SocketAddr::new(tcp.local_addr, tcp.local_port);
-            (
-                Proto::Tcp,
-                local,
-                (state != TcpState::Listen).then_some(remote),
-                Some(state),
-            )
+            let remote = SocketAddr::new(tcp.remote_addr, tcp.remote_port);
+            InetSocket {
+                proto: Proto::Tcp,
+                local: unmap(SocketAddr::new(tcp.local_addr, tcp.local_port)),
+                remote: (state != TcpState::Listen).then_some(unmap(remote)),
+                state: Some(state),
+            }
         }
-        ProtocolSocketInfo::Udp(udp) => (
-            Proto::Udp,
-            std::net::SocketAddr::new(udp.local_addr, udp.local_port),
-            None,
-            None,
-        ),
+        ProtocolSocketInfo::Udp(udp) => InetSocket {
+            proto: Proto::Udp,
+            local: unmap(SocketAddr::new(udp.local_addr, udp.local_port)),
+            remote: None,
+            state: None,
+        },
     };
-    SocketEntry {
-        proto,
-        local: unmap(local),
-        remote: remote.map(unmap),
-        state,
-        processes: Vec::new(),
-        owner_hidden: false,
-    }
+    SocketEntry::new(Endpoint::Inet(inet), Arc::clone(netns))
 }
 
 fn tcp_state(state: netstat2::TcpState) -> TcpState {
@@ -85,6 +80,11 @@ mod tests {
     use super::*;
     use netstat2::{TcpSocketInfo, UdpSocketInfo};
 
+    fn map(info: &SocketInfo) -> InetSocket {
+        let entry = to_entry(info, &Arc::new(Netns::host(0)));
+        entry.inet().unwrap().clone()
+    }
+
     fn info(protocol_socket_info: ProtocolSocketInfo) -> SocketInfo {
         SocketInfo {
             protocol_socket_info,
@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn tcp_listener_has_no_remote() {
-        let entry = to_entry(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
+        let entry = map(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
             local_addr: "0.0.0.0".parse().unwrap(),
             local_port: 80,
             remote_addr: "0.0.0.0".parse().unwrap(),
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn established_tcp_keeps_peer_and_unmaps_ipv4_in_ipv6() {
-        let entry = to_entry(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
+        let entry = map(&info(ProtocolSocketInfo::Tcp(TcpSocketInfo {
             local_addr: "::ffff:127.0.0.1".parse().unwrap(),
             local_port: 8080,
             remote_addr: "::ffff:127.0.0.1".parse().unwrap(),
@@ -122,36 +122,33 @@ mod tests {
         })));
         assert_eq!(entry.local, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(entry.remote, Some("127.0.0.1:51000".parse().unwrap()));
-        assert_eq!(entry.family(), Family::Ipv4);
+        assert!(entry.local.is_ipv4());
     }
 
     #[test]
     fn udp_has_no_state() {
-        let entry = to_entry(&info(ProtocolSocketInfo::Udp(UdpSocketInfo {
+        let entry = map(&info(ProtocolSocketInfo::Udp(UdpSocketInfo {
             local_addr: "::1".parse().unwrap(),
             local_port: 53,
         })));
-        assert_eq!(
-            (entry.proto, entry.state, entry.family()),
-            (Proto::Udp, None, Family::Ipv6)
-        );
-        assert!(entry.is_listening());
+        assert_eq!((entry.proto, entry.state), (Proto::Udp, None));
+        assert_eq!(entry.remote, None);
     }
 
     #[test]
     fn flags_follow_the_filter() {
-        let all = flags(&Filter::default());
+        let all = flags(&Query::default());
         assert_eq!(all, (AddressFamilyFlags::all(), ProtocolFlags::all()));
-        let udp6 = Filter {
+        let udp6 = Query {
             protos: vec![Proto::Udp],
             families: vec![Family::Ipv6],
-            ..Filter::default()
+            ..Query::default()
         };
         assert_eq!(flags(&udp6), (AddressFamilyFlags::IPV6, ProtocolFlags::UDP));
-        let tcp4 = Filter {
+        let tcp4 = Query {
             protos: vec![Proto::Tcp],
             families: vec![Family::Ipv4],
-            ..Filter::default()
+            ..Query::default()
         };
         assert_eq!(
             flags(&tcp4),

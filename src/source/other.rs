@@ -1,33 +1,40 @@
 //! macOS and Windows: netstat2 lists sockets and their owners' pids. Built only there: untested
 //! here (docs/platforms.md).
 
-use super::SourceError;
-use super::netstat2_map::{flags, to_entry};
-use super::system::RawSocket;
-use crate::filter::Filter;
+use std::sync::Arc;
 
-pub(super) fn sockets_with_owners(hint: &Filter) -> Result<Vec<RawSocket>, SourceError> {
-    let (families, protos) = flags(hint);
+use super::netstat2_map::{flags, to_entry};
+use super::raw::{RawSnapshot, RawSocket};
+use super::{Query, SourceError};
+use crate::model::Netns;
+
+#[cfg(windows)]
+pub(super) const NOT_ROOT_HINT: &str =
+    "they belong to other users; run from an Administrator prompt to see them";
+#[cfg(not(windows))]
+pub(super) const NOT_ROOT_HINT: &str = "they belong to other users; run with sudo to see them";
+
+/// netstat2 says nothing of namespaces or hidden owners: one host namespace, inode unknown.
+pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
+    let (families, protos) = flags(query);
+    let netns = Arc::new(Netns::host(0));
     let sockets = netstat2::iterate_sockets_info(families, protos)
         .map_err(|error| SourceError::Backend(format!("listing sockets failed: {error}")))?;
-    sockets
+    let sockets = sockets
         .map(|info| {
             let info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
             let mut pids = info.associated_pids.clone();
             pids.sort_unstable();
             pids.dedup();
             Ok(RawSocket {
-                entry: to_entry(&info),
+                entry: to_entry(&info, &netns),
                 pids,
             })
         })
-        .collect()
-}
-
-pub(super) fn hidden_owners_hint(hidden: usize) -> String {
-    #[cfg(windows)]
-    let how = "run from an Administrator prompt to see them";
-    #[cfg(not(windows))]
-    let how = "run with sudo to see them";
-    format!("{hidden} sockets' owners are hidden; {how}")
+        .collect::<Result<_, SourceError>>()?;
+    Ok(RawSnapshot {
+        sockets,
+        netns,
+        problems: Vec::new(),
+    })
 }

@@ -1,99 +1,124 @@
 //! The real source: the OS layer lists sockets with their owners' pids; sysinfo names the pids.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use super::{SocketSource, SourceError, os};
-use crate::filter::Filter;
+use super::raw::{RawSnapshot, RawSocket};
+use super::{Problem, Query, Snapshot, SocketSource, SourceError, os};
 use crate::model::{ProcessInfo, SocketEntry};
 
-/// Lists this machine's sockets.
-#[derive(Debug, Default)]
-pub struct SystemSource;
+/// Lists this machine's sockets. Keeps sysinfo's process table and resolved user names between
+/// snapshots, so asking again reuses them.
+#[derive(Default)]
+pub struct SystemSource {
+    system: Option<System>,
+    user_names: HashMap<u32, Option<String>>,
+}
+
+impl std::fmt::Debug for SystemSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemSource").finish_non_exhaustive()
+    }
+}
 
 impl SocketSource for SystemSource {
-    fn sockets(&self, hint: &Filter) -> Result<Vec<SocketEntry>, SourceError> {
-        let raw = os::sockets_with_owners(hint)?;
-        let processes = describe_processes(raw.iter().flat_map(|s| s.pids.iter().copied()));
-        Ok(raw.into_iter().map(|s| s.into_entry(&processes)).collect())
+    fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
+        let RawSnapshot {
+            sockets,
+            netns,
+            mut problems,
+        } = os::sockets_with_owners(query)?;
+        let pids = sockets.iter().flat_map(|s| s.pids.iter().copied());
+        let processes = match self.describe(pids) {
+            Ok(processes) => processes,
+            Err(error) => {
+                problems.push(Problem::ProcessDetailsUnavailable { error });
+                bare_pids(&sockets)
+            }
+        };
+        Ok(Snapshot {
+            sockets: sockets
+                .into_iter()
+                .map(|s| with_owners(s, &processes))
+                .collect(),
+            namespaces: vec![netns],
+            problems,
+        })
     }
 }
 
-/// A socket as the OS layer found it: the entry without process details, and its owners' pids.
-pub(super) struct RawSocket {
-    /// `processes` is empty here; `owner_hidden` is set when an owner could not be read.
-    pub entry: SocketEntry,
-    pub pids: Vec<u32>,
-}
-
-impl RawSocket {
-    fn into_entry(self, processes: &HashMap<u32, Arc<ProcessInfo>>) -> SocketEntry {
-        let mut entry = self.entry;
-        // A pid missing here exited after the fd scan: it no longer owns anything.
-        entry.processes = self
-            .pids
-            .iter()
-            .filter_map(|pid| processes.get(pid).cloned())
-            .collect();
-        entry.owner_hidden &= entry.processes.is_empty();
-        entry
-    }
-}
-
-/// Shows IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) as the IPv4 address they carry, like ss.
-pub(super) fn unmap(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => SocketAddr::new(IpAddr::V4(v4), addr.port()),
-            None => addr,
-        },
-        IpAddr::V4(_) => addr,
-    }
-}
-
-/// Names, users and command lines of the given pids only: a full process refresh costs more.
-/// User names come from `user_name`: sysinfo's list skips accounts whose shell is `/bin/false`
-/// (most daemons) and ignores NSS.
-fn describe_processes(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> {
-    let mut pids: Vec<Pid> = pids.map(Pid::from_u32).collect();
-    pids.sort_unstable();
-    pids.dedup();
-    if pids.is_empty() {
-        return HashMap::new();
-    }
-    let Ok(mut system) = System::new() else {
-        return HashMap::new();
-    };
-    let fields = ProcessRefreshKind::nothing()
-        .without_tasks()
-        .with_user(UpdateKind::Always)
-        .with_cmd(UpdateKind::Always);
-    system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, fields);
-    let mut user_names = HashMap::new();
-    let mut user_name = |uid: u32| {
-        user_names
-            .entry(uid)
-            .or_insert_with(|| user_name(uid))
-            .clone()
-    };
-    system
-        .processes()
+fn with_owners(raw: RawSocket, processes: &HashMap<u32, Arc<ProcessInfo>>) -> SocketEntry {
+    let mut entry = raw.entry;
+    // A pid missing here exited after the fd scan: it no longer owns anything.
+    entry.processes = raw
+        .pids
         .iter()
-        .map(|(pid, process)| {
+        .filter_map(|pid| processes.get(pid).cloned())
+        .collect();
+    entry
+}
+
+/// Owners known by pid only, for when sysinfo cannot start.
+fn bare_pids(sockets: &[RawSocket]) -> HashMap<u32, Arc<ProcessInfo>> {
+    let pids = sockets.iter().flat_map(|s| s.pids.iter().copied());
+    pids.map(|pid| {
+        let info = ProcessInfo {
+            pid,
+            name: String::new(),
+            user: None,
+            uid: None,
+            cmdline: String::new(),
+        };
+        (pid, Arc::new(info))
+    })
+    .collect()
+}
+
+impl SystemSource {
+    /// Names, users and command lines of the given pids only: a full process refresh costs more.
+    fn describe(
+        &mut self,
+        pids: impl Iterator<Item = u32>,
+    ) -> Result<HashMap<u32, Arc<ProcessInfo>>, String> {
+        let mut pids: Vec<Pid> = pids.map(Pid::from_u32).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        if pids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let system = match &mut self.system {
+            Some(system) => system,
+            empty => empty.insert(System::new().map_err(|e| e.to_string())?),
+        };
+        let fields = ProcessRefreshKind::nothing()
+            .without_tasks()
+            .with_user(UpdateKind::Always)
+            .with_cmd(UpdateKind::Always);
+        system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, fields);
+        let user_names = &mut self.user_names;
+        let described = pids.iter().filter_map(|&pid| {
+            let process = system.process(pid)?;
             let uid = process.user_id().map(|uid| **uid);
+            let user = uid.and_then(|uid| cached_user_name(user_names, uid));
             let info = ProcessInfo {
                 pid: pid.as_u32(),
                 name: process.name().to_string_lossy().into_owned(),
-                user: uid.and_then(&mut user_name),
+                user,
                 uid,
                 cmdline: join_lossy(process.cmd()),
             };
-            (pid.as_u32(), Arc::new(info))
-        })
-        .collect()
+            Some((pid.as_u32(), Arc::new(info)))
+        });
+        Ok(described.collect())
+    }
+}
+
+/// User names come from NSS: sysinfo's list skips accounts whose shell is `/bin/false` (most
+/// daemons) and ignores NSS. Cached: a uid's name does not change between snapshots.
+fn cached_user_name(cache: &mut HashMap<u32, Option<String>>, uid: u32) -> Option<String> {
+    cache.entry(uid).or_insert_with(|| user_name(uid)).clone()
 }
 
 /// The user name of `uid` through NSS (`/etc/passwd`, LDAP, ...), as `ps` and `ss` resolve it.
@@ -118,22 +143,6 @@ fn join_lossy(args: &[std::ffi::OsString]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn unmaps_ipv4_in_ipv6_only() {
-        assert_eq!(
-            unmap("[::ffff:127.0.0.1]:80".parse().unwrap()),
-            "127.0.0.1:80".parse().unwrap()
-        );
-        assert_eq!(
-            unmap("[::1]:80".parse().unwrap()),
-            "[::1]:80".parse().unwrap()
-        );
-        assert_eq!(
-            unmap("10.0.0.1:80".parse().unwrap()),
-            "10.0.0.1:80".parse().unwrap()
-        );
-    }
-
     #[cfg(unix)]
     #[test]
     fn names_users_through_nss() {
@@ -143,14 +152,19 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn describes_the_current_process() {
+    fn describes_the_current_process_again_and_again() {
         let me = std::process::id();
-        let processes = describe_processes([me, me].into_iter());
-        let info = &processes[&me];
-        assert_eq!(info.pid, me);
-        assert!(!info.name.is_empty());
-        assert_eq!(info.uid, Some(current_uid()));
-        assert!(info.cmdline.contains("ports"), "{}", info.cmdline);
+        let mut source = SystemSource::default();
+        for _ in 0..2 {
+            let processes = source.describe([me, me].into_iter()).unwrap();
+            let info = &processes[&me];
+            assert_eq!(info.pid, me);
+            assert!(!info.name.is_empty());
+            assert_eq!(info.uid, Some(current_uid()));
+            assert_eq!(info.user.as_deref(), user_name(current_uid()).as_deref());
+            assert!(info.cmdline.contains("ports"), "{}", info.cmdline);
+            assert_eq!(processes.len(), 1, "only the pids asked for");
+        }
     }
 
     #[cfg(target_os = "linux")]

@@ -1,8 +1,9 @@
 //! The presenter and exit logic over a fake socket source: deterministic, no OS involved.
 
 use clap::Parser;
-use ports::app::{self, ExitCode, Outcome};
+use ports::app::{self, Outcome};
 use ports::cli::Opts;
+use ports::exit::ExitCode;
 use ports::settings::{Settings, Terminal};
 use ports::source::FakeSource;
 
@@ -19,9 +20,9 @@ const PIPE: Terminal = Terminal {
 
 fn run_with(args: &[&str], terminal: &Terminal) -> (String, Outcome, Settings) {
     let opts = Opts::try_parse_from(std::iter::once("ports").chain(args.iter().copied())).unwrap();
-    let settings = Settings::new(opts, terminal);
+    let settings = Settings::new(opts.list, terminal);
     let mut out = Vec::new();
-    let outcome = app::run(&settings, &FakeSource::sample(), &mut out).unwrap();
+    let outcome = app::run(&settings, &mut FakeSource::sample(), &mut out).unwrap();
     (String::from_utf8(out).unwrap(), outcome, settings)
 }
 

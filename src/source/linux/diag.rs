@@ -44,6 +44,8 @@ pub struct DiagSocket {
     pub remote: SocketAddr,
     /// Socket inode; 0 for sockets no file refers to (TIME-WAIT, orphaned, pending).
     pub inode: u32,
+    /// The kernel's socket cookie: unique while the machine runs, whatever the state.
+    pub cookie: u64,
     pub uid: u32,
     /// Listeners: connections waiting for `accept`. Others: unread bytes.
     pub recv_queue: u32,
@@ -180,6 +182,7 @@ fn parse_socket(payload: &[u8], protocol: u8) -> io::Result<DiagSocket> {
         local: SocketAddr::new(id.source_address, id.source_port),
         remote: SocketAddr::new(id.destination_address, id.destination_port),
         inode: header.inode,
+        cookie: u64::from_ne_bytes(id.cookie),
         uid: header.uid,
         recv_queue: header.recv_queue,
         send_queue: header.send_queue,

@@ -22,19 +22,14 @@ const CHUNK: usize = 512;
 #[derive(Debug, Default)]
 pub struct OwnerMap {
     pairs: Vec<(u32, u32)>,
-    /// Some process's fds could not be read (another user's, without root).
-    pub some_unreadable: bool,
+    /// Processes whose fds the kernel refused to show (another user's without root; another
+    /// user namespace or an LSM even as root).
+    pub refused: usize,
+    /// /proc listed our own process: without that, it is empty or not the real /proc.
+    pub saw_self: bool,
 }
 
 impl OwnerMap {
-    /// A map for when /proc itself cannot be read: every owner is hidden.
-    pub fn unreadable() -> OwnerMap {
-        OwnerMap {
-            pairs: Vec::new(),
-            some_unreadable: true,
-        }
-    }
-
     /// The pids holding `inode`, ascending, each once.
     pub fn pids(&self, inode: u32) -> impl Iterator<Item = u32> + '_ {
         let start = self.pairs.partition_point(|&(i, _)| i < inode);
@@ -44,12 +39,13 @@ impl OwnerMap {
         holders.map(|&(_, pid)| pid)
     }
 
-    fn from_pairs(mut pairs: Vec<(u32, u32)>, some_unreadable: bool) -> OwnerMap {
+    fn from_pairs(mut pairs: Vec<(u32, u32)>, refused: usize, saw_self: bool) -> OwnerMap {
         pairs.sort_unstable();
         pairs.dedup(); // a process may hold one socket through several fds
         OwnerMap {
             pairs,
-            some_unreadable,
+            refused,
+            saw_self,
         }
     }
 }
@@ -64,6 +60,7 @@ struct FdDir {
 /// Reads every process's socket links on `threads` threads.
 pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let pids = list_pids()?;
+    let saw_self = pids.contains(&std::process::id());
     let denied = AtomicUsize::new(0);
     let dirs: Vec<FdDir> = in_parallel(threads, &pids, |pid, found: &mut Vec<FdDir>| {
         match open_fd_dir(*pid) {
@@ -78,14 +75,21 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
         .iter()
         .flat_map(|dir| dir.fds.chunks(CHUNK).map(move |fds| (dir, fds)))
         .collect();
+    // A process may list its fds yet refuse their links (seen as root: pid 1 of a sandbox).
+    // The kernel refuses all of one process's links or none: count it at its first chunk.
+    let refused_links = AtomicUsize::new(0);
     let pairs = in_parallel(
         threads,
         &chunks,
         |(dir, fds), pairs: &mut Vec<(u32, u32)>| {
-            read_socket_links(dir, fds, pairs);
+            let first_chunk = std::ptr::eq(fds.as_ptr(), dir.fds.as_ptr());
+            if read_socket_links(dir, fds, pairs) && first_chunk {
+                refused_links.fetch_add(1, Ordering::Relaxed);
+            }
         },
     );
-    Ok(OwnerMap::from_pairs(pairs, denied.into_inner() > 0))
+    let refused = denied.into_inner() + refused_links.into_inner();
+    Ok(OwnerMap::from_pairs(pairs, refused, saw_self))
 }
 
 /// Runs `work` on every item, spread over `threads` threads that take items in turn, and
@@ -137,17 +141,24 @@ fn numbered_entries(path: &CStr) -> rustix::io::Result<(OwnedFd, Vec<u32>)> {
     Ok((dir, numbers))
 }
 
-fn read_socket_links(dir: &FdDir, fds: &[u32], pairs: &mut Vec<(u32, u32)>) {
+/// Reads the links of `fds`; returns whether the kernel refused any of them.
+fn read_socket_links(dir: &FdDir, fds: &[u32], pairs: &mut Vec<(u32, u32)>) -> bool {
     let (mut name, mut target) = ([0u8; 16], [0u8; 64]);
+    let mut refused = false;
     for &fd in fds {
         let name = c_path(&mut name, format_args!("{fd}"));
-        // A closed fd (ENOENT) or a vanished process (ESRCH) just holds nothing any more.
-        if let Ok(len) = readlinkat_raw(&dir.dir, name, &mut target[..])
-            && let Some(inode) = socket_inode(&target[..len])
-        {
-            pairs.push((inode, dir.pid));
+        match readlinkat_raw(&dir.dir, name, &mut target[..]) {
+            Ok(len) => {
+                if let Some(inode) = socket_inode(&target[..len]) {
+                    pairs.push((inode, dir.pid));
+                }
+            }
+            Err(Errno::ACCESS | Errno::PERM) => refused = true,
+            // A closed fd (ENOENT) or a vanished process (ESRCH) just holds nothing any more.
+            Err(_) => {}
         }
     }
+    refused
 }
 
 /// Formats a short path into `buf` as a C string; the paths here always fit.
@@ -187,7 +198,7 @@ mod tests {
 
     #[test]
     fn owners_are_sorted_deduplicated_and_found_by_inode() {
-        let map = OwnerMap::from_pairs(vec![(7, 2), (3, 9), (7, 1), (7, 2)], false);
+        let map = OwnerMap::from_pairs(vec![(7, 2), (3, 9), (7, 1), (7, 2)], 0, true);
         assert_eq!(map.pids(7).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(map.pids(3).collect::<Vec<_>>(), [9]);
         assert_eq!(map.pids(5).count(), 0);
@@ -201,6 +212,7 @@ mod tests {
         for threads in [1, 2, 3] {
             let owners = scan(threads).unwrap();
             assert_eq!(owners.pids(inode).collect::<Vec<_>>(), [std::process::id()]);
+            assert!(owners.saw_self);
         }
     }
 

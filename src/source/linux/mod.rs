@@ -9,15 +9,15 @@ mod diag;
 mod fds;
 mod procnet;
 
+use std::sync::Arc;
 use std::thread;
 
 use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, StateFlags};
 use fds::OwnerMap;
 
-use super::SourceError;
-use super::system::{RawSocket, unmap};
-use crate::filter::Filter;
-use crate::model::{Family, Proto, SocketEntry, TcpState};
+use super::raw::{RawSnapshot, RawSocket, unmap};
+use super::{HiddenReason, Problem, Query, SourceError};
+use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, TcpState};
 
 /// Threads reading /proc while the dump runs: this machine class has two cores.
 const SCAN_THREADS: usize = 2;
@@ -25,24 +25,59 @@ const SCAN_THREADS: usize = 2;
 /// The kernel's `TCP_ESTABLISHED`; a connected UDP socket reports it too.
 const TCP_ESTABLISHED: u8 = 1;
 
-pub(super) fn sockets_with_owners(hint: &Filter) -> Result<Vec<RawSocket>, SourceError> {
+/// The end of the owners-hidden note for an unprivileged run.
+pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
+     may not inspect; run with sudo to see them";
+
+pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
     let (dumped, owners) = thread::scope(|scope| {
         let owners = scope.spawn(|| fds::scan(SCAN_THREADS));
-        (dump(hint), owners.join())
+        (dump(query), owners.join())
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
-    // Without /proc (hidepid, a sandbox) sockets are still listed, their owners marked hidden.
-    let owners = owners.unwrap_or_else(|_| OwnerMap::unreadable());
-    // Without root, other users' processes are unreadable, or invisible under hidepid=2.
-    let all_visible = rustix::process::geteuid().is_root() && !owners.some_unreadable;
-    let sockets = dumped?;
-    Ok(sockets
+    let (sockets, mut problems) = dumped?;
+    let hidden_because = hidden_because(&owners);
+    let owners = owners.unwrap_or_default();
+    let netns = Arc::new(Netns::host(own_netns_inode()));
+    let sockets: Vec<RawSocket> = sockets
         .iter()
-        .map(|socket| raw_socket(socket, &owners, all_visible))
-        .collect())
+        .map(|socket| raw_socket(socket, &owners, hidden_because.is_some(), &netns))
+        .collect();
+    if let Some(reason) = hidden_because
+        && sockets.iter().any(|s| s.entry.owner_hidden)
+    {
+        problems.push(Problem::OwnersHidden { reason });
+    }
+    Ok(RawSnapshot {
+        sockets,
+        netns,
+        problems,
+    })
 }
 
-/// One dump request per family and protocol the filter leaves, narrowed in the kernel.
+/// Why a live socket with no owner found may have one we cannot see; `None` when every
+/// process's fds were read, so such a socket truly has no owner.
+fn hidden_because(owners: &rustix::io::Result<OwnerMap>) -> Option<HiddenReason> {
+    let detail = match owners {
+        Err(error) => format!("/proc cannot be read ({error})"),
+        Ok(map) if !map.saw_self => "/proc shows no processes (not mounted, or covered)".into(),
+        Ok(_) if !rustix::process::geteuid().is_root() => return Some(HiddenReason::NotRoot),
+        Ok(map) if map.refused > 0 => {
+            return Some(HiddenReason::RefusedToRoot {
+                processes: map.refused,
+            });
+        }
+        Ok(_) => return None,
+    };
+    Some(HiddenReason::ProcUnavailable { detail })
+}
+
+/// The inode of the network namespace we run in; 0 where /proc cannot tell.
+fn own_netns_inode() -> u64 {
+    rustix::fs::stat("/proc/self/ns/net").map_or(0, |stat| stat.st_ino)
+}
+
+/// One dump request per family and protocol the query leaves, narrowed in the kernel.
 #[derive(Debug, PartialEq)]
 struct Request {
     family: u8,
@@ -51,19 +86,26 @@ struct Request {
     port: Option<u16>,
 }
 
-/// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md).
-fn dump(hint: &Filter) -> Result<Vec<DiagSocket>, SourceError> {
-    let requests = requests(hint);
+/// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md), and
+/// says so.
+fn dump(query: &Query) -> Result<(Vec<DiagSocket>, Vec<Problem>), SourceError> {
+    let requests = requests(query);
     let netlink = |r: &Request| diag::dump(r.family, r.protocol, r.states, r.port);
-    // /proc/net cannot filter: `Filter` drops the extra sockets later.
+    // /proc/net cannot filter: the caller's filter drops the extra sockets later.
     let procnet = |r: &Request| procnet::read(r.family, r.protocol);
-    read_all(&requests, netlink).or_else(|netlink_error| {
-        read_all(&requests, procnet).map_err(|procnet_error| {
-            SourceError::Backend(format!(
-                "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
-            ))
-        })
-    })
+    let netlink_error = match read_all(&requests, netlink) {
+        Ok(sockets) => return Ok((sockets, Vec::new())),
+        Err(error) => error,
+    };
+    match read_all(&requests, procnet) {
+        Ok(sockets) => {
+            let error = netlink_error.to_string();
+            Ok((sockets, vec![Problem::NetlinkRefused { error }]))
+        }
+        Err(procnet_error) => Err(SourceError::Backend(format!(
+            "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
+        ))),
+    }
 }
 
 /// Reads every request with `read` and joins the sockets; the first error stops it.
@@ -78,12 +120,7 @@ fn read_all(
     Ok(sockets)
 }
 
-fn requests(hint: &Filter) -> Vec<Request> {
-    // One exact port is filtered in the kernel; ranges and lists are left to `Filter`.
-    let port = match hint.ports.as_slice() {
-        [range] if range.first == range.last => Some(range.first),
-        _ => None,
-    };
+fn requests(query: &Query) -> Vec<Request> {
     let families = [(Family::Ipv4, AF_INET), (Family::Ipv6, AF_INET6)];
     let protos = [(Proto::Tcp, IPPROTO_TCP), (Proto::Udp, IPPROTO_UDP)];
     let mut requests = Vec::new();
@@ -91,16 +128,17 @@ fn requests(hint: &Filter) -> Vec<Request> {
         for (proto, protocol) in protos {
             // IPv4 peers of dual-stack IPv6 sockets (`::ffff:a.b.c.d`) come in the AF_INET6 dump
             // and count as IPv4, so `-4` needs that dump too.
-            let family_wanted = hint.families.is_empty()
-                || hint.families.contains(&family)
-                || (family == Family::Ipv6 && hint.families.contains(&Family::Ipv4));
-            let wanted = family_wanted && (hint.protos.is_empty() || hint.protos.contains(&proto));
-            if let Some(states) = wanted.then(|| state_mask(proto, hint)).flatten() {
+            let family_wanted = query.families.is_empty()
+                || query.families.contains(&family)
+                || (family == Family::Ipv6 && query.families.contains(&Family::Ipv4));
+            let wanted =
+                family_wanted && (query.protos.is_empty() || query.protos.contains(&proto));
+            if let Some(states) = wanted.then(|| state_mask(proto, query)).flatten() {
                 requests.push(Request {
                     family: family_number,
                     protocol,
                     states,
-                    port,
+                    port: query.port,
                 });
             }
         }
@@ -109,22 +147,26 @@ fn requests(hint: &Filter) -> Vec<Request> {
 }
 
 /// The kernel states to dump; `None` when the filter can match no socket of `proto`.
-fn state_mask(proto: Proto, hint: &Filter) -> Option<StateFlags> {
+fn state_mask(proto: Proto, query: &Query) -> Option<StateFlags> {
     let mask = match proto {
         Proto::Tcp => {
-            let mut mask = if hint.states.is_empty() || hint.states.contains(&TcpState::Unknown) {
+            let mut mask = if query.states.is_empty() || query.states.contains(&TcpState::Unknown) {
                 StateFlags::all()
             } else {
-                hint.states.iter().map(|&state| state_flag(state)).collect()
+                query
+                    .states
+                    .iter()
+                    .map(|&state| state_flag(state))
+                    .collect()
             };
-            if hint.listening_only {
+            if query.listening_only {
                 mask &= StateFlags::LISTEN;
             }
             mask
         }
         // `--state` names TCP states only. An unconnected UDP socket is in state CLOSE.
-        Proto::Udp if !hint.states.is_empty() => StateFlags::empty(),
-        Proto::Udp if hint.listening_only => StateFlags::CLOSE,
+        Proto::Udp if !query.states.is_empty() => StateFlags::empty(),
+        Proto::Udp if query.listening_only => StateFlags::CLOSE,
         Proto::Udp => StateFlags::all(),
     };
     (!mask.is_empty()).then_some(mask)
@@ -165,48 +207,48 @@ fn tcp_state(state: u8) -> TcpState {
     }
 }
 
-fn raw_socket(socket: &DiagSocket, owners: &OwnerMap, all_visible: bool) -> RawSocket {
+/// A live socket (inode != 0) with no owner found is hidden when `owners_may_hide`: some
+/// process's fds could not be read. Inode 0 means no file refers to it (TIME-WAIT): no owner.
+fn raw_socket(
+    socket: &DiagSocket,
+    owners: &OwnerMap,
+    owners_may_hide: bool,
+    netns: &Arc<Netns>,
+) -> RawSocket {
     let pids: Vec<u32> = owners.pids(socket.inode).collect();
-    RawSocket {
-        entry: SocketEntry {
-            // inode 0: no file refers to the socket (TIME-WAIT, orphans), so nobody owns it.
-            owner_hidden: pids.is_empty() && socket.inode != 0 && !all_visible,
-            ..to_entry(socket)
-        },
-        pids,
-    }
+    let mut entry = to_entry(socket, netns);
+    entry.owner_hidden = pids.is_empty() && socket.inode != 0 && owners_may_hide;
+    RawSocket { entry, pids }
 }
 
-fn to_entry(socket: &DiagSocket) -> SocketEntry {
+fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>) -> SocketEntry {
     let (proto, state, has_peer) = if socket.protocol == IPPROTO_UDP {
         (Proto::Udp, None, socket.state == TCP_ESTABLISHED)
     } else {
         let state = tcp_state(socket.state);
         (Proto::Tcp, Some(state), state != TcpState::Listen)
     };
-    SocketEntry {
+    let endpoint = Endpoint::Inet(InetSocket {
         proto,
         local: unmap(socket.local),
         remote: has_peer.then(|| unmap(socket.remote)),
         state,
-        processes: Vec::new(),
-        owner_hidden: false,
+    });
+    SocketEntry {
+        inode: u64::from(socket.inode),
+        cookie: (socket.cookie != 0).then_some(socket.cookie),
+        uid: Some(socket.uid),
+        queues: Some(Queues {
+            recv: socket.recv_queue,
+            send: socket.send_queue,
+        }),
+        ..SocketEntry::new(endpoint, Arc::clone(netns))
     }
-}
-
-pub(super) fn hidden_owners_hint(hidden: usize) -> String {
-    let sockets = if hidden == 1 {
-        "socket's owner is"
-    } else {
-        "sockets' owners are"
-    };
-    format!("{hidden} {sockets} hidden: they belong to other users; run with sudo to see them")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::PortRange;
 
     fn diag(protocol: u8, state: u8, local: &str, remote: &str) -> DiagSocket {
         DiagSocket {
@@ -216,31 +258,35 @@ mod tests {
             local: local.parse().unwrap(),
             remote: remote.parse().unwrap(),
             inode: 77,
+            cookie: 9,
             uid: 0,
             recv_queue: 0,
             send_queue: 0,
         }
     }
 
+    fn inet(socket: &DiagSocket) -> InetSocket {
+        let entry = to_entry(socket, &Arc::new(Netns::host(1)));
+        entry.inet().unwrap().clone()
+    }
+
     #[test]
     fn connected_udp_keeps_its_peer() {
-        let connected = to_entry(&diag(IPPROTO_UDP, 1, "127.0.0.1:5000", "127.0.0.1:53"));
+        let connected = inet(&diag(IPPROTO_UDP, 1, "127.0.0.1:5000", "127.0.0.1:53"));
         assert_eq!(connected.remote, Some("127.0.0.1:53".parse().unwrap()));
         assert_eq!(connected.state, None);
-        assert!(!connected.is_listening());
-        let bound = to_entry(&diag(IPPROTO_UDP, 7, "0.0.0.0:53", "0.0.0.0:0"));
+        let bound = inet(&diag(IPPROTO_UDP, 7, "0.0.0.0:53", "0.0.0.0:0"));
         assert_eq!(bound.remote, None);
-        assert!(bound.is_listening());
     }
 
     #[test]
     fn tcp_listeners_have_no_peer_and_mapped_addresses_unmap() {
-        let listener = to_entry(&diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0"));
+        let listener = inet(&diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0"));
         assert_eq!(
             (listener.state, listener.remote),
             (Some(TcpState::Listen), None)
         );
-        let mapped = to_entry(&diag(
+        let mapped = inet(&diag(
             IPPROTO_TCP,
             1,
             "[::ffff:127.0.0.1]:80",
@@ -249,6 +295,49 @@ mod tests {
         assert_eq!(mapped.local, "127.0.0.1:80".parse().unwrap());
         assert_eq!(mapped.remote, Some("10.1.2.3:5555".parse().unwrap()));
         assert_eq!(mapped.state, Some(TcpState::Established));
+    }
+
+    #[test]
+    fn kernel_details_reach_the_model() {
+        let mut socket = diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0");
+        (socket.uid, socket.recv_queue, socket.send_queue) = (33, 2, 511);
+        let entry = to_entry(&socket, &Arc::new(Netns::host(4026531833)));
+        assert_eq!(
+            (entry.inode, entry.cookie, entry.uid),
+            (77, Some(9), Some(33))
+        );
+        assert_eq!(entry.queues, Some(Queues { recv: 2, send: 511 }));
+        assert_eq!(entry.key().netns, 4026531833);
+    }
+
+    #[test]
+    fn only_live_sockets_without_a_visible_owner_are_hidden() {
+        let netns = Arc::new(Netns::host(1));
+        let owners = OwnerMap::default();
+        let live = diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0");
+        assert!(raw_socket(&live, &owners, true, &netns).entry.owner_hidden);
+        assert!(!raw_socket(&live, &owners, false, &netns).entry.owner_hidden);
+        let time_wait = DiagSocket {
+            inode: 0,
+            ..diag(IPPROTO_TCP, 6, "127.0.0.1:5000", "127.0.0.1:80")
+        };
+        assert!(
+            !raw_socket(&time_wait, &owners, true, &netns)
+                .entry
+                .owner_hidden
+        );
+    }
+
+    #[test]
+    fn an_empty_proc_or_a_refusal_to_root_hides_owners() {
+        let empty = OwnerMap::default();
+        let reason = hidden_because(&Ok(empty));
+        assert!(matches!(reason, Some(HiddenReason::ProcUnavailable { .. })));
+        let missing = hidden_because(&Err(rustix::io::Errno::NOENT));
+        assert!(matches!(
+            missing,
+            Some(HiddenReason::ProcUnavailable { .. })
+        ));
     }
 
     #[test]
@@ -263,9 +352,9 @@ mod tests {
 
     #[test]
     fn listening_asks_the_kernel_for_listeners_and_unconnected_udp() {
-        let hint = Filter {
+        let hint = Query {
             listening_only: true,
-            ..Filter::default()
+            ..Query::default()
         };
         let masks: Vec<_> = requests(&hint)
             .iter()
@@ -278,14 +367,11 @@ mod tests {
 
     #[test]
     fn tcp_states_skip_udp_and_one_port_goes_to_the_kernel() {
-        let hint = Filter {
+        let hint = Query {
             states: vec![TcpState::Established, TcpState::TimeWait],
-            ports: vec![PortRange {
-                first: 8080,
-                last: 8080,
-            }],
+            port: Some(8080),
             families: vec![Family::Ipv6],
-            ..Filter::default()
+            ..Query::default()
         };
         let want = Request {
             family: AF_INET6,
@@ -297,19 +383,11 @@ mod tests {
     }
 
     #[test]
-    fn ranges_and_contradictions_are_not_sent() {
-        let range = Filter {
-            ports: vec![PortRange {
-                first: 1,
-                last: 1024,
-            }],
-            ..Filter::default()
-        };
-        assert!(requests(&range).iter().all(|r| r.port.is_none()));
-        let nothing = Filter {
+    fn contradictions_are_not_sent() {
+        let nothing = Query {
             listening_only: true,
             states: vec![TcpState::TimeWait],
-            ..Filter::default()
+            ..Query::default()
         };
         assert_eq!(requests(&nothing), []);
     }
@@ -318,18 +396,18 @@ mod tests {
     fn finds_our_own_socket_and_its_owner() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let hint = Filter {
-            ports: vec![PortRange {
-                first: port,
-                last: port,
-            }],
-            ..Filter::default()
+        let hint = Query {
+            port: Some(port),
+            ..Query::default()
         };
-        let sockets = sockets_with_owners(&hint).unwrap();
-        let ours = sockets
+        let snapshot = sockets_with_owners(&hint).unwrap();
+        let ours = snapshot
+            .sockets
             .iter()
-            .find(|s| s.entry.local.port() == port)
+            .find(|s| s.entry.local_port() == Some(port))
             .unwrap();
         assert_eq!(ours.pids, [std::process::id()]);
+        assert_eq!(ours.entry.netns.inode, own_netns_inode());
+        assert_ne!(own_netns_inode(), 0);
     }
 }

@@ -1,0 +1,289 @@
+//! Plain socket records: what the platform layer finds and everything else reads.
+//!
+//! Imports nothing of ours. Serde goes both ways through `wire.rs`, so a `--json` dump can be
+//! read back (`--replay`).
+
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// Internet transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// Address family of an internet socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// Connection state, in the order of a connection's life. Unix stream sockets use it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TcpState {
+    Listen,
+    SynSent,
+    SynRecv,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+    Close,
+    Unknown,
+}
+
+impl TcpState {
+    /// Every state, for parsing and help text.
+    pub const ALL: [TcpState; 12] = [
+        TcpState::Listen,
+        TcpState::SynSent,
+        TcpState::SynRecv,
+        TcpState::Established,
+        TcpState::FinWait1,
+        TcpState::FinWait2,
+        TcpState::CloseWait,
+        TcpState::Closing,
+        TcpState::LastAck,
+        TcpState::TimeWait,
+        TcpState::Close,
+        TcpState::Unknown,
+    ];
+
+    /// The lowercase name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::Listen => "listen",
+            TcpState::SynSent => "syn-sent",
+            TcpState::SynRecv => "syn-recv",
+            TcpState::Established => "established",
+            TcpState::FinWait1 => "fin-wait-1",
+            TcpState::FinWait2 => "fin-wait-2",
+            TcpState::CloseWait => "close-wait",
+            TcpState::Closing => "closing",
+            TcpState::LastAck => "last-ack",
+            TcpState::TimeWait => "time-wait",
+            TcpState::Close => "close",
+            TcpState::Unknown => "unknown",
+        }
+    }
+}
+
+/// A TCP or UDP socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetSocket {
+    pub proto: Proto,
+    pub local: SocketAddr,
+    /// The peer; `None` for listeners and unconnected UDP sockets.
+    pub remote: Option<SocketAddr>,
+    /// TCP state; `None` for UDP.
+    pub state: Option<TcpState>,
+}
+
+/// Type of a Unix domain socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnixType {
+    Stream,
+    Dgram,
+    Seqpacket,
+}
+
+/// Where a Unix domain socket is bound.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnixName {
+    /// A file system path.
+    Path(String),
+    /// A name in the abstract namespace (shown as `@name`), without the leading NUL.
+    Abstract(String),
+    /// Not bound: most connected ends.
+    Unnamed,
+}
+
+/// A Unix domain socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixSocket {
+    pub kind: UnixType,
+    pub name: UnixName,
+    /// Inode of the connected peer, where the kernel says.
+    pub peer: Option<u64>,
+    pub state: Option<TcpState>,
+}
+
+/// What a socket is: its addresses and state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Inet(InetSocket),
+    Unix(UnixSocket),
+}
+
+/// How a network namespace came to be known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetnsKind {
+    /// The namespace of pid 1: the host's.
+    Host,
+    /// Named under /run/netns (`ip netns`).
+    Named,
+    /// Held by a container.
+    Container,
+    /// Held by some process, or pinned without one.
+    Other,
+}
+
+/// A network namespace.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Netns {
+    /// The nsfs inode (`readlink /proc/PID/ns/net` shows `net:[INODE]`); 0 where unknown.
+    pub inode: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub kind: NetnsKind,
+}
+
+impl Netns {
+    pub fn host(inode: u64) -> Netns {
+        Netns {
+            inode,
+            name: None,
+            kind: NetnsKind::Host,
+        }
+    }
+}
+
+/// Receive and send queue sizes, as the kernel reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queues {
+    /// Listeners: connections waiting for `accept`. Others: unread bytes.
+    pub recv: u32,
+    /// Listeners: the backlog. Others: unacknowledged (TCP) or unsent bytes.
+    pub send: u32,
+}
+
+/// A socket's identity across scans: it does not change with the socket's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SocketKey {
+    pub netns: u64,
+    /// The kernel's socket cookie, 0 where it gives none.
+    pub cookie: u64,
+    /// 0 for sockets no file refers to (TIME-WAIT).
+    pub inode: u64,
+}
+
+/// A process that holds a socket open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    /// Short name (the kernel's `comm`, at most 15 bytes on Linux), lossily UTF-8.
+    pub name: String,
+    /// User name, when the uid maps to one.
+    pub user: Option<String>,
+    pub uid: Option<u32>,
+    /// Full command line, arguments joined by spaces; empty when unreadable.
+    pub cmdline: String,
+}
+
+/// One socket and every process holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SocketEntry {
+    pub endpoint: Endpoint,
+    pub netns: Arc<Netns>,
+    /// 0 for sockets no file refers to (TIME-WAIT, orphans, pending connections).
+    pub inode: u64,
+    /// The kernel's socket cookie, where it gives one.
+    pub cookie: Option<u64>,
+    /// The socket's owning uid (who created it), as the kernel records it.
+    pub uid: Option<u32>,
+    pub queues: Option<Queues>,
+    /// Owners, sorted by pid; empty when none is visible (or none exists, as in TIME-WAIT).
+    pub processes: Vec<Arc<ProcessInfo>>,
+    /// The socket has an owner that we could not see.
+    pub owner_hidden: bool,
+}
+
+impl SocketEntry {
+    /// A socket with no owners and no kernel details, in `netns`.
+    pub fn new(endpoint: Endpoint, netns: Arc<Netns>) -> SocketEntry {
+        SocketEntry {
+            endpoint,
+            netns,
+            inode: 0,
+            cookie: None,
+            uid: None,
+            queues: None,
+            processes: Vec::new(),
+            owner_hidden: false,
+        }
+    }
+
+    pub fn inet(&self) -> Option<&InetSocket> {
+        match &self.endpoint {
+            Endpoint::Inet(inet) => Some(inet),
+            Endpoint::Unix(_) => None,
+        }
+    }
+
+    pub fn unix(&self) -> Option<&UnixSocket> {
+        match &self.endpoint {
+            Endpoint::Unix(unix) => Some(unix),
+            Endpoint::Inet(_) => None,
+        }
+    }
+
+    pub fn proto(&self) -> Option<Proto> {
+        self.inet().map(|inet| inet.proto)
+    }
+
+    pub fn family(&self) -> Option<Family> {
+        self.inet().map(|inet| match inet.local {
+            SocketAddr::V4(_) => Family::Ipv4,
+            SocketAddr::V6(_) => Family::Ipv6,
+        })
+    }
+
+    pub fn local_port(&self) -> Option<u16> {
+        self.inet().map(|inet| inet.local.port())
+    }
+
+    pub fn remote_port(&self) -> Option<u16> {
+        self.inet()?.remote.map(|addr| addr.port())
+    }
+
+    pub fn state(&self) -> Option<TcpState> {
+        match &self.endpoint {
+            Endpoint::Inet(inet) => inet.state,
+            Endpoint::Unix(unix) => unix.state,
+        }
+    }
+
+    /// A TCP or Unix listener, or a UDP socket bound but not connected.
+    pub fn is_listening(&self) -> bool {
+        match &self.endpoint {
+            Endpoint::Inet(inet) => match inet.proto {
+                Proto::Tcp => inet.state == Some(TcpState::Listen),
+                Proto::Udp => inet.remote.is_none(),
+            },
+            Endpoint::Unix(unix) => unix.state == Some(TcpState::Listen),
+        }
+    }
+
+    /// Identity across scans: namespace, cookie and inode, none of which a state change moves.
+    pub fn key(&self) -> SocketKey {
+        SocketKey {
+            netns: self.netns.inode,
+            cookie: self.cookie.unwrap_or(0),
+            inode: self.inode,
+        }
+    }
+}

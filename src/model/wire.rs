@@ -1,0 +1,271 @@
+//! The JSON form of a socket (docs/json.md), both ways: flat fields that scripts read without
+//! matching on a kind, and from which `--replay` rebuilds the model.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::{
+    Endpoint, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, TcpState,
+    UnixName, UnixSocket, UnixType,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Tcp,
+    Udp,
+    Unix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum WireFamily {
+    Ipv4,
+    Ipv6,
+    Unix,
+}
+
+/// One socket as JSON. Field order is the documented order; new fields go last.
+#[derive(Serialize, Deserialize)]
+struct Wire<'a> {
+    proto: Kind,
+    family: WireFamily,
+    local_addr: Option<IpAddr>,
+    local_port: Option<u16>,
+    remote_addr: Option<IpAddr>,
+    remote_port: Option<u16>,
+    state: Option<TcpState>,
+    processes: Cow<'a, [Arc<ProcessInfo>]>,
+    owner_hidden: bool,
+    inode: u64,
+    #[serde(default)]
+    cookie: Option<u64>,
+    #[serde(default)]
+    uid: Option<u32>,
+    #[serde(default)]
+    recv_queue: Option<u32>,
+    #[serde(default)]
+    send_queue: Option<u32>,
+    netns: Cow<'a, Netns>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unix_type: Option<UnixType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "abstract")]
+    abstract_name: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peer_inode: Option<u64>,
+}
+
+impl Serialize for SocketEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Wire::from(self).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SocketEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        SocketEntry::try_from(wire).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'a> From<&'a SocketEntry> for Wire<'a> {
+    fn from(entry: &'a SocketEntry) -> Self {
+        let mut wire = Wire {
+            proto: Kind::Unix,
+            family: WireFamily::Unix,
+            local_addr: None,
+            local_port: None,
+            remote_addr: None,
+            remote_port: None,
+            state: entry.state(),
+            processes: Cow::Borrowed(&entry.processes),
+            owner_hidden: entry.owner_hidden,
+            inode: entry.inode,
+            cookie: entry.cookie,
+            uid: entry.uid,
+            recv_queue: entry.queues.map(|q| q.recv),
+            send_queue: entry.queues.map(|q| q.send),
+            netns: Cow::Borrowed(&entry.netns),
+            unix_type: None,
+            path: None,
+            abstract_name: None,
+            peer_inode: None,
+        };
+        match &entry.endpoint {
+            Endpoint::Inet(inet) => wire.set_inet(inet),
+            Endpoint::Unix(unix) => wire.set_unix(unix),
+        }
+        wire
+    }
+}
+
+impl<'a> Wire<'a> {
+    fn set_inet(&mut self, inet: &InetSocket) {
+        self.proto = match inet.proto {
+            Proto::Tcp => Kind::Tcp,
+            Proto::Udp => Kind::Udp,
+        };
+        self.family = match inet.local {
+            SocketAddr::V4(_) => WireFamily::Ipv4,
+            SocketAddr::V6(_) => WireFamily::Ipv6,
+        };
+        self.local_addr = Some(inet.local.ip());
+        self.local_port = Some(inet.local.port());
+        self.remote_addr = inet.remote.map(|addr| addr.ip());
+        self.remote_port = inet.remote.map(|addr| addr.port());
+    }
+
+    fn set_unix(&mut self, unix: &'a UnixSocket) {
+        self.unix_type = Some(unix.kind);
+        self.peer_inode = unix.peer;
+        match &unix.name {
+            UnixName::Path(path) => self.path = Some(Cow::Borrowed(path)),
+            UnixName::Abstract(name) => self.abstract_name = Some(Cow::Borrowed(name)),
+            UnixName::Unnamed => {}
+        }
+    }
+}
+
+impl TryFrom<Wire<'_>> for SocketEntry {
+    type Error = String;
+
+    fn try_from(wire: Wire<'_>) -> Result<Self, String> {
+        let endpoint = match wire.proto {
+            Kind::Tcp => inet(&wire, Proto::Tcp)?,
+            Kind::Udp => inet(&wire, Proto::Udp)?,
+            Kind::Unix => unix(&wire)?,
+        };
+        let queues = match (wire.recv_queue, wire.send_queue) {
+            (Some(recv), Some(send)) => Some(Queues { recv, send }),
+            _ => None,
+        };
+        Ok(SocketEntry {
+            endpoint,
+            netns: Arc::new(wire.netns.into_owned()),
+            inode: wire.inode,
+            cookie: wire.cookie,
+            uid: wire.uid,
+            queues,
+            processes: wire.processes.into_owned(),
+            owner_hidden: wire.owner_hidden,
+        })
+    }
+}
+
+fn inet(wire: &Wire<'_>, proto: Proto) -> Result<Endpoint, String> {
+    let (Some(ip), Some(port)) = (wire.local_addr, wire.local_port) else {
+        return Err("a tcp or udp socket needs local_addr and local_port".into());
+    };
+    let remote = match (wire.remote_addr, wire.remote_port) {
+        (Some(ip), Some(port)) => Some(SocketAddr::new(ip, port)),
+        _ => None,
+    };
+    let family = match ip {
+        IpAddr::V4(_) => Family::Ipv4,
+        IpAddr::V6(_) => Family::Ipv6,
+    };
+    if matches!((family, wire.family), (Family::Ipv4, WireFamily::Ipv6)) {
+        return Err(format!("family ipv6 does not fit local_addr {ip}"));
+    }
+    Ok(Endpoint::Inet(InetSocket {
+        proto,
+        local: SocketAddr::new(ip, port),
+        remote,
+        state: wire.state.filter(|_| proto == Proto::Tcp),
+    }))
+}
+
+fn unix(wire: &Wire<'_>) -> Result<Endpoint, String> {
+    let name = match (&wire.path, &wire.abstract_name) {
+        (Some(path), _) => UnixName::Path(path.to_string()),
+        (None, Some(name)) => UnixName::Abstract(name.to_string()),
+        (None, None) => UnixName::Unnamed,
+    };
+    Ok(Endpoint::Unix(UnixSocket {
+        kind: wire.unix_type.ok_or("a unix socket needs unix_type")?,
+        name,
+        peer: wire.peer_inode,
+        state: wire.state,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listener() -> SocketEntry {
+        let owner = ProcessInfo {
+            pid: 7,
+            name: "a\"b\\c".into(),
+            user: None,
+            uid: Some(0),
+            cmdline: "a \u{1b}[31m".into(),
+        };
+        SocketEntry {
+            inode: 991,
+            cookie: Some(1 << 40),
+            uid: Some(33),
+            queues: Some(Queues { recv: 1, send: 128 }),
+            processes: vec![Arc::new(owner)],
+            ..SocketEntry::new(
+                Endpoint::Inet(InetSocket {
+                    proto: Proto::Tcp,
+                    local: "[::]:8080".parse().unwrap(),
+                    remote: None,
+                    state: Some(TcpState::Listen),
+                }),
+                Arc::new(Netns::host(4026531833)),
+            )
+        }
+    }
+
+    fn unix_pair_end() -> SocketEntry {
+        let endpoint = Endpoint::Unix(UnixSocket {
+            kind: UnixType::Seqpacket,
+            name: UnixName::Abstract("bus".into()),
+            peer: Some(12),
+            state: Some(TcpState::Established),
+        });
+        let netns = Netns {
+            inode: 5,
+            name: Some("blue".into()),
+            kind: super::super::NetnsKind::Named,
+        };
+        SocketEntry::new(endpoint, Arc::new(netns))
+    }
+
+    #[test]
+    fn entries_survive_a_round_trip() {
+        for entry in [listener(), unix_pair_end()] {
+            let json = serde_json::to_string(&entry).unwrap();
+            let back: SocketEntry = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, entry, "{json}");
+        }
+    }
+
+    #[test]
+    fn inet_sockets_keep_their_documented_flat_fields() {
+        let json = serde_json::to_value(listener()).unwrap();
+        assert_eq!(json["proto"], "tcp");
+        assert_eq!(json["family"], "ipv6");
+        assert_eq!(json["local_addr"], "::");
+        assert_eq!(json["local_port"], 8080);
+        assert_eq!(json["remote_port"], serde_json::Value::Null);
+        assert_eq!(json["netns"]["kind"], "host");
+        assert!(json.get("unix_type").is_none());
+    }
+
+    #[test]
+    fn inconsistent_input_is_named() {
+        let bad = r#"{"proto":"tcp","family":"ipv4","local_addr":null,"local_port":null,
+            "remote_addr":null,"remote_port":null,"state":null,"processes":[],
+            "owner_hidden":false,"inode":0,"netns":{"inode":1,"kind":"host"}}"#;
+        let error = serde_json::from_str::<SocketEntry>(bad).unwrap_err();
+        assert!(error.to_string().contains("needs local_addr"), "{error}");
+    }
+}

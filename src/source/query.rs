@@ -1,0 +1,37 @@
+//! What a caller asks a source for, and what it gets back.
+
+use std::sync::Arc;
+
+use super::Problem;
+use crate::model::{Family, Netns, Proto, SocketEntry, TcpState};
+
+/// Which sockets to list. Built from the command line's filter, but owned by the source layer
+/// so the platform code never sees the CLI. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub protos: Vec<Proto>,
+    pub families: Vec<Family>,
+    /// TCP states; UDP sockets have none, so a non-empty list excludes them.
+    pub states: Vec<TcpState>,
+    /// One port, local or remote, that the kernel can filter on.
+    pub port: Option<u16>,
+    /// TCP listeners and unconnected UDP sockets only.
+    pub listening_only: bool,
+}
+
+/// The sockets found, the namespaces they came from, and what could not be seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub sockets: Vec<SocketEntry>,
+    pub namespaces: Vec<Arc<Netns>>,
+    pub problems: Vec<super::Problem>,
+}
+
+impl Snapshot {
+    /// The first problem of the owners-hidden kind, if any.
+    pub fn hidden_owners(&self) -> Option<&Problem> {
+        self.problems
+            .iter()
+            .find(|p| matches!(p, Problem::OwnersHidden { .. }))
+    }
+}
