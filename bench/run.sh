@@ -23,9 +23,8 @@ populations=(
 )
 $smoke && populations=("${populations[0]}")
 
-cargo build --release --locked -p ports -p loadgen
-ports=$PWD/target/release/ports
-loadgen=$PWD/target/release/loadgen
+source bench/binaries.sh
+build_release_binaries
 results=bench/results
 mkdir -p "$results"
 rm -f "$results"/*.json "$results"/*.tsv

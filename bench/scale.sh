@@ -9,16 +9,17 @@ sockets=${1:-100000}
 procs=${2:-50}
 pairs=$(( (sockets - 1000) / 2 ))
 
-cargo build --release --locked -p ports -p loadgen
+source bench/binaries.sh
+build_release_binaries
 fifo=$(mktemp -u); mkfifo "$fifo"
-target/release/loadgen --pairs "$pairs" --listeners 500 --udp 500 --procs "$procs" --seconds 900 >"$fifo" &
-loadgen=$!
-trap 'kill $loadgen 2>/dev/null || true; wait $loadgen 2>/dev/null || true' EXIT
+"$loadgen" --pairs "$pairs" --listeners 500 --udp 500 --procs "$procs" --seconds 900 >"$fifo" &
+load=$!
+trap 'kill $load 2>/dev/null || true; wait $load 2>/dev/null || true' EXIT
 read -r ready _ pids <"$fifo"; rm -f "$fifo"
 [[ "$ready" == ready ]] || { echo "loadgen did not start" >&2; exit 1; }
 
 out=$(mktemp -d)
-/usr/bin/time -f '%M %e' -o "$out/ports.time" target/release/ports --json >"$out/ports.json"
+/usr/bin/time -f '%M %e' -o "$out/ports.time" "$ports" --json >"$out/ports.json"
 /usr/bin/time -f '%M %e' -o "$out/ss.time" ss -tuanp >"$out/ss.txt"
 python3 - "$out" $pids <<'PY'
 import collections, json, re, sys

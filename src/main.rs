@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         }
         Err(error) => return fail(&one_line(&error.render().to_string())),
     };
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let written = match opts.command {
         Some(Command::Completions { shell }) => generate::completions(shell, &mut out),
         Some(Command::Man) => generate::man_page(&mut out),

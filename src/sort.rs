@@ -1,11 +1,10 @@
 //! Orders socket rows by a `--sort` key, with a fixed tie-break so output is stable.
 
-use std::cmp::Ordering;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use clap::ValueEnum;
 
-use crate::model::SocketEntry;
+use crate::model::{ProcessInfo, Proto, SocketEntry};
 
 /// Sort keys for `--sort`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -21,54 +20,95 @@ pub enum SortKey {
     User,
 }
 
+/// Sorts `entries` by `key`, then by the tie-break, which is total, so an unstable sort gives
+/// one order.
 pub fn sort(entries: &mut [SocketEntry], key: SortKey, reverse: bool) {
-    entries.sort_by(|a, b| {
-        let order = by_key(a, b, key).then_with(|| tie_break(a, b));
-        if reverse { order.reverse() } else { order }
-    });
+    // Each row's key is computed once: a comparison then compares integers (and one string for
+    // process and user), and the entries move once, at the end.
+    entries.sort_by_cached_key(|entry| row_key(entry, key));
+    if reverse {
+        entries.reverse();
+    }
 }
 
-fn by_key(a: &SocketEntry, b: &SocketEntry, key: SortKey) -> Ordering {
+/// The `--sort` value, then the tie-break.
+type RowKey = (Primary, TieKey);
+
+/// Numbers first, then a text (process and user names), then nothing: each key fills what it
+/// needs, in the order of the values it stands for.
+type Primary = (u8, u128, u32, Option<String>);
+
+/// Protocol, local port, local address, peer, inode.
+type TieKey = (Option<Proto>, u16, IpKey, Option<(IpKey, u16)>, u64);
+
+/// IPv4 before IPv6, then by address, as `IpAddr` orders them.
+type IpKey = (u8, u128);
+
+fn row_key(entry: &SocketEntry, key: SortKey) -> RowKey {
+    (primary(entry, key), tie_key(entry))
+}
+
+fn primary(entry: &SocketEntry, key: SortKey) -> Primary {
+    let addr = |addr: Option<(IpKey, u16)>| {
+        addr.map_or((0, 0, 0, None), |((v, ip), port)| {
+            (v, ip, u32::from(port), None)
+        })
+    };
     match key {
-        SortKey::Proto => (a.proto(), a.family()).cmp(&(b.proto(), b.family())),
-        SortKey::Local => local(a).cmp(&local(b)),
-        SortKey::Remote => remote(a).cmp(&remote(b)),
-        SortKey::Port => a.local_port().cmp(&b.local_port()),
-        SortKey::State => a.state().cmp(&b.state()),
-        // Sockets without a visible owner go last.
-        SortKey::Pid => owner_key(a, |p| p.pid).cmp(&owner_key(b, |p| p.pid)),
-        SortKey::Process => {
-            owner_key(a, |p| p.name.to_lowercase()).cmp(&owner_key(b, |p| p.name.to_lowercase()))
+        SortKey::Proto => {
+            let family = rank(entry.family().map(|f| f as u8));
+            (rank(entry.proto().map(|p| p as u8)), family.into(), 0, None)
         }
-        SortKey::User => owner_key(a, |p| p.user.clone()).cmp(&owner_key(b, |p| p.user.clone())),
+        SortKey::Local => addr(local(entry)),
+        SortKey::Remote => addr(remote(entry)),
+        SortKey::Port => (0, entry.local_port().map_or(0, u128::from), 0, None),
+        SortKey::State => (rank(entry.state().map(|s| s as u8)), 0, 0, None),
+        SortKey::Pid => owner_key(entry, |p| (0, p.pid, None)),
+        SortKey::Process => owner_key(entry, |p| (0, 0, Some(p.name.to_lowercase()))),
+        SortKey::User => owner_key(entry, |p| (0, 0, p.user.clone())),
     }
 }
 
-/// `(false, value)` for the first owner, `(true, None)` when there is none, so those sort last.
-fn owner_key<T>(
+/// 0 for none, then 1 + the value's position in its declaration order (`as u8`).
+fn rank(value: Option<u8>) -> u8 {
+    value.map_or(0, |value| value + 1)
+}
+
+/// The first owner's field; sockets without a visible owner go last.
+fn owner_key(
     entry: &SocketEntry,
-    field: impl Fn(&crate::model::ProcessInfo) -> T,
-) -> (bool, Option<T>) {
+    field: impl Fn(&ProcessInfo) -> (u128, u32, Option<String>),
+) -> Primary {
     match entry.processes.first() {
-        Some(process) => (false, Some(field(process))),
-        None => (true, None),
+        Some(process) => {
+            let (number, small, text) = field(process);
+            (0, number, small, text)
+        }
+        None => (1, 0, 0, None),
     }
 }
 
-/// Address then port, the way people read them.
-fn local(entry: &SocketEntry) -> Option<(IpAddr, u16)> {
+fn local(entry: &SocketEntry) -> Option<(IpKey, u16)> {
     entry
         .inet()
-        .map(|inet| (inet.local.ip(), inet.local.port()))
+        .map(|inet| (ip_key(inet.local.ip()), inet.local.port()))
 }
 
-fn remote(entry: &SocketEntry) -> Option<SocketAddr> {
-    entry.inet().and_then(|inet| inet.remote)
+fn remote(entry: &SocketEntry) -> Option<(IpKey, u16)> {
+    let peer = entry.inet()?.remote?;
+    Some((ip_key(peer.ip()), peer.port()))
 }
 
-fn tie_break(a: &SocketEntry, b: &SocketEntry) -> Ordering {
-    let key = |e: &SocketEntry| (e.proto(), e.local_port(), local(e), remote(e), e.inode);
-    key(a).cmp(&key(b))
+fn ip_key(ip: IpAddr) -> IpKey {
+    match ip {
+        IpAddr::V4(v4) => (4, u128::from(v4.to_bits())),
+        IpAddr::V6(v6) => (6, v6.to_bits()),
+    }
+}
+
+fn tie_key(entry: &SocketEntry) -> TieKey {
+    let (ip, port) = local(entry).unwrap_or_default();
+    (entry.proto(), port, ip, remote(entry), entry.inode)
 }
 
 #[cfg(test)]

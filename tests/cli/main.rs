@@ -14,4 +14,6 @@ mod hostile;
 mod plumbing;
 mod presenter;
 mod privilege;
+mod replay;
 mod support;
+mod visibility;

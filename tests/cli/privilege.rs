@@ -37,7 +37,7 @@ pub fn binary_for_nobody() -> PathBuf {
         .clone()
 }
 
-const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+pub const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
 fn ports_as_nobody(args: &[&str]) -> Output {
     Command::new("setpriv")
