@@ -53,12 +53,20 @@ pub fn run(
 /// What the source must list for `filter`: the kernel can narrow by protocol, family, state,
 /// listening and one exact port; the rest is filtered here.
 pub fn query(filter: &Filter) -> Query {
-    let port = match filter.ports.as_slice() {
-        [range] if range.first == range.last => Some(range.first),
-        _ => None,
+    let (port, protos) = match filter.ports.as_slice() {
+        [spec] => {
+            let one = spec.range.first == spec.range.last;
+            // `53/udp` alone: only UDP needs dumping (unless -t asked for the contrary).
+            let protos = match spec.proto {
+                Some(proto) if filter.protos.is_empty() => vec![proto],
+                _ => filter.protos.clone(),
+            };
+            (one.then_some(spec.range.first), protos)
+        }
+        _ => (None, filter.protos.clone()),
     };
     Query {
-        protos: filter.protos.clone(),
+        protos,
         families: filter.families.clone(),
         states: filter.states.clone(),
         port,
@@ -98,7 +106,7 @@ fn no_match_message(settings: &Settings) -> String {
         return "no socket matches".into();
     }
     let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
-    let noun = if ports.len() == 1 && ports[0].first == ports[0].last {
+    let noun = if ports.len() == 1 && ports[0].range.first == ports[0].range.last {
         "port"
     } else {
         "ports"
@@ -114,27 +122,29 @@ fn no_match_message(settings: &Settings) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::PortRange;
+    use crate::model::Proto;
 
     #[test]
     fn one_exact_port_goes_to_the_kernel_and_ranges_do_not() {
         let one = Filter {
-            ports: vec![PortRange {
-                first: 80,
-                last: 80,
-            }],
+            ports: vec!["80".parse().unwrap()],
             listening_only: true,
             ..Filter::default()
         };
         assert_eq!(query(&one).port, Some(80));
         assert!(query(&one).listening_only);
         let range = Filter {
-            ports: vec![PortRange {
-                first: 1,
-                last: 1024,
-            }],
+            ports: vec!["1-1024".parse().unwrap()],
             ..Filter::default()
         };
         assert_eq!(query(&range).port, None);
+        let udp = Filter {
+            ports: vec!["53/udp".parse().unwrap()],
+            ..Filter::default()
+        };
+        assert_eq!(
+            (query(&udp).port, query(&udp).protos),
+            (Some(53), vec![Proto::Udp])
+        );
     }
 }

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use ipnet::IpNet;
 
-use crate::filter::{PortRange, parse_net, parse_state};
+use crate::filter::{PortSpec, parse_net, parse_state};
 use crate::model::TcpState;
 use crate::sort::SortKey;
 
@@ -39,8 +39,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Ports or ranges to look for (8080, :8080 or 8000-8100); match a local or remote port
-    #[arg(value_name = "PORT|RANGE", value_parser = str::parse::<PortRange>)]
-    pub ports: Vec<PortRange>,
+    #[arg(value_name = "PORT|RANGE", value_parser = str::parse::<PortSpec>)]
+    pub ports: Vec<PortSpec>,
 
     #[command(flatten)]
     pub filter: FilterArgs,

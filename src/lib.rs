@@ -11,6 +11,7 @@ pub mod generate;
 pub mod model;
 pub mod render;
 pub mod sanitize;
+pub mod services;
 pub mod settings;
 pub mod sort;
 pub mod source;

@@ -64,11 +64,19 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
 }
 
 /// clap's message spans several lines; the first names the bad value, and a
-/// `[possible values: ...]` line, when there is one, says what to write instead.
+/// `[possible values: ...]` line, when there is one, says what to write instead. A first line
+/// ending in `:` ("required arguments were not provided:") is followed by what it lists.
 fn one_line(text: &str) -> String {
     let mut lines = text.lines();
     let first = lines.next().unwrap_or(text);
     let first = first.strip_prefix("error: ").unwrap_or(first);
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .map(str::trim)
+            .take_while(|line| !line.is_empty())
+            .collect();
+        return format!("{first} {}", listed.join(" "));
+    }
     match lines
         .map(str::trim)
         .find(|line| line.starts_with("[possible values"))

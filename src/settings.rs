@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cli::{ColorWhen, FilterArgs, ListArgs};
-use crate::filter::{Filter, PortRange, UserMatch};
+use crate::filter::{Filter, PortSpec, UserMatch};
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
@@ -81,7 +81,7 @@ impl Settings {
     }
 }
 
-fn filter(ports: Vec<PortRange>, args: FilterArgs) -> Filter {
+fn filter(ports: Vec<PortSpec>, args: FilterArgs) -> Filter {
     let mut protos = Vec::new();
     if args.tcp {
         protos.push(Proto::Tcp);

@@ -7,7 +7,7 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
     let cases: &[(&[&str], &str)] = &[
         (&["70000"], "port '70000' is out of range 1-65535"),
         (&["0"], "port '0' is out of range 1-65535"),
-        (&["http"], "'http' is not a port number"),
+        (&["no-such-svc"], "unknown service 'no-such-svc'"),
         (&["80-20"], "range '80-20' is backwards"),
         (&["1-70000"], "port '70000' is out of range"),
         (
@@ -53,6 +53,16 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
         (&[":"], "':' is not a port number"),
         (&["80-"], "range '80-' needs a port on each side"),
         (&["8080", "99999"], "port '99999' is out of range"),
+        (&["-c"], "a value is required for '--process <NAME>'"),
+        (
+            &["completions", "tcsh"],
+            "invalid value 'tcsh' for '<SHELL>'",
+        ),
+        (
+            &["completions"],
+            "required arguments were not provided: <SHELL>",
+        ),
+        (&["-l", "man"], "unknown service 'man'"),
     ];
     for (args, want) in cases {
         let output = ports().args(*args).output().unwrap();

@@ -1,12 +1,13 @@
-//! Which sockets the user asked for: value parsers for the command line and a pure `Filter`.
+//! Value parsers for the command line: ports, ranges, services, addresses, states.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use crate::model::{Family, Proto, SocketEntry, TcpState};
+use crate::model::{Family, Proto, TcpState};
+use crate::services::Services;
 
 /// An inclusive port range; a single port is a range of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,106 @@ impl FromStr for PortRange {
     }
 }
 
+/// A port argument: a port, range or service name, optionally for one protocol (`53/udp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortSpec {
+    pub range: PortRange,
+    pub proto: Option<Proto>,
+}
+
+impl PortSpec {
+    pub fn matches(self, port: u16, proto: Option<Proto>) -> bool {
+        self.range.contains(port) && self.proto.is_none_or(|wanted| proto == Some(wanted))
+    }
+}
+
+impl fmt::Display for PortSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.proto {
+            Some(Proto::Tcp) => write!(f, "{}/tcp", self.range),
+            Some(Proto::Udp) => write!(f, "{}/udp", self.range),
+            None => write!(f, "{}", self.range),
+        }
+    }
+}
+
+impl FromStr for PortSpec {
+    type Err = String;
+
+    /// Accepts what `PortRange` does, service names from /etc/services (`http`, `:https`) and a
+    /// protocol suffix on either (`53/udp`, `ssh/tcp`, `8000-8100/tcp`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (body, proto) = match text.rsplit_once('/') {
+            Some((body, "tcp")) => (body, Some(Proto::Tcp)),
+            Some((body, "udp")) => (body, Some(Proto::Udp)),
+            Some((_, other)) => {
+                return Err(format!(
+                    "'{text}': unknown protocol '{other}' (write /tcp or /udp)"
+                ));
+            }
+            None => (text, None),
+        };
+        let bare = body.strip_prefix(':').unwrap_or(body);
+        let range = if bare.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            let port = Services::system().port(bare).ok_or_else(|| {
+                format!("unknown service '{bare}': not a port number, nor a name in /etc/services")
+            })?;
+            PortRange {
+                first: port,
+                last: port,
+            }
+        } else {
+            body.parse()?
+        };
+        Ok(PortSpec { range, proto })
+    }
+}
+
+/// What lsof's `-i [46][tcp|udp][:port]` asks for. Host parts (`@host`) have no equivalent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InetSpec {
+    pub family: Option<Family>,
+    pub proto: Option<Proto>,
+    pub port: Option<PortSpec>,
+}
+
+/// Parses an lsof `-i` value: `4`, `6`, `tcp`, `udp`, `:80`, `tcp:http`, `6udp:53`, or nothing.
+pub fn parse_lsof_inet(text: &str) -> Result<InetSpec, String> {
+    if let Some((_, host)) = text.split_once('@') {
+        let host = host.split(':').next().unwrap_or(host);
+        return Err(format!(
+            "'-i {text}': ports has no host filter; use --remote {host} (or --local)"
+        ));
+    }
+    let (head, port) = match text.split_once(':') {
+        Some((head, port)) => (head, Some(port.parse::<PortSpec>()?)),
+        None => (text, None),
+    };
+    let (family, proto) = match head.split_at_checked(1) {
+        Some(("4", rest)) => (Some(Family::Ipv4), rest),
+        Some(("6", rest)) => (Some(Family::Ipv6), rest),
+        _ => (None, head),
+    };
+    let proto = match proto.to_ascii_lowercase().as_str() {
+        "" => None,
+        "tcp" => Some(Proto::Tcp),
+        "udp" => Some(Proto::Udp),
+        _ => {
+            return Err(format!(
+                "'-i {text}': expected [46][tcp|udp][:port], as lsof -i takes"
+            ));
+        }
+    };
+    Ok(InetSpec {
+        family,
+        proto,
+        port: port.map(|spec| PortSpec {
+            proto: spec.proto.or(proto),
+            ..spec
+        }),
+    })
+}
+
 /// Parses `--local`/`--remote`: an address (`10.0.0.1`, `::1`, `[::1]`) or a CIDR (`10.0.0.0/8`).
 pub fn parse_net(text: &str) -> Result<IpNet, String> {
     let bare = text.trim();
@@ -105,94 +206,9 @@ pub fn parse_state(text: &str) -> Result<TcpState, String> {
         })
 }
 
-/// A process owner to match: a uid or a user name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserMatch {
-    Uid(u32),
-    Name(String),
-}
-
-impl UserMatch {
-    pub fn parse(text: &str) -> UserMatch {
-        match text.parse() {
-            Ok(uid) => UserMatch::Uid(uid),
-            Err(_) => UserMatch::Name(text.to_owned()),
-        }
-    }
-}
-
-/// Every condition a socket must meet; empty lists and `None` mean "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// A local or remote port in any of these.
-    pub ports: Vec<PortRange>,
-    pub listening_only: bool,
-    pub protos: Vec<Proto>,
-    pub families: Vec<Family>,
-    pub states: Vec<TcpState>,
-    pub pids: Vec<u32>,
-    /// Lowercase; matched as a substring of the process name.
-    pub process: Option<String>,
-    pub user: Option<UserMatch>,
-    pub local: Option<IpNet>,
-    pub remote: Option<IpNet>,
-}
-
-impl Filter {
-    pub fn matches(&self, entry: &SocketEntry) -> bool {
-        self.matches_socket(entry) && self.matches_owner(entry)
-    }
-
-    /// The conditions on the socket itself: ports, protocol, family, state, addresses.
-    pub fn matches_socket(&self, entry: &SocketEntry) -> bool {
-        let (local, remote) = match entry.inet() {
-            Some(inet) => (Some(inet.local), inet.remote),
-            None => (None, None),
-        };
-        let port_hit = |range: &PortRange| {
-            [local, remote]
-                .iter()
-                .flatten()
-                .any(|addr| range.contains(addr.port()))
-        };
-        let in_net = |net: &Option<IpNet>, addr: Option<SocketAddr>| {
-            net.is_none_or(|net| addr.is_some_and(|addr| net.contains(&addr.ip())))
-        };
-        (self.ports.is_empty() || self.ports.iter().any(port_hit))
-            && (!self.listening_only || entry.is_listening())
-            && any_or_empty(&self.protos, entry.proto())
-            && any_or_empty(&self.families, entry.family())
-            && (self.states.is_empty() || entry.state().is_some_and(|s| self.states.contains(&s)))
-            && in_net(&self.local, local)
-            && in_net(&self.remote, remote)
-    }
-
-    /// The conditions on its owners: pid, process name, user.
-    pub fn matches_owner(&self, entry: &SocketEntry) -> bool {
-        let owners = &entry.processes;
-        (self.pids.is_empty() || owners.iter().any(|p| self.pids.contains(&p.pid)))
-            && self.process.as_ref().is_none_or(|needle| {
-                owners
-                    .iter()
-                    .any(|p| p.name.to_lowercase().contains(needle))
-            })
-            && self.user.as_ref().is_none_or(|user| {
-                owners.iter().any(|p| match user {
-                    UserMatch::Uid(uid) => p.uid == Some(*uid),
-                    UserMatch::Name(name) => p.user.as_deref() == Some(name),
-                })
-            })
-    }
-}
-
-fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {
-    wanted.is_empty() || value.is_some_and(|value| wanted.contains(&value))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::FakeSource;
 
     #[test]
     fn port_ranges_parse() {
@@ -277,183 +293,62 @@ mod tests {
     }
 
     #[test]
+    fn port_specs_take_names_lists_and_protocols() {
+        let spec = |text: &str| text.parse::<PortSpec>().map(|s| s.to_string());
+        assert_eq!(spec("8080"), Ok("8080".into()));
+        assert_eq!(spec(":8080/tcp"), Ok("8080/tcp".into()));
+        assert_eq!(spec("53/udp"), Ok("53/udp".into()));
+        assert_eq!(spec("8000-8100/tcp"), Ok("8000-8100/tcp".into()));
+        assert_eq!(
+            spec("70000/tcp"),
+            Err("port '70000' is out of range 1-65535".into())
+        );
+        assert!(
+            spec("80/sctp")
+                .unwrap_err()
+                .contains("unknown protocol 'sctp'")
+        );
+        let unknown = spec("no-such-service").unwrap_err();
+        assert!(
+            unknown.starts_with("unknown service 'no-such-service'"),
+            "{unknown}"
+        );
+        // /etc/services or the built-in table: either knows ssh and https.
+        assert_eq!(spec("ssh/tcp"), Ok("22/tcp".into()));
+        assert_eq!(spec(":https"), Ok("443".into()));
+    }
+
+    #[test]
+    fn lsof_inet_specs_map_to_filters() {
+        let parse = |text: &str| parse_lsof_inet(text).map(|i| (i.family, i.proto, i.port));
+        let port = |n: u16, proto| PortSpec {
+            range: PortRange { first: n, last: n },
+            proto,
+        };
+        assert_eq!(parse(""), Ok((None, None, None)));
+        assert_eq!(parse("4"), Ok((Some(Family::Ipv4), None, None)));
+        assert_eq!(parse(":80"), Ok((None, None, Some(port(80, None)))));
+        assert_eq!(
+            parse("6TCP:8080"),
+            Ok((
+                Some(Family::Ipv6),
+                Some(Proto::Tcp),
+                Some(port(8080, Some(Proto::Tcp)))
+            ))
+        );
+        assert!(
+            parse("@10.0.0.1:80")
+                .unwrap_err()
+                .contains("--remote 10.0.0.1")
+        );
+        assert!(parse("sctp").unwrap_err().contains("[46][tcp|udp][:port]"));
+    }
+
+    #[test]
     fn every_state_name_parses_back() {
         for state in TcpState::ALL {
             assert_eq!(parse_state(state.name()), Ok(state));
         }
-    }
-
-    /// Local ports of the sample sockets that `filter` keeps, in sample order.
-    fn kept(filter: Filter) -> Vec<String> {
-        FakeSource::sample()
-            .entries
-            .iter()
-            .filter(|e| filter.matches(e))
-            .map(|e| {
-                let inet = e.inet().unwrap();
-                format!("{:?}:{}", inet.proto, inet.local)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn empty_filter_keeps_everything() {
-        assert_eq!(
-            kept(Filter::default()).len(),
-            FakeSource::sample().entries.len()
-        );
-    }
-
-    #[test]
-    fn port_matches_local_or_remote() {
-        let filter = Filter {
-            ports: vec!["8080".parse().unwrap()],
-            ..Filter::default()
-        };
-        assert_eq!(
-            kept(filter),
-            [
-                "Tcp:0.0.0.0:8080",
-                "Tcp:[::]:8080",
-                "Tcp:127.0.0.1:8080",
-                "Tcp:127.0.0.1:51234",
-                "Tcp:127.0.0.1:51200",
-            ]
-        );
-    }
-
-    #[test]
-    fn port_range_and_several_ports() {
-        let filter = Filter {
-            ports: vec!["5000-5500".parse().unwrap(), "53".parse().unwrap()],
-            ..Filter::default()
-        };
-        assert_eq!(
-            kept(filter),
-            ["Tcp:127.0.0.1:5432", "Udp:127.0.0.53:53", "Udp:[::1]:9999"]
-        );
-    }
-
-    #[test]
-    fn listening_keeps_listeners_and_unconnected_udp() {
-        let filter = Filter {
-            listening_only: true,
-            ..Filter::default()
-        };
-        assert_eq!(
-            kept(filter),
-            [
-                "Tcp:0.0.0.0:8080",
-                "Tcp:[::]:8080",
-                "Tcp:127.0.0.1:5432",
-                "Udp:127.0.0.53:53"
-            ]
-        );
-    }
-
-    #[test]
-    fn protocol_and_family() {
-        let udp6 = Filter {
-            protos: vec![Proto::Udp],
-            families: vec![Family::Ipv6],
-            ..Filter::default()
-        };
-        assert_eq!(kept(udp6), ["Udp:[::1]:9999"]);
-        let tcp6 = Filter {
-            protos: vec![Proto::Tcp],
-            families: vec![Family::Ipv6],
-            ..Filter::default()
-        };
-        assert_eq!(kept(tcp6), ["Tcp:[::]:8080", "Tcp:[2001:db8::10]:22"]);
-    }
-
-    #[test]
-    fn states_exclude_udp() {
-        let filter = Filter {
-            states: vec![TcpState::TimeWait, TcpState::Listen],
-            ..Filter::default()
-        };
-        assert_eq!(
-            kept(filter),
-            [
-                "Tcp:0.0.0.0:8080",
-                "Tcp:[::]:8080",
-                "Tcp:127.0.0.1:5432",
-                "Tcp:127.0.0.1:51200"
-            ]
-        );
-    }
-
-    #[test]
-    fn pid_matches_any_owner_of_a_shared_socket() {
-        let filter = Filter {
-            pids: vec![1200],
-            ..Filter::default()
-        };
-        assert_eq!(kept(filter), ["Tcp:0.0.0.0:8080", "Tcp:[::]:8080"]);
-    }
-
-    #[test]
-    fn process_name_is_a_case_insensitive_substring() {
-        let filter = Filter {
-            process: Some("gres".into()),
-            ..Filter::default()
-        };
-        assert_eq!(kept(filter), ["Tcp:127.0.0.1:5432"]);
-        let filter = Filter {
-            process: Some("nomatch".into()),
-            ..Filter::default()
-        };
-        assert!(kept(filter).is_empty());
-    }
-
-    #[test]
-    fn process_names_in_capitals_match_a_lowercase_needle() {
-        let mut entry = FakeSource::sample().entries.remove(2);
-        let mut process = (*entry.processes[0]).clone();
-        process.name = "PostgreSQL".into();
-        entry.processes = vec![std::sync::Arc::new(process)];
-        // Settings lowercases the needle once; the name is lowercased per match.
-        let filter = Filter {
-            process: Some("gresql".into()),
-            ..Filter::default()
-        };
-        assert!(filter.matches(&entry));
-    }
-
-    #[test]
-    fn user_by_name_or_uid() {
-        let by_name = Filter {
-            user: Some(UserMatch::parse("www-data")),
-            ..Filter::default()
-        };
-        let by_uid = Filter {
-            user: Some(UserMatch::parse("33")),
-            ..Filter::default()
-        };
-        let want = ["Tcp:0.0.0.0:8080", "Tcp:[::]:8080", "Tcp:127.0.0.1:8080"];
-        assert_eq!(kept(by_name), want);
-        assert_eq!(kept(by_uid), want);
-    }
-
-    #[test]
-    fn local_and_remote_cidrs() {
-        let local = Filter {
-            local: Some(parse_net("127.0.0.0/8").unwrap()),
-            ..Filter::default()
-        };
-        assert_eq!(kept(local).len(), 5);
-        let remote = Filter {
-            remote: Some(parse_net("2001:db8::/32").unwrap()),
-            ..Filter::default()
-        };
-        assert_eq!(kept(remote), ["Tcp:[2001:db8::10]:22"]);
-        // A socket with no peer never matches a remote condition.
-        let any = Filter {
-            remote: Some(parse_net("0.0.0.0/0").unwrap()),
-            ..Filter::default()
-        };
-        assert_eq!(kept(any).len(), 3);
     }
 }
 
