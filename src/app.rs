@@ -1,13 +1,16 @@
 //! One run: ask the source, keep the wanted sockets, sort, render, and say how it went.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
+use crate::model::SocketEntry;
 use crate::render::{RenderContext, render};
+use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
 use crate::source::{Problem, Query, SocketSource};
@@ -16,6 +19,8 @@ use crate::source::{Problem, Query, SocketSource};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub matched: usize,
+    /// When nothing matched a port query with other filters: whether any socket uses the port.
+    pub port_in_use: Option<bool>,
     /// Sockets that met every condition but those on owners, and whose owner we could not see.
     pub hidden_owners: usize,
     /// What the snapshot could not see, or how it had to look.
@@ -37,17 +42,63 @@ pub fn run(
     let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
     entries.retain(|entry| filter.matches_owner(entry));
     sort(&mut entries, settings.sort, settings.reverse);
+    if settings.services {
+        let services = Services::system();
+        for entry in &mut entries {
+            entry.service = service_of(entry, services);
+        }
+    }
     let context = RenderContext {
         now: SystemTime::now(),
         hidden_owners,
         ..settings.render.clone()
     };
     render(settings.format, &entries, &context, out)?;
+    let port_in_use = if entries.is_empty() {
+        port_in_use(filter, source)?
+    } else {
+        None
+    };
     Ok(Outcome {
         matched: entries.len(),
+        port_in_use,
         hidden_owners,
         problems: snapshot.problems,
     })
+}
+
+/// Whether anything at all uses the asked ports, when other filters left nothing: so the note
+/// can say "in use, but not by a socket matching -l" rather than suggest the port is free.
+fn port_in_use(filter: &Filter, source: &mut dyn SocketSource) -> anyhow::Result<Option<bool>> {
+    let ports_only = filter.ports_only();
+    if filter.ports.is_empty() || *filter == ports_only {
+        return Ok(None);
+    }
+    let snapshot = source
+        .snapshot(&query(&ports_only))
+        .context("cannot list sockets")?;
+    Ok(Some(
+        snapshot
+            .sockets
+            .iter()
+            .any(|e| ports_only.matches_socket(e)),
+    ))
+}
+
+/// The service of a socket's well-known end: a listener's own port; for a connection, the lower
+/// of its two ports that has a name (servers listen low, clients come from high ports).
+fn service_of(entry: &SocketEntry, services: &Services) -> Option<Arc<str>> {
+    let inet = entry.inet()?;
+    let name = |port: u16| services.name(port, inet.proto).cloned();
+    let local = inet.local.port();
+    match inet.remote {
+        _ if entry.is_listening() => name(local),
+        Some(remote) => {
+            let (low, high) = (local.min(remote.port()), local.max(remote.port()));
+            name(low).or_else(|| name(high))
+        }
+        None => name(local),
+    }
 }
 
 /// What the source must list for `filter`: the kernel can narrow by protocol, family, state,
@@ -87,7 +138,7 @@ impl Outcome {
     pub fn notes(&self, settings: &Settings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.matched == 0 {
-            notes.push(no_match_message(settings));
+            notes.push(no_match_message(settings, self.port_in_use));
         }
         let problems = self.problems.iter();
         notes.extend(problems.filter_map(|problem| problem.note(self.hidden_owners)));
@@ -95,27 +146,26 @@ impl Outcome {
     }
 }
 
-fn no_match_message(settings: &Settings) -> String {
-    let ports = &settings.filter.ports;
-    let only_ports = settings.filter
-        == Filter {
-            ports: ports.clone(),
-            ..Default::default()
-        };
+fn no_match_message(settings: &Settings, port_in_use: Option<bool>) -> String {
+    let filter = &settings.filter;
+    let ports = &filter.ports;
     if ports.is_empty() {
         return "no socket matches".into();
     }
     let list: Vec<String> = ports.iter().map(ToString::to_string).collect();
-    let noun = if ports.len() == 1 && ports[0].range.first == ports[0].range.last {
-        "port"
+    let one = ports.len() == 1 && ports[0].range.first == ports[0].range.last;
+    let (noun, verb) = if one {
+        ("port", "is")
     } else {
-        "ports"
+        ("ports", "are")
     };
     let list = list.join(" or ");
-    if only_ports {
-        format!("no socket uses {noun} {list}")
-    } else {
-        format!("no socket on {noun} {list} matches the other filters")
+    match port_in_use {
+        Some(true) => format!(
+            "{noun} {list} {verb} in use, but not by a socket matching {}",
+            filter.describe_others()
+        ),
+        _ => format!("no socket uses {noun} {list}"),
     }
 }
 

@@ -6,14 +6,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use ipnet::IpNet;
 
-use crate::filter::{PortSpec, parse_net, parse_state};
+use crate::filter::{InetSpec, PortSpec, parse_lsof_inet, parse_net, parse_state};
 use crate::model::TcpState;
 use crate::sort::SortKey;
 
 /// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
 #[derive(Debug, Parser)]
 #[command(name = "ports", version, about, max_term_width = 100)]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(args_conflicts_with_subcommands = true, args_override_self = true)]
 #[command(after_help = "Exit status: 0 when a socket matched, 1 when none did, 2 on error.")]
 pub struct Opts {
     #[command(subcommand)]
@@ -28,7 +28,7 @@ pub struct Opts {
 pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
     Completions {
-        #[arg(value_enum)]
+        #[arg(value_enum, ignore_case = true)]
         shell: Shell,
     },
     /// Print the man page (roff), e.g. `ports man | man -l -`
@@ -38,8 +38,8 @@ pub enum Command {
 /// The bare `ports [PORT...]` query: which sockets, and how to show them.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Ports or ranges to look for (8080, :8080 or 8000-8100); match a local or remote port
-    #[arg(value_name = "PORT|RANGE", value_parser = str::parse::<PortSpec>)]
+    /// Ports to look for: 8080, :8080, 8000-8100, 80,443, 53/udp, http; local or remote
+    #[arg(value_name = "PORT", value_delimiter = ',', value_parser = str::parse::<PortSpec>)]
     pub ports: Vec<PortSpec>,
 
     #[command(flatten)]
@@ -79,8 +79,8 @@ pub struct FilterArgs {
     #[arg(long, value_name = "STATE", value_delimiter = ',', value_parser = parse_state)]
     pub state: Vec<TcpState>,
 
-    /// Owned by this process id (repeatable)
-    #[arg(short, long, value_name = "PID")]
+    /// Owned by this process id (repeatable or comma list)
+    #[arg(long, value_name = "PID", value_delimiter = ',')]
     pub pid: Vec<u32>,
 
     /// Process name contains NAME (case-insensitive)
@@ -98,12 +98,34 @@ pub struct FilterArgs {
     /// Remote address or CIDR
     #[arg(long, value_name = "ADDR[/LEN]", value_parser = parse_net)]
     pub remote: Option<IpNet>,
+
+    /// lsof's -i: [46][tcp|udp][:PORT], e.g. -i :80, -i tcp:443, -i 6udp
+    #[arg(short = 'i', value_name = "SPEC", num_args = 0..=1, default_missing_value = "",
+          value_parser = parse_lsof_inet, help_heading = "Habits from ss, netstat and lsof")]
+    pub inet: Vec<InetSpec>,
+
+    /// Accepted for ss/netstat habits: owners are always shown
+    #[arg(
+        short = 'p',
+        long = "processes",
+        help_heading = "Habits from ss, netstat and lsof"
+    )]
+    pub processes: bool,
+
+    /// Accepted for ss/netstat habits: every socket is listed unless a filter says otherwise
+    #[arg(
+        short = 'a',
+        long = "all",
+        help_heading = "Habits from ss, netstat and lsof"
+    )]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Sort rows by this key
-    #[arg(long, value_enum, value_name = "KEY", default_value_t = SortKey::default())]
+    #[arg(long, value_enum, value_name = "KEY", default_value_t = SortKey::default(),
+          ignore_case = true)]
     pub sort: SortKey,
 
     /// Reverse the sort order
@@ -114,16 +136,21 @@ pub struct OutputArgs {
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
 
-    /// Print CSV instead of the table, one row per socket
+    /// Print CSV instead of the table, one row per socket and owner
     #[arg(long)]
     pub csv: bool,
 
-    /// Show the full command line and never truncate
+    /// Show service names, full command lines and every owner; never truncate
     #[arg(short, long)]
     pub wide: bool,
 
-    /// When to colour the table: auto honours NO_COLOR and colours only a terminal
-    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default())]
+    /// Numbers only: no service names (as ss -n)
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+
+    /// When to colour: auto honours NO_COLOR and TERM=dumb; --color alone means always
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default(),
+          num_args = 0..=1, default_missing_value = "always", ignore_case = true)]
     pub color: ColorWhen,
 }
 

@@ -2,7 +2,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use owo_colors::OwoColorize;
 
 use ports::app;
@@ -24,7 +24,11 @@ fn main() -> ExitCode {
             let _ = error.print();
             return ExitCode::SUCCESS;
         }
-        Err(error) => return fail(&one_line(&error.render().to_string())),
+        Err(error) => {
+            return fail(
+                &habit_hint(&error).unwrap_or_else(|| one_line(&error.render().to_string())),
+            );
+        }
     };
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let written = match opts.command {
@@ -41,7 +45,10 @@ fn main() -> ExitCode {
 
 /// The bare `ports [PORT...]`: list, then notes on stderr, then the exit code by match.
 fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
-    let settings = Settings::new(args, &Terminal::detect());
+    let settings = match Settings::new(args, &Terminal::detect()) {
+        Ok(settings) => settings,
+        Err(error) => return fail(&error),
+    };
     let mut source: Box<dyn SocketSource> = match &settings.replay {
         Some(path) => match FakeSource::replay(path) {
             Ok(replay) => Box::new(replay),
@@ -61,6 +68,49 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
     }
+}
+
+/// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
+const HABITS: [(&str, &str); 9] = [
+    (
+        "-e",
+        "ss -e (extended): ports --json has each socket's uid and inode",
+    ),
+    ("-o", "ss -o (timers) is not shown by ports"),
+    ("-m", "ss -m (socket memory) is not shown by ports"),
+    (
+        "-x",
+        "Unix domain sockets (ss -x) are not listed by ports yet",
+    ),
+    (
+        "-s",
+        "a summary (ss -s) is not in ports yet: ports --json | jq length counts sockets",
+    ),
+    ("-K", "ports does not kill sockets"),
+    (
+        "-N",
+        "ports lists the current network namespace only (ss -N is not supported yet)",
+    ),
+    (
+        "-H",
+        "ports always prints its header: ports --csv | tail -n +2 drops it",
+    ),
+    (
+        "-f",
+        "address family: use -4 or -6 (and -t, -u for the protocol)",
+    ),
+];
+
+/// A one-line hint for a flag that another tool has and `ports` does not.
+fn habit_hint(error: &clap::Error) -> Option<String> {
+    if error.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let (_, hint) = HABITS.iter().find(|(flag, _)| arg == flag)?;
+    Some(format!("unexpected argument '{arg}': {hint}"))
 }
 
 /// clap's message spans several lines; the first names the bad value, and a

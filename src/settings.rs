@@ -9,28 +9,37 @@ use crate::filter::{Filter, PortSpec, UserMatch};
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
+use crate::source::uid_of;
 
 /// What the terminal and environment say, read once at start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Terminal {
     pub stdout_is_tty: bool,
-    /// Columns of the terminal stdout writes to, when it is one.
+    /// Columns to fit: `COLUMNS` when set (so `watch ports -l` fits a pipe), else the width of
+    /// the terminal stdout writes to, when it is one.
     pub width: Option<u16>,
     /// `NO_COLOR` is set and not empty (no-color.org).
     pub no_color: bool,
+    /// `TERM=dumb`: a terminal that shows escape codes as text.
+    pub dumb: bool,
 }
 
 impl Terminal {
     pub fn detect() -> Terminal {
         let stdout_is_tty = std::io::stdout().is_terminal();
-        let width = stdout_is_tty
-            .then(|| terminal_size::terminal_size().map(|(width, _)| width.0))
-            .flatten();
-        let no_color = env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        let columns = env::var("COLUMNS")
+            .ok()
+            .and_then(|text| text.trim().parse().ok());
+        let width = columns.filter(|&columns| columns > 0).or_else(|| {
+            stdout_is_tty
+                .then(|| terminal_size::terminal_size().map(|(width, _)| width.0))
+                .flatten()
+        });
         Terminal {
             stdout_is_tty,
             width,
-            no_color,
+            no_color: env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()),
+            dumb: env::var_os("TERM").is_some_and(|term| term == "dumb"),
         }
     }
 }
@@ -48,27 +57,33 @@ pub struct Settings {
     pub format: Format,
     /// Colour, width and columns of the table.
     pub render: RenderContext,
+    /// Look up service names for ports (`-w` and JSON, unless `-n`).
+    pub services: bool,
     /// A `--json` dump to show instead of this machine's sockets.
     pub replay: Option<PathBuf>,
 }
 
 impl Settings {
-    pub fn new(opts: ListArgs, terminal: &Terminal) -> Settings {
+    /// Fails, with a line naming the value, on input that parsing alone cannot judge (a user
+    /// name this machine does not know).
+    pub fn new(opts: ListArgs, terminal: &Terminal) -> Result<Settings, String> {
         let output = opts.output;
         let color = match output.color {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
-            ColorWhen::Auto => terminal.stdout_is_tty && !terminal.no_color,
+            ColorWhen::Auto => terminal.stdout_is_tty && !terminal.no_color && !terminal.dumb,
         };
         let format = match (output.json, output.csv) {
             (true, _) => Format::Json,
             (_, true) => Format::Csv,
             _ => Format::Table,
         };
-        Settings {
-            filter: filter(opts.ports, opts.filter),
+        let replaying = opts.replay.is_some();
+        Ok(Settings {
+            filter: filter(opts.ports, opts.filter, replaying)?,
             sort: output.sort,
             reverse: output.reverse,
+            services: !output.numeric && (output.wide || format != Format::Table),
             format,
             render: RenderContext {
                 color,
@@ -77,26 +92,32 @@ impl Settings {
                 ..RenderContext::default()
             },
             replay: opts.replay,
-        }
+        })
     }
 }
 
-fn filter(ports: Vec<PortSpec>, args: FilterArgs) -> Filter {
+fn filter(mut ports: Vec<PortSpec>, args: FilterArgs, replaying: bool) -> Result<Filter, String> {
     let mut protos = Vec::new();
-    if args.tcp {
-        protos.push(Proto::Tcp);
-    }
-    if args.udp {
-        protos.push(Proto::Udp);
-    }
     let mut families = Vec::new();
-    if args.ipv4 {
-        families.push(Family::Ipv4);
+    let mut want = |on: bool, proto: Option<Proto>, family: Option<Family>| {
+        if on {
+            protos.extend(proto);
+            families.extend(family);
+        }
+    };
+    want(args.tcp, Some(Proto::Tcp), None);
+    want(args.udp, Some(Proto::Udp), None);
+    want(args.ipv4, None, Some(Family::Ipv4));
+    want(args.ipv6, None, Some(Family::Ipv6));
+    for inet in &args.inet {
+        want(true, inet.proto, inet.family);
+        ports.extend(inet.port);
     }
-    if args.ipv6 {
-        families.push(Family::Ipv6);
-    }
-    Filter {
+    protos.sort_unstable();
+    protos.dedup();
+    families.sort_unstable();
+    families.dedup();
+    Ok(Filter {
         ports,
         listening_only: args.listen,
         protos,
@@ -104,8 +125,22 @@ fn filter(ports: Vec<PortSpec>, args: FilterArgs) -> Filter {
         states: args.state,
         pids: args.pid,
         process: args.process.map(|name| name.to_lowercase()),
-        user: args.user.as_deref().map(UserMatch::parse),
+        user: args
+            .user
+            .map(|user| user_match(&user, replaying))
+            .transpose()?,
         local: args.local,
         remote: args.remote,
+    })
+}
+
+/// A uid as given; a name through NSS, so an unknown one is an error rather than no match. A
+/// replayed dump comes from another machine: its names are matched as they are.
+fn user_match(text: &str, replaying: bool) -> Result<UserMatch, String> {
+    match UserMatch::parse(text) {
+        UserMatch::Name(name) if !replaying => uid_of(&name)
+            .map(UserMatch::Uid)
+            .ok_or_else(|| format!("no such user '{name}' (give a user name or a uid)")),
+        other => Ok(other),
     }
 }

@@ -210,6 +210,8 @@ pub struct SocketEntry {
     pub processes: Vec<Arc<ProcessInfo>>,
     /// The socket has an owner that we could not see.
     pub owner_hidden: bool,
+    /// The service name of its well-known port (`http`), when the run looks names up.
+    pub service: Option<Arc<str>>,
 }
 
 impl SocketEntry {
@@ -224,6 +226,7 @@ impl SocketEntry {
             queues: None,
             processes: Vec::new(),
             owner_hidden: false,
+            service: None,
         }
     }
 

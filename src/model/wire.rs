@@ -58,6 +58,8 @@ struct Wire<'a> {
     abstract_name: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     peer_inode: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    service: Option<Cow<'a, str>>,
 }
 
 impl Serialize for SocketEntry {
@@ -95,6 +97,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             path: None,
             abstract_name: None,
             peer_inode: None,
+            service: entry.service.as_deref().map(Cow::Borrowed),
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -153,6 +156,7 @@ impl TryFrom<Wire<'_>> for SocketEntry {
             queues,
             processes: wire.processes.into_owned(),
             owner_hidden: wire.owner_hidden,
+            service: wire.service.map(Arc::from),
         })
     }
 }

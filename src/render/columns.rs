@@ -1,11 +1,11 @@
-//! The table's columns: header, cell text, colour and how each gives way when space is short.
+//! The table's columns and lines: header, cell text and colour. How they give way when space is
+//! short is `fit.rs`.
 
-use std::borrow::Cow;
 use std::fmt::Write;
-use std::sync::Arc;
 
 use owo_colors::{OwoColorize, Style};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::fit;
 
 use crate::model::{
     Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, TcpState, UnixName,
@@ -19,6 +19,7 @@ pub enum Column {
     Local,
     Remote,
     State,
+    Service,
     Pid,
     Process,
     User,
@@ -29,16 +30,49 @@ pub enum Column {
 pub const GAP: usize = 2;
 
 /// What stands in for a missing peer, state or owner.
-const NONE: &str = "-";
+pub const NONE: &str = "-";
+
+/// One line of the table: a socket and the owner this line shows. A socket's first line shows
+/// the socket; under `-w` each further owner gets a line of its own, socket cells left blank.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    pub entry: &'a SocketEntry,
+    /// Index into `entry.processes`.
+    pub owner: usize,
+    /// Owners shown on no line (the `+N` after the pid).
+    pub more: usize,
+}
+
+impl<'a> Line<'a> {
+    /// The lines of one socket: its first owner with `+N` for the rest, or every owner.
+    pub fn of(entry: &'a SocketEntry, every_owner: bool) -> impl Iterator<Item = Line<'a>> {
+        let owners = entry.processes.len();
+        let (lines, more) = if every_owner {
+            (owners.max(1), 0)
+        } else {
+            (1, owners.saturating_sub(1))
+        };
+        (0..lines).map(move |owner| Line { entry, owner, more })
+    }
+
+    fn process(&self) -> Option<&'a ProcessInfo> {
+        self.entry
+            .processes
+            .get(self.owner)
+            .map(|process| &**process)
+    }
+}
 
 impl Column {
     pub fn for_view(wide: bool) -> Vec<Column> {
         use Column::*;
-        let mut columns = vec![Proto, Local, Remote, State, Pid, Process, User];
         if wide {
-            columns.push(Command);
+            vec![
+                Proto, Local, Remote, State, Service, Pid, Process, User, Command,
+            ]
+        } else {
+            vec![Proto, Local, Remote, State, Pid, Process, User]
         }
-        columns
     }
 
     pub fn header(self) -> &'static str {
@@ -47,6 +81,7 @@ impl Column {
             Column::Local => "LOCAL",
             Column::Remote => "REMOTE",
             Column::State => "STATE",
+            Column::Service => "SERVICE",
             Column::Pid => "PID",
             Column::Process => "PROCESS",
             Column::User => "USER",
@@ -54,9 +89,20 @@ impl Column {
         }
     }
 
+    /// A column about the socket, blank on an owner's continuation line.
+    fn is_socket(self) -> bool {
+        matches!(
+            self,
+            Column::Proto | Column::Local | Column::Remote | Column::State | Column::Service
+        )
+    }
+
     /// Appends the plain, terminal-safe cell text to `buf`.
-    pub fn write_text(self, entry: &SocketEntry, buf: &mut String) {
-        let owners = &entry.processes;
+    pub fn write_text(self, line: &Line, buf: &mut String) {
+        let entry = line.entry;
+        if line.owner > 0 && self.is_socket() {
+            return;
+        }
         match self {
             Column::Proto => {
                 buf.push_str(proto_name(entry));
@@ -73,50 +119,17 @@ impl Column {
                 _ => buf.push_str(NONE),
             },
             Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
-            Column::Pid => join_owners(owners, buf, |p, b| push(b, p.pid)),
-            Column::Process => join_owners(owners, buf, |p, b| b.push_str(&sanitize(&p.name))),
-            Column::User => join_owners(owners, buf, user_label),
-            Column::Command => join_owners(owners, buf, |p, b| b.push_str(&sanitize(&p.cmdline))),
+            Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
+            _ => owner_text(self, line, buf),
         }
     }
 
-    /// Narrowest this column may become for the given cell.
-    fn min_width(self, text: &str) -> usize {
-        match self {
-            // Keep the whole port, one character of address and the ellipsis.
-            Column::Local | Column::Remote => port_suffix(text).len() + 2,
-            // Keep the first pid whole: a cut pid names another process.
-            Column::Pid => text.split(',').next().map_or(0, str::len) + 1,
-            Column::Command | Column::User | Column::Process => 4,
-            Column::Proto | Column::State => display_width(text),
-        }
-    }
-
-    /// Cuts `text` to `width`: addresses lose host characters, never their port.
-    pub fn truncate(self, text: &str, width: usize) -> Cow<'_, str> {
-        if display_width(text) <= width {
-            return Cow::Borrowed(text);
-        }
-        Cow::Owned(match self {
-            Column::Local | Column::Remote => {
-                let suffix = port_suffix(text);
-                let host = &text[..text.len() - suffix.len()];
-                format!(
-                    "{}…{suffix}",
-                    cut(host, width.saturating_sub(suffix.len() + 1))
-                )
-            }
-            Column::Pid => format!("{}…", whole_pids(text, width.saturating_sub(1))),
-            _ => format!("{}…", cut(text, width.saturating_sub(1))),
-        })
-    }
-
-    /// Appends already-truncated cell text to `buf`, coloured.
+    /// Appends already-cut cell text to `buf`, coloured.
     pub fn paint(self, entry: &SocketEntry, text: &str, buf: &mut String) {
         match self {
             _ if text == NONE => push(buf, text.dimmed()),
             Column::Local => {
-                let suffix = port_suffix(text);
+                let suffix = fit::port_suffix(text);
                 buf.push_str(&text[..text.len() - suffix.len()]);
                 push(buf, suffix.cyan().bold());
             }
@@ -136,75 +149,42 @@ impl Column {
     /// display width. `scratch` is reused between calls to spare an allocation per cell.
     pub fn write_cell(
         self,
-        entry: &SocketEntry,
+        line: &Line,
         width: usize,
         color: bool,
         scratch: &mut String,
         buf: &mut String,
     ) -> usize {
         scratch.clear();
-        self.write_text(entry, scratch);
-        let text = self.truncate(scratch, width);
+        self.write_text(line, scratch);
+        let text = fit::truncate(self, scratch, width);
         if color {
-            self.paint(entry, &text, buf);
+            self.paint(line.entry, &text, buf);
         } else {
             buf.push_str(&text);
         }
-        display_width(&text)
+        fit::display_width(&text)
     }
 }
 
-/// How the table makes room, least useful text first. Ports and states are never touched.
-const FIT_STEPS: [(Column, Step); 6] = [
-    (Column::User, Step::Shrink),
-    (Column::User, Step::Hide),
-    (Column::Process, Step::Shrink),
-    (Column::Pid, Step::Shrink),
-    (Column::Remote, Step::Shrink),
-    (Column::Local, Step::Shrink),
-];
-
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    /// Cut cells down to the column's floor.
-    Shrink,
-    /// Drop the column.
-    Hide,
-}
-
-/// Column widths that fit `limit`; 0 hides a column. Formats every cell once, keeping none.
-pub fn fit_widths(columns: &[Column], entries: &[SocketEntry], limit: Option<usize>) -> Vec<usize> {
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.header().width()).collect();
-    let mut floors = widths.clone();
-    let mut text = String::new();
-    for entry in entries {
-        for (i, column) in columns.iter().enumerate() {
-            text.clear();
-            column.write_text(entry, &mut text);
-            let width = display_width(&text);
-            widths[i] = widths[i].max(width);
-            floors[i] = floors[i].max(column.min_width(&text).min(width));
-        }
-    }
-    let Some(limit) = limit else { return widths };
-    let total = |widths: &[usize]| {
-        let shown: Vec<_> = widths.iter().filter(|&&w| w > 0).collect();
-        shown.iter().copied().sum::<usize>() + GAP * shown.len().saturating_sub(1)
+/// The owner columns of one line: that owner's pid (with `+N` for owners on no line), name,
+/// user and command line; `-` when the socket has no visible owner.
+fn owner_text(column: Column, line: &Line, buf: &mut String) {
+    let Some(process) = line.process() else {
+        buf.push_str(NONE);
+        return;
     };
-    for (column, step) in FIT_STEPS {
-        let excess = total(&widths).saturating_sub(limit);
-        let Some(i) = columns.iter().position(|&c| c == column) else {
-            continue;
-        };
-        if excess == 0 {
-            break;
+    match column {
+        Column::Pid => {
+            push(buf, process.pid);
+            if line.more > 0 {
+                push(buf, format_args!("+{}", line.more));
+            }
         }
-        widths[i] = match step {
-            Step::Shrink => widths[i] - excess.min(widths[i] - floors[i]),
-            Step::Hide => 0,
-        };
+        Column::Process => buf.push_str(&sanitize(&process.name)),
+        Column::User => user_label(process, buf),
+        _ => buf.push_str(&sanitize(&process.cmdline)),
     }
-    widths
 }
 
 fn proto_name(entry: &SocketEntry) -> &'static str {
@@ -281,130 +261,45 @@ fn push(buf: &mut String, value: impl std::fmt::Display) {
     let _ = write!(buf, "{value}");
 }
 
-/// Appends one field of every owner, comma-separated, dropping repeats (forked workers share a
-/// name); `-` when there is no owner.
-fn join_owners(
-    owners: &[Arc<ProcessInfo>],
-    buf: &mut String,
-    field: impl Fn(&ProcessInfo, &mut String),
-) {
-    let start = buf.len();
-    let mut part = String::new();
-    for owner in owners {
-        part.clear();
-        field(owner, &mut part);
-        let joined = &buf[start..];
-        if !joined.split(',').any(|seen| seen == part) {
-            if buf.len() > start {
-                buf.push(',');
-            }
-            buf.push_str(&part);
-        }
-    }
-    if buf.len() == start {
-        buf.push_str(NONE);
-    }
-}
-
-/// `:8080` of `[::1]:8080`; empty when the text is not an address.
-fn port_suffix(text: &str) -> &str {
-    match text.rfind(':') {
-        Some(colon) if text[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => &text[colon..],
-        _ => "",
-    }
-}
-
-/// The longest run of whole pids from a `1200,1201,...` list that fits `width`.
-fn whole_pids(text: &str, width: usize) -> &str {
-    let mut end = 0;
-    for (at, _) in text.match_indices(',').chain([(text.len(), "")]) {
-        if at > width {
-            break;
-        }
-        end = at;
-    }
-    &text[..end]
-}
-
-/// Terminal columns `text` takes. Nearly every cell is ASCII, where that is its length: the
-/// general count showed up in profiles of large tables.
-pub fn display_width(text: &str) -> usize {
-    if text.is_ascii() {
-        text.len()
-    } else {
-        text.width()
-    }
-}
-
-/// The longest prefix of `text` at most `width` columns wide.
-fn cut(text: &str, width: usize) -> &str {
-    let mut used = 0;
-    for (at, c) in text.char_indices() {
-        used += c.width().unwrap_or(0);
-        if used > width {
-            return &text[..at];
-        }
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::FakeSource;
 
-    impl Column {
-        /// The plain cell text, as a new String.
-        fn text(self, entry: &SocketEntry) -> String {
+    fn texts(entry: &SocketEntry, every_owner: bool, column: Column) -> Vec<String> {
+        let lines = Line::of(entry, every_owner).map(|line| {
             let mut text = String::new();
-            self.write_text(entry, &mut text);
+            column.write_text(&line, &mut text);
             text
+        });
+        lines.collect()
+    }
+
+    #[test]
+    fn each_owner_keeps_its_own_pid_name_and_user() {
+        let nginx = &FakeSource::sample().entries[0];
+        assert_eq!(texts(nginx, false, Column::Pid), ["1200+1"]);
+        assert_eq!(texts(nginx, false, Column::User), ["root"]);
+        assert_eq!(texts(nginx, true, Column::Pid), ["1200", "1201"]);
+        assert_eq!(texts(nginx, true, Column::User), ["root", "www-data"]);
+        assert_eq!(texts(nginx, true, Column::Local), ["0.0.0.0:8080", ""]);
+    }
+
+    #[test]
+    fn a_socket_without_owner_has_one_line_of_dashes() {
+        let time_wait = &FakeSource::sample().entries[5];
+        for every_owner in [false, true] {
+            assert_eq!(texts(time_wait, every_owner, Column::Pid), ["-"]);
+            assert_eq!(texts(time_wait, every_owner, Column::Command), ["-"]);
         }
     }
 
     #[test]
-    fn addresses_keep_their_port() {
-        assert_eq!(Column::Local.truncate("127.0.0.1:51234", 10), "127…:51234");
-        assert_eq!(
-            Column::Remote.truncate("[2001:db8::99]:60022", 12),
-            "[2001…:60022"
-        );
-        assert_eq!(Column::Local.truncate("[::1]:80", 8), "[::1]:80");
-    }
-
-    #[test]
-    fn pids_are_never_cut_mid_number() {
-        assert_eq!(Column::Pid.truncate("1200,1201,1202", 11), "1200,1201…");
-        assert_eq!(Column::Pid.truncate("1200,1201,1202", 9), "1200…");
-        assert_eq!(Column::Pid.truncate("1200,1201", 5), "1200…");
-    }
-
-    #[test]
-    fn text_is_cut_by_display_width() {
-        assert_eq!(Column::Process.truncate("postgres", 5), "post…");
-        assert_eq!(Column::Process.truncate("名前名前", 5), "名前…");
-    }
-
-    #[test]
-    fn fitting_hides_user_before_cutting_addresses() {
-        let columns = Column::for_view(false);
-        let curl = crate::source::FakeSource::sample().entries.remove(4);
-        assert_eq!(Column::User.text(&curl), "alice");
-        let entries = std::slice::from_ref(&curl);
-        let natural = fit_widths(&columns, entries, None);
-        assert_eq!(natural, [5, 15, 14, 11, 4, 7, 5]);
-        let fitted = fit_widths(&columns, entries, Some(70));
-        assert_eq!(fitted, [5, 15, 14, 11, 4, 7, 0]);
-        let tight = fit_widths(&columns, entries, Some(60));
-        assert_eq!(tight[..4], [5, 15, 8, 11]);
-        assert_eq!(tight[6], 0);
-    }
-
-    #[test]
-    fn owners_are_joined_without_repeats() {
-        let sample = crate::source::FakeSource::sample().entries;
-        assert_eq!(Column::Pid.text(&sample[0]), "1200,1201");
-        assert_eq!(Column::Process.text(&sample[0]), "nginx");
-        assert_eq!(Column::User.text(&sample[0]), "root,www-data");
-        assert_eq!(Column::Pid.text(&sample[5]), "-");
+    fn names_with_separators_stay_whole() {
+        let mut entry = FakeSource::sample().entries.remove(0);
+        let mut first = (*entry.processes[0]).clone();
+        first.name = "api,db".into();
+        entry.processes[0] = std::sync::Arc::new(first);
+        assert_eq!(texts(&entry, true, Column::Process), ["api,db", "nginx"]);
     }
 }

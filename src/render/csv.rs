@@ -1,12 +1,13 @@
-//! CSV output: one row per socket; several owners become `;`-separated lists in each owner column.
-//! Names are escaped as in the table, since CSV is often read on a terminal.
+//! CSV output: one row per socket and owner, so a spreadsheet reads each owner's pid, name and
+//! user together; a socket with no visible owner is one row with empty owner fields. Names are
+//! escaped as in the table, since CSV is often read on a terminal.
 
 use std::io::{self, Write};
 
-use crate::model::{Family, Proto, SocketEntry};
+use crate::model::{Family, ProcessInfo, Proto, SocketEntry};
 use crate::sanitize::sanitize;
 
-const HEADER: [&str; 12] = [
+const HEADER: [&str; 13] = [
     "proto",
     "family",
     "local_addr",
@@ -14,18 +15,37 @@ const HEADER: [&str; 12] = [
     "remote_addr",
     "remote_port",
     "state",
-    "pids",
-    "processes",
-    "users",
-    "uids",
+    "pid",
+    "process",
+    "user",
+    "uid",
     "owner_hidden",
+    "service",
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
     let mut csv = csv::Writer::from_writer(out);
     csv.write_record(HEADER).map_err(into_io)?;
     for entry in entries {
-        csv.write_record(record(entry)).map_err(into_io)?;
+        let socket = socket_fields(entry);
+        let owners = entry.processes.iter().map(|p| Some(&**p));
+        let owners: Vec<Option<&ProcessInfo>> = if entry.processes.is_empty() {
+            vec![None]
+        } else {
+            owners.collect()
+        };
+        for owner in owners {
+            let tail = [
+                entry.owner_hidden.to_string(),
+                text(entry.service.as_deref()),
+            ];
+            let row = socket
+                .iter()
+                .cloned()
+                .chain(owner_fields(owner))
+                .chain(tail);
+            csv.write_record(row).map_err(into_io)?;
+        }
     }
     csv.flush()
 }
@@ -38,19 +58,14 @@ fn into_io(error: csv::Error) -> io::Error {
     }
 }
 
-fn record(entry: &SocketEntry) -> [String; 12] {
-    let owners = &entry.processes;
-    let list = |field: &dyn Fn(&crate::model::ProcessInfo) -> String| {
-        owners
-            .iter()
-            .map(|p| field(p))
-            .collect::<Vec<_>>()
-            .join(";")
-    };
+fn text(value: Option<impl ToString>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn socket_fields(entry: &SocketEntry) -> [String; 7] {
     let inet = entry.inet();
     let local = inet.map(|inet| inet.local);
     let remote = inet.and_then(|inet| inet.remote);
-    let text = |value: Option<String>| value.unwrap_or_default();
     [
         match entry.proto() {
             Some(Proto::Tcp) => "tcp".into(),
@@ -62,21 +77,22 @@ fn record(entry: &SocketEntry) -> [String; 12] {
             Some(Family::Ipv6) => "ipv6".into(),
             None => "unix".into(),
         },
-        text(local.map(|a| a.ip().to_string())),
-        text(local.map(|a| a.port().to_string())),
-        text(remote.map(|a| a.ip().to_string())),
-        text(remote.map(|a| a.port().to_string())),
-        text(entry.state().map(|s| s.name().to_owned())),
-        list(&|p| p.pid.to_string()),
-        list(&|p| sanitize(&p.name).into_owned()),
-        list(&|p| {
-            p.user
-                .as_deref()
-                .map(sanitize)
-                .unwrap_or_default()
-                .into_owned()
-        }),
-        list(&|p| p.uid.map(|u| u.to_string()).unwrap_or_default()),
-        entry.owner_hidden.to_string(),
+        text(local.map(|a| a.ip())),
+        text(local.map(|a| a.port())),
+        text(remote.map(|a| a.ip())),
+        text(remote.map(|a| a.port())),
+        text(entry.state().map(|s| s.name())),
+    ]
+}
+
+fn owner_fields(owner: Option<&ProcessInfo>) -> [String; 4] {
+    let Some(owner) = owner else {
+        return Default::default();
+    };
+    [
+        owner.pid.to_string(),
+        sanitize(&owner.name).into_owned(),
+        text(owner.user.as_deref().map(sanitize)),
+        text(owner.uid),
     ]
 }

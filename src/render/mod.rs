@@ -2,6 +2,7 @@
 
 mod columns;
 mod csv;
+mod fit;
 mod json;
 mod table;
 

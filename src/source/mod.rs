@@ -20,7 +20,7 @@ use other as os;
 
 pub use fake::FakeSource;
 pub use query::{Query, Snapshot};
-pub use system::SystemSource;
+pub use system::{SystemSource, uid_of};
 
 /// Why sockets could not be listed at all. Partial visibility is not an error: it is a
 /// [`Problem`] in the snapshot, and the listing goes on.

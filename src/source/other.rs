@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::netstat2_map::{flags, to_entry};
-use super::raw::{RawSnapshot, RawSocket};
+use super::raw::RawSnapshot;
 use super::{Query, SourceError};
 use crate::model::Netns;
 
@@ -20,20 +20,18 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
     let netns = Arc::new(Netns::host(0));
     let sockets = netstat2::iterate_sockets_info(families, protos)
         .map_err(|error| SourceError::Backend(format!("listing sockets failed: {error}")))?;
-    let sockets = sockets
-        .map(|info| {
-            let info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
-            let mut pids = info.associated_pids.clone();
-            pids.sort_unstable();
-            pids.dedup();
-            Ok(RawSocket {
-                entry: to_entry(&info, &netns),
-                pids,
-            })
-        })
-        .collect::<Result<_, SourceError>>()?;
+    let (mut entries, mut owners) = (Vec::new(), Vec::new());
+    for (info, index) in sockets.zip(0..) {
+        let info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
+        let mut pids = info.associated_pids.clone();
+        pids.sort_unstable();
+        pids.dedup();
+        owners.extend(pids.into_iter().map(|pid| (index, pid)));
+        entries.push(to_entry(&info, &netns));
+    }
     Ok(RawSnapshot {
-        sockets,
+        sockets: entries,
+        owners,
         netns,
         problems: Vec::new(),
     })

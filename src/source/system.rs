@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use super::raw::{RawSnapshot, RawSocket};
+use super::raw::RawSnapshot;
 use super::{Problem, Query, Snapshot, SocketSource, SourceError, os};
-use crate::model::{ProcessInfo, SocketEntry};
+use crate::model::ProcessInfo;
 
 /// Lists this machine's sockets. Keeps sysinfo's process table and resolved user names between
 /// snapshots, so asking again reuses them.
@@ -26,43 +26,35 @@ impl std::fmt::Debug for SystemSource {
 impl SocketSource for SystemSource {
     fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
         let RawSnapshot {
-            sockets,
+            mut sockets,
+            owners,
             netns,
             mut problems,
         } = os::sockets_with_owners(query)?;
-        let pids = sockets.iter().flat_map(|s| s.pids.iter().copied());
-        let processes = match self.describe(pids) {
+        let pids = owners.iter().map(|&(_, pid)| pid);
+        let processes = match self.describe(pids.clone()) {
             Ok(processes) => processes,
             Err(error) => {
                 problems.push(Problem::ProcessDetailsUnavailable { error });
-                bare_pids(&sockets)
+                bare_pids(pids)
             }
         };
+        // A pid missing from `processes` exited after the fd scan: it no longer owns anything.
+        for (index, pid) in owners {
+            if let Some(process) = processes.get(&pid) {
+                sockets[index as usize].processes.push(Arc::clone(process));
+            }
+        }
         Ok(Snapshot {
-            sockets: sockets
-                .into_iter()
-                .map(|s| with_owners(s, &processes))
-                .collect(),
+            sockets,
             namespaces: vec![netns],
             problems,
         })
     }
 }
 
-fn with_owners(raw: RawSocket, processes: &HashMap<u32, Arc<ProcessInfo>>) -> SocketEntry {
-    let mut entry = raw.entry;
-    // A pid missing here exited after the fd scan: it no longer owns anything.
-    entry.processes = raw
-        .pids
-        .iter()
-        .filter_map(|pid| processes.get(pid).cloned())
-        .collect();
-    entry
-}
-
 /// Owners known by pid only, for when sysinfo cannot start.
-fn bare_pids(sockets: &[RawSocket]) -> HashMap<u32, Arc<ProcessInfo>> {
-    let pids = sockets.iter().flat_map(|s| s.pids.iter().copied());
+fn bare_pids(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> {
     pids.map(|pid| {
         let info = ProcessInfo {
             pid,
@@ -134,6 +126,19 @@ fn user_name(_uid: u32) -> Option<String> {
     None
 }
 
+/// The uid of user `name` through NSS, as `id -u NAME` finds it.
+#[cfg(unix)]
+pub fn uid_of(name: &str) -> Option<u32> {
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some(user.uid.as_raw())
+}
+
+/// No uids on Windows: a name matches nothing there.
+#[cfg(not(unix))]
+pub fn uid_of(_name: &str) -> Option<u32> {
+    None
+}
+
 fn join_lossy(args: &[std::ffi::OsString]) -> String {
     let parts: Vec<_> = args.iter().map(|arg| arg.to_string_lossy()).collect();
     parts.join(" ")
@@ -148,6 +153,8 @@ mod tests {
     fn names_users_through_nss() {
         assert_eq!(user_name(0).as_deref(), Some("root"));
         assert_eq!(user_name(4_000_000_000), None);
+        assert_eq!(uid_of("root"), Some(0));
+        assert_eq!(uid_of("no-such-user-here"), None);
     }
 
     #[cfg(target_os = "linux")]

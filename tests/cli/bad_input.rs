@@ -30,7 +30,7 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
         ),
         (
             &["--color", "sometimes"],
-            "invalid value 'sometimes' for '--color <WHEN>'",
+            "invalid value 'sometimes' for '--color [<WHEN>]'",
         ),
         (&["--pid", "abc"], "invalid value 'abc' for '--pid <PID>'"),
         (&["--pid", "-1"], "unexpected argument '-1'"),

@@ -11,16 +11,18 @@ const TERMINAL_100: Terminal = Terminal {
     stdout_is_tty: true,
     width: Some(100),
     no_color: false,
+    dumb: false,
 };
 const PIPE: Terminal = Terminal {
     stdout_is_tty: false,
     width: None,
     no_color: false,
+    dumb: false,
 };
 
 fn run_with(args: &[&str], terminal: &Terminal) -> (String, Outcome, Settings) {
     let opts = Opts::try_parse_from(std::iter::once("ports").chain(args.iter().copied())).unwrap();
-    let settings = Settings::new(opts.list, terminal);
+    let settings = Settings::new(opts.list, terminal).unwrap();
     let mut out = Vec::new();
     let outcome = app::run(&settings, &mut FakeSource::sample(), &mut out).unwrap();
     (String::from_utf8(out).unwrap(), outcome, settings)
@@ -142,18 +144,23 @@ fn json_of_nothing_is_an_empty_array() {
 }
 
 #[test]
-fn csv_has_one_row_per_socket_and_quotes_right() {
+fn csv_has_one_row_per_socket_and_owner_and_quotes_right() {
     let out = run(&["--csv"], &PIPE);
     insta::assert_snapshot!(out);
     let mut reader = csv::Reader::from_reader(out.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), FakeSource::sample().entries.len());
-    let shared = rows
+    let sample = FakeSource::sample().entries;
+    let owner_rows: usize = sample.iter().map(|e| e.processes.len().max(1)).sum();
+    assert_eq!(rows.len(), owner_rows);
+    let shared: Vec<(&str, &str, &str)> = rows
         .iter()
-        .find(|r| &r[3] == "8080" && &r[2] == "0.0.0.0")
-        .unwrap();
-    assert_eq!(&shared[7], "1200;1201");
-    assert_eq!(&shared[9], "root;www-data");
+        .filter(|r| &r[3] == "8080" && &r[2] == "0.0.0.0")
+        .map(|r| (&r[7], &r[8], &r[9]))
+        .collect();
+    assert_eq!(
+        shared,
+        [("1200", "nginx", "root"), ("1201", "nginx", "www-data")]
+    );
 }
 
 #[test]
@@ -190,8 +197,10 @@ fn a_free_port_exits_one_with_a_message() {
     let (_, outcome, settings) = run_with(&["8080", "-u"], &PIPE);
     assert_eq!(
         outcome.notes(&settings),
-        ["no socket on port 8080 matches the other filters"]
+        ["port 8080 is in use, but not by a socket matching -u"]
     );
+    let (_, outcome, settings) = run_with(&["8081", "-l", "-t"], &PIPE);
+    assert_eq!(outcome.notes(&settings), ["no socket uses port 8081"]);
     let (_, outcome, settings) = run_with(&["-c", "nothing-like-this"], &PIPE);
     assert_eq!(outcome.notes(&settings)[0], "no socket matches");
 }

@@ -15,7 +15,7 @@ use std::thread;
 use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, StateFlags};
 use fds::OwnerMap;
 
-use super::raw::{RawSnapshot, RawSocket, unmap};
+use super::raw::{RawSnapshot, unmap};
 use super::{HiddenReason, Problem, Query, SourceError};
 use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, TcpState};
 
@@ -39,17 +39,24 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
     let hidden_because = hidden_because(&owners);
     let owners = owners.unwrap_or_default();
     let netns = Arc::new(Netns::host(own_netns_inode()));
-    let sockets: Vec<RawSocket> = sockets
-        .iter()
-        .map(|socket| raw_socket(socket, &owners, hidden_because.is_some(), &netns))
+    let mut pairs = Vec::with_capacity(sockets.len());
+    let sockets: Vec<SocketEntry> = sockets
+        .into_iter()
+        .zip(0..)
+        .map(|(socket, index)| {
+            pairs.extend(owners.pids(socket.inode).map(|pid| (index, pid)));
+            let found = pairs.last().is_some_and(|&(last, _)| last == index);
+            with_visibility(&socket, found, hidden_because.is_some(), &netns)
+        })
         .collect();
     if let Some(reason) = hidden_because
-        && sockets.iter().any(|s| s.entry.owner_hidden)
+        && sockets.iter().any(|s| s.owner_hidden)
     {
         problems.push(Problem::OwnersHidden { reason });
     }
     Ok(RawSnapshot {
         sockets,
+        owners: pairs,
         netns,
         problems,
     })
@@ -209,16 +216,15 @@ fn tcp_state(state: u8) -> TcpState {
 
 /// A live socket (inode != 0) with no owner found is hidden when `owners_may_hide`: some
 /// process's fds could not be read. Inode 0 means no file refers to it (TIME-WAIT): no owner.
-fn raw_socket(
+fn with_visibility(
     socket: &DiagSocket,
-    owners: &OwnerMap,
+    owner_found: bool,
     owners_may_hide: bool,
     netns: &Arc<Netns>,
-) -> RawSocket {
-    let pids: Vec<u32> = owners.pids(socket.inode).collect();
+) -> SocketEntry {
     let mut entry = to_entry(socket, netns);
-    entry.owner_hidden = pids.is_empty() && socket.inode != 0 && owners_may_hide;
-    RawSocket { entry, pids }
+    entry.owner_hidden = !owner_found && socket.inode != 0 && owners_may_hide;
+    entry
 }
 
 fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>) -> SocketEntry {
@@ -313,19 +319,18 @@ mod tests {
     #[test]
     fn only_live_sockets_without_a_visible_owner_are_hidden() {
         let netns = Arc::new(Netns::host(1));
-        let owners = OwnerMap::default();
+        let hidden = |socket: &DiagSocket, found, may_hide| {
+            with_visibility(socket, found, may_hide, &netns).owner_hidden
+        };
         let live = diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0");
-        assert!(raw_socket(&live, &owners, true, &netns).entry.owner_hidden);
-        assert!(!raw_socket(&live, &owners, false, &netns).entry.owner_hidden);
+        assert!(hidden(&live, false, true));
+        assert!(!hidden(&live, false, false));
+        assert!(!hidden(&live, true, true));
         let time_wait = DiagSocket {
             inode: 0,
             ..diag(IPPROTO_TCP, 6, "127.0.0.1:5000", "127.0.0.1:80")
         };
-        assert!(
-            !raw_socket(&time_wait, &owners, true, &netns)
-                .entry
-                .owner_hidden
-        );
+        assert!(!hidden(&time_wait, false, true));
     }
 
     #[test]
@@ -401,13 +406,19 @@ mod tests {
             ..Query::default()
         };
         let snapshot = sockets_with_owners(&hint).unwrap();
-        let ours = snapshot
+        let index = snapshot
             .sockets
             .iter()
-            .find(|s| s.entry.local_port() == Some(port))
+            .position(|s| s.local_port() == Some(port))
             .unwrap();
-        assert_eq!(ours.pids, [std::process::id()]);
-        assert_eq!(ours.entry.netns.inode, own_netns_inode());
+        let pids: Vec<u32> = snapshot
+            .owners
+            .iter()
+            .filter(|o| o.0 as usize == index)
+            .map(|o| o.1)
+            .collect();
+        assert_eq!(pids, [std::process::id()]);
+        assert_eq!(snapshot.sockets[index].netns.inode, own_netns_inode());
         assert_ne!(own_netns_inode(), 0);
     }
 }

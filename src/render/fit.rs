@@ -1,0 +1,247 @@
+//! Width fitting: which columns give way, in what order and how far, when the terminal is
+//! narrower than the table. Ports and states are never cut; addresses are cut in the middle,
+//! keeping their start and the end that tells them apart.
+
+use std::borrow::Cow;
+
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::columns::{Column, GAP, Line};
+
+/// How the table makes room, least useful text first.
+const STEPS: [(Column, Step); 10] = [
+    (Column::State, Step::Floor),
+    (Column::Process, Step::ShrinkTo(12)),
+    (Column::User, Step::ShrinkTo(8)),
+    (Column::Remote, Step::ShrinkTo(0)),
+    (Column::User, Step::Hide),
+    (Column::Local, Step::ShrinkTo(0)),
+    (Column::Process, Step::ShrinkTo(0)),
+    // The address says the family, the state says TCP: PROTO goes before the peer.
+    (Column::Proto, Step::Hide),
+    (Column::Remote, Step::Hide),
+    (Column::State, Step::Hide),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Go to the column's floor at once: a shortened state is a whole word (ESTAB), not a cut.
+    Floor,
+    /// Cut cells down towards this width, never below the column's floor.
+    ShrinkTo(usize),
+    /// Drop the column.
+    Hide,
+}
+
+/// Column widths for `lines` that fit `limit`; 0 hides a column. Formats every cell once.
+pub fn fit_widths(columns: &[Column], lines: &[Line], limit: Option<usize>) -> Vec<usize> {
+    let mut widths: Vec<usize> = columns.iter().map(|c| c.header().width()).collect();
+    let mut floors = widths.clone();
+    let mut text = String::new();
+    for line in lines {
+        for (i, &column) in columns.iter().enumerate() {
+            text.clear();
+            column.write_text(line, &mut text);
+            let width = display_width(&text);
+            widths[i] = widths[i].max(width);
+            floors[i] = floors[i].max(min_width(column, &text).min(width));
+        }
+    }
+    if let Some(limit) = limit {
+        let natural = widths.clone();
+        make_room(columns, &mut widths, &floors, limit);
+        give_back(columns, &mut widths, &natural, limit);
+    }
+    widths
+}
+
+/// Hiding a column can free more than was needed: shown columns that were cut get the rest
+/// back, addresses first.
+fn give_back(columns: &[Column], widths: &mut [usize], natural: &[usize], limit: usize) {
+    let order = [
+        Column::Local,
+        Column::Remote,
+        Column::State,
+        Column::Process,
+        Column::User,
+    ];
+    for column in order {
+        let spare = limit.saturating_sub(total(widths));
+        let Some(i) = columns.iter().position(|&c| c == column) else {
+            continue;
+        };
+        // A state is shortened as a whole word: it gets its full width back or none.
+        let whole = column != Column::State || widths[i] + spare >= natural[i];
+        if widths[i] > 0 && whole {
+            widths[i] = natural[i].min(widths[i] + spare);
+        }
+    }
+}
+
+fn make_room(columns: &[Column], widths: &mut [usize], floors: &[usize], limit: usize) {
+    for (column, step) in STEPS {
+        let excess = total(widths).saturating_sub(limit);
+        let Some(i) = columns.iter().position(|&c| c == column) else {
+            continue;
+        };
+        if excess == 0 {
+            return;
+        }
+        widths[i] = match step {
+            Step::Floor => floors[i],
+            Step::ShrinkTo(target) => {
+                let lowest = target.max(floors[i]).min(widths[i]);
+                widths[i] - excess.min(widths[i] - lowest)
+            }
+            Step::Hide => 0,
+        };
+    }
+}
+
+/// Columns used by the shown widths, gaps included.
+fn total(widths: &[usize]) -> usize {
+    let shown = widths.iter().filter(|&&w| w > 0);
+    let count = shown.clone().count();
+    shown.sum::<usize>() + GAP * count.saturating_sub(1)
+}
+
+/// Narrowest a column may become for a cell: an address keeps its port and seven characters
+/// of host (`127….0.1`), an owner field four, a pid and the rest stay whole.
+fn min_width(column: Column, text: &str) -> usize {
+    match column {
+        Column::Local | Column::Remote => {
+            let suffix = port_suffix(text);
+            suffix.len() + display_width(&text[..text.len() - suffix.len()]).min(7)
+        }
+        Column::Command | Column::User | Column::Process | Column::Service => 4,
+        Column::State => short_state(text).len(),
+        Column::Proto | Column::Pid => display_width(text),
+    }
+}
+
+/// ss's short name for ESTABLISHED, the one long state; the others are already short.
+fn short_state(text: &str) -> &str {
+    if text == "ESTABLISHED" { "ESTAB" } else { text }
+}
+
+/// Cuts `text` to `width`: addresses in the middle of the host, never their port; the rest at
+/// the end, with an ellipsis.
+pub fn truncate(column: Column, text: &str, width: usize) -> Cow<'_, str> {
+    if display_width(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(match column {
+        Column::Local | Column::Remote => {
+            let suffix = port_suffix(text);
+            let host = &text[..text.len() - suffix.len()];
+            let room = width.saturating_sub(suffix.len() + 1);
+            let head = room / 2;
+            format!("{}…{}{suffix}", cut(host, head), tail(host, room - head))
+        }
+        Column::State => short_state(text).to_owned(),
+        _ => format!("{}…", cut(text, width.saturating_sub(1))),
+    })
+}
+
+/// `:8080` of `[::1]:8080`; empty when the text is not an address.
+pub fn port_suffix(text: &str) -> &str {
+    match text.rfind(':') {
+        Some(colon) if text[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => &text[colon..],
+        _ => "",
+    }
+}
+
+/// Terminal columns `text` takes. Nearly every cell is ASCII, where that is its length: the
+/// general count showed up in profiles of large tables.
+pub fn display_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.width()
+    }
+}
+
+/// The longest prefix of `text` at most `width` columns wide.
+fn cut(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            return &text[..at];
+        }
+    }
+    text
+}
+
+/// The longest suffix of `text` at most `width` columns wide.
+fn tail(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (at, c) in text.char_indices().rev() {
+        used += c.width().unwrap_or(0);
+        if used > width {
+            return &text[at + c.len_utf8()..];
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FakeSource;
+
+    #[test]
+    fn addresses_are_cut_in_the_middle_and_keep_their_port() {
+        let cut = |text, width| truncate(Column::Local, text, width).into_owned();
+        assert_eq!(cut("127.0.0.1:8080", 12), "127…0.1:8080");
+        assert_eq!(cut("127.0.0.2:8080", 12), "127…0.2:8080");
+        assert_eq!(cut("[2001:db8::99]:60022", 16), "[200…::99]:60022");
+        assert_eq!(cut("[::1]:80", 8), "[::1]:80");
+    }
+
+    #[test]
+    fn text_is_cut_by_display_width() {
+        assert_eq!(truncate(Column::Process, "postgres", 5), "post…");
+        assert_eq!(truncate(Column::Process, "名前名前", 5), "名前…");
+        assert_eq!(tail("名前名前", 5), "名前");
+    }
+
+    #[test]
+    fn room_is_made_from_the_least_useful_text_first() {
+        let columns = Column::for_view(false);
+        let curl = FakeSource::sample().entries.remove(4);
+        let lines: Vec<Line> = Line::of(&curl, false).collect();
+        let natural = fit_widths(&columns, &lines, None);
+        assert_eq!(natural, [5, 15, 14, 11, 4, 7, 5]);
+        assert_eq!(total(&natural), 73);
+        assert_eq!(fit_widths(&columns, &lines, Some(80)), natural);
+        // A little short: ESTABLISHED becomes ss's ESTAB, which loses nothing.
+        assert_eq!(
+            fit_widths(&columns, &lines, Some(71)),
+            [5, 15, 14, 5, 4, 7, 5]
+        );
+        // More: USER goes, and the address cut on the way there gets its width back.
+        let tight = fit_widths(&columns, &lines, Some(60));
+        assert_eq!(tight, [5, 15, 14, 5, 4, 7, 0]);
+        assert!(total(&tight) <= 60);
+    }
+
+    #[test]
+    fn forty_columns_keep_the_port_and_owner_and_fit() {
+        let columns = Column::for_view(false);
+        let sample = FakeSource::sample().entries;
+        let lines: Vec<Line> = sample.iter().flat_map(|e| Line::of(e, false)).collect();
+        let widths = fit_widths(&columns, &lines, Some(40));
+        assert!(total(&widths) <= 40, "{widths:?}");
+        let shown: Vec<Column> = columns
+            .iter()
+            .zip(&widths)
+            .filter(|(_, w)| **w > 0)
+            .map(|(c, _)| *c)
+            .collect();
+        assert!(
+            shown.contains(&Column::Local) && shown.contains(&Column::Pid),
+            "{shown:?}"
+        );
+    }
+}
