@@ -9,13 +9,14 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::columns::{Column, GAP, Line};
 
 /// How the table makes room, least useful text first.
-const STEPS: [(Column, Step); 10] = [
+const STEPS: [(Column, Step); 9] = [
     (Column::State, Step::Floor),
     (Column::Process, Step::ShrinkTo(12)),
     (Column::User, Step::ShrinkTo(8)),
-    (Column::Remote, Step::ShrinkTo(0)),
+    // Both addresses, the wider first: one long IPv6 address is cut in the middle before
+    // USER leaves every row.
+    (Column::Local, Step::Addresses),
     (Column::User, Step::Hide),
-    (Column::Local, Step::ShrinkTo(0)),
     (Column::Process, Step::ShrinkTo(0)),
     // The address says the family, the state says TCP: PROTO goes before the peer.
     (Column::Proto, Step::Hide),
@@ -29,6 +30,8 @@ enum Step {
     Floor,
     /// Cut cells down towards this width, never below the column's floor.
     ShrinkTo(usize),
+    /// Cut LOCAL and REMOTE towards their floors, always the wider of the two.
+    Addresses,
     /// Drop the column.
     Hide,
 }
@@ -55,29 +58,7 @@ pub fn fit_widths(columns: &[Column], lines: &[Line], limit: Option<usize>) -> V
     widths
 }
 
-/// Hiding a column can free more than was needed: shown columns that were cut get the rest
-/// back, addresses first.
-fn give_back(columns: &[Column], widths: &mut [usize], natural: &[usize], limit: usize) {
-    let order = [
-        Column::Local,
-        Column::Remote,
-        Column::State,
-        Column::Process,
-        Column::User,
-    ];
-    for column in order {
-        let spare = limit.saturating_sub(total(widths));
-        let Some(i) = columns.iter().position(|&c| c == column) else {
-            continue;
-        };
-        // A state is shortened as a whole word: it gets its full width back or none.
-        let whole = column != Column::State || widths[i] + spare >= natural[i];
-        if widths[i] > 0 && whole {
-            widths[i] = natural[i].min(widths[i] + spare);
-        }
-    }
-}
-
+/// Applies the steps in order until the table fits.
 fn make_room(columns: &[Column], widths: &mut [usize], floors: &[usize], limit: usize) {
     for (column, step) in STEPS {
         let excess = total(widths).saturating_sub(limit);
@@ -88,6 +69,10 @@ fn make_room(columns: &[Column], widths: &mut [usize], floors: &[usize], limit: 
             return;
         }
         widths[i] = match step {
+            Step::Addresses => {
+                shrink_addresses(columns, widths, floors, excess);
+                continue;
+            }
             Step::Floor => floors[i],
             Step::ShrinkTo(target) => {
                 let lowest = target.max(floors[i]).min(widths[i]);
@@ -95,6 +80,51 @@ fn make_room(columns: &[Column], widths: &mut [usize], floors: &[usize], limit: 
             }
             Step::Hide => 0,
         };
+    }
+}
+
+/// Takes `excess` columns from LOCAL and REMOTE, one at a time from whichever is wider and
+/// still above its floor.
+fn shrink_addresses(columns: &[Column], widths: &mut [usize], floors: &[usize], excess: usize) {
+    let at = |column| columns.iter().position(|&c| c == column);
+    let shrinkable: Vec<usize> = [at(Column::Local), at(Column::Remote)]
+        .into_iter()
+        .flatten()
+        .filter(|&i| widths[i] > 0)
+        .collect();
+    for _ in 0..excess {
+        let widest = shrinkable
+            .iter()
+            .copied()
+            .filter(|&i| widths[i] > floors[i])
+            .max_by_key(|&i| widths[i]);
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => return,
+        }
+    }
+}
+
+/// Hiding a column can free more than was needed: shown columns that were cut get the rest
+/// back, addresses first (the one missing least first, so ordinary addresses are made whole
+/// before one long IPv6 address takes the room), then names, then the state.
+fn give_back(columns: &[Column], widths: &mut [usize], natural: &[usize], limit: usize) {
+    let rank = |column| match column {
+        Column::Local | Column::Remote => 0,
+        Column::State => 2,
+        _ => 1,
+    };
+    let mut cut: Vec<usize> = (0..columns.len())
+        .filter(|&i| widths[i] > 0 && widths[i] < natural[i])
+        .collect();
+    cut.sort_by_key(|&i| (rank(columns[i]), natural[i] - widths[i]));
+    for i in cut {
+        let spare = limit.saturating_sub(total(widths));
+        // A state is shortened as a whole word: it gets its full width back or none.
+        let whole = columns[i] != Column::State || widths[i] + spare >= natural[i];
+        if whole {
+            widths[i] = natural[i].min(widths[i] + spare);
+        }
     }
 }
 

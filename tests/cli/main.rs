@@ -17,3 +17,4 @@ mod privilege;
 mod replay;
 mod support;
 mod visibility;
+mod widths;
