@@ -127,7 +127,7 @@ fn table_names_our_pid() {
 }
 
 /// A port number no socket uses as a local or remote port, as `ss` sees it now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     for _ in 0..20 {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -180,7 +180,7 @@ fn ipv4_peers_of_a_dual_stack_listener_count_as_ipv4() {
 }
 
 /// Runs ports on a pseudo-terminal (util-linux `script`) and returns what it printed.
-fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
+pub fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
     let command = format!("{} {args}", env!("CARGO_BIN_EXE_ports"));
     let mut child = Command::new("script")
         .args(["-qec", &command, "/dev/null"])
@@ -207,6 +207,7 @@ fn colour_on_a_terminal_unless_no_color() {
     let port = listener.local_addr().unwrap().port().to_string();
     assert!(on_a_terminal(&[], &port).contains("\x1b["));
     assert!(!on_a_terminal(&[("NO_COLOR", "1")], &port).contains("\x1b["));
+    assert!(!on_a_terminal(&[("TERM", "dumb")], &port).contains("\x1b["));
     // A pipe gets no colour either.
     let piped = ports().arg(&port).output().unwrap();
     assert!(!String::from_utf8_lossy(&piped.stdout).contains("\x1b["));

@@ -10,6 +10,7 @@ mod bad_input;
 mod churn;
 mod end_to_end;
 mod faults;
+mod habits;
 mod hostile;
 mod plumbing;
 mod presenter;
