@@ -7,7 +7,7 @@ use clap_complete::Shell;
 use ipnet::IpNet;
 
 use crate::filter::{InetSpec, PortSpec, parse_lsof_inet, parse_net, parse_state};
-use crate::model::TcpState;
+use crate::model::State;
 use crate::sort::SortKey;
 
 /// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
@@ -77,7 +77,7 @@ pub struct FilterArgs {
 
     /// TCP state: listen, established, time-wait, close-wait, syn-sent, ... (repeatable or comma list)
     #[arg(long, value_name = "STATE", value_delimiter = ',', value_parser = parse_state)]
-    pub state: Vec<TcpState>,
+    pub state: Vec<State>,
 
     /// Owned by this process id (repeatable or comma list)
     #[arg(long, value_name = "PID", value_delimiter = ',')]

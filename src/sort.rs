@@ -223,7 +223,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::model::{Endpoint, InetSocket, Netns, Proto, TcpState};
+    use crate::model::{Endpoint, InetSocket, Netns, Proto, State};
 
     /// Addresses from a small pool, so ties and shared /32 prefixes are common.
     fn addr(v6: bool, pick: u8, port: u16) -> SocketAddr {
@@ -252,7 +252,7 @@ mod properties {
             proto: if tcp { Proto::Tcp } else { Proto::Udp },
             local: addr(v6, local, port),
             remote: peer.map(|(v6, pick, port)| addr(v6, pick, port)),
-            state: tcp.then_some(TcpState::Established),
+            state: tcp.then_some(State::Established),
         };
         SocketEntry {
             inode: u64::from(inode),

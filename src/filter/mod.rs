@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 pub use parse::{InetSpec, PortRange, PortSpec, parse_lsof_inet, parse_net, parse_state};
 
-use crate::model::{Family, Proto, SocketEntry, TcpState};
+use crate::model::{Family, Proto, SocketEntry, State};
 
 /// A process owner to match: a uid or a user name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct Filter {
     pub listening_only: bool,
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
-    pub states: Vec<TcpState>,
+    pub states: Vec<State>,
     pub pids: Vec<u32>,
     /// Lowercase; matched as a substring of the process name.
     pub process: Option<String>,
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn states_exclude_udp() {
         let filter = Filter {
-            states: vec![TcpState::TimeWait, TcpState::Listen],
+            states: vec![State::TimeWait, State::Listen],
             ..Filter::default()
         };
         assert_eq!(

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use crate::model::{Family, Proto, TcpState};
+use crate::model::{Family, Proto, State};
 use crate::services::Services;
 
 /// An inclusive port range; a single port is a range of one.
@@ -186,7 +186,7 @@ pub fn parse_net(text: &str) -> Result<IpNet, String> {
 }
 
 /// Parses one `--state` value, case-insensitively; `_` may stand for `-`.
-pub fn parse_state(text: &str) -> Result<TcpState, String> {
+pub fn parse_state(text: &str) -> Result<State, String> {
     let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
     let alias = match wanted.as_str() {
         "estab" => "established",
@@ -194,11 +194,11 @@ pub fn parse_state(text: &str) -> Result<TcpState, String> {
         "closed" => "close",
         other => other,
     };
-    TcpState::ALL
+    State::ALL
         .into_iter()
         .find(|state| state.name() == alias)
         .ok_or_else(|| {
-            let names: Vec<_> = TcpState::ALL.iter().map(|s| s.name()).collect();
+            let names: Vec<_> = State::ALL.iter().map(|s| s.name()).collect();
             format!(
                 "unknown state '{text}' (expected one of: {})",
                 names.join(", ")
@@ -271,14 +271,14 @@ mod tests {
     #[test]
     fn states_parse_case_insensitively_with_aliases() {
         let cases = [
-            ("listen", Some(TcpState::Listen)),
-            ("LISTEN", Some(TcpState::Listen)),
-            ("Time-Wait", Some(TcpState::TimeWait)),
-            ("time_wait", Some(TcpState::TimeWait)),
-            ("estab", Some(TcpState::Established)),
-            ("syn-sent", Some(TcpState::SynSent)),
-            ("fin-wait-1", Some(TcpState::FinWait1)),
-            ("closed", Some(TcpState::Close)),
+            ("listen", Some(State::Listen)),
+            ("LISTEN", Some(State::Listen)),
+            ("Time-Wait", Some(State::TimeWait)),
+            ("time_wait", Some(State::TimeWait)),
+            ("estab", Some(State::Established)),
+            ("syn-sent", Some(State::SynSent)),
+            ("fin-wait-1", Some(State::FinWait1)),
+            ("closed", Some(State::Close)),
             ("listening", None),
             ("", None),
         ];
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn every_state_name_parses_back() {
-        for state in TcpState::ALL {
+        for state in State::ALL {
             assert_eq!(parse_state(state.name()), Ok(state));
         }
     }
@@ -416,8 +416,8 @@ mod properties {
         }
 
         #[test]
-        fn state_names_parse_in_any_case(index in 0..TcpState::ALL.len(), upper in prop::collection::vec(any::<bool>(), 12)) {
-            let state = TcpState::ALL[index];
+        fn state_names_parse_in_any_case(index in 0..State::ALL.len(), upper in prop::collection::vec(any::<bool>(), 12)) {
+            let state = State::ALL[index];
             let text: String = state.name().chars().zip(upper.iter().cycle())
                 .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
                 .collect();

@@ -26,11 +26,15 @@ pub enum Family {
     Ipv6,
 }
 
-/// Connection state, in the order of a connection's life. Unix stream sockets use it too.
+/// Socket state: TCP's, in the order of a connection's life, plus `Bound` (a TCP socket bound
+/// to a port, neither listening nor connected) and `Unconn` (a UDP socket with no peer, as ss
+/// calls it; a connected one is `Established`). Unix sockets use it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum TcpState {
+pub enum State {
     Listen,
+    Bound,
+    Unconn,
     SynSent,
     SynRecv,
     Established,
@@ -44,38 +48,42 @@ pub enum TcpState {
     Unknown,
 }
 
-impl TcpState {
+impl State {
     /// Every state, for parsing and help text.
-    pub const ALL: [TcpState; 12] = [
-        TcpState::Listen,
-        TcpState::SynSent,
-        TcpState::SynRecv,
-        TcpState::Established,
-        TcpState::FinWait1,
-        TcpState::FinWait2,
-        TcpState::CloseWait,
-        TcpState::Closing,
-        TcpState::LastAck,
-        TcpState::TimeWait,
-        TcpState::Close,
-        TcpState::Unknown,
+    pub const ALL: [State; 14] = [
+        State::Listen,
+        State::Bound,
+        State::Unconn,
+        State::SynSent,
+        State::SynRecv,
+        State::Established,
+        State::FinWait1,
+        State::FinWait2,
+        State::CloseWait,
+        State::Closing,
+        State::LastAck,
+        State::TimeWait,
+        State::Close,
+        State::Unknown,
     ];
 
     /// The lowercase name used on the command line and in JSON.
     pub fn name(self) -> &'static str {
         match self {
-            TcpState::Listen => "listen",
-            TcpState::SynSent => "syn-sent",
-            TcpState::SynRecv => "syn-recv",
-            TcpState::Established => "established",
-            TcpState::FinWait1 => "fin-wait-1",
-            TcpState::FinWait2 => "fin-wait-2",
-            TcpState::CloseWait => "close-wait",
-            TcpState::Closing => "closing",
-            TcpState::LastAck => "last-ack",
-            TcpState::TimeWait => "time-wait",
-            TcpState::Close => "close",
-            TcpState::Unknown => "unknown",
+            State::Listen => "listen",
+            State::Bound => "bound",
+            State::Unconn => "unconn",
+            State::SynSent => "syn-sent",
+            State::SynRecv => "syn-recv",
+            State::Established => "established",
+            State::FinWait1 => "fin-wait-1",
+            State::FinWait2 => "fin-wait-2",
+            State::CloseWait => "close-wait",
+            State::Closing => "closing",
+            State::LastAck => "last-ack",
+            State::TimeWait => "time-wait",
+            State::Close => "close",
+            State::Unknown => "unknown",
         }
     }
 }
@@ -88,7 +96,7 @@ pub struct InetSocket {
     /// The peer; `None` for listeners and unconnected UDP sockets.
     pub remote: Option<SocketAddr>,
     /// TCP state; `None` for UDP.
-    pub state: Option<TcpState>,
+    pub state: Option<State>,
 }
 
 /// Type of a Unix domain socket.
@@ -118,7 +126,7 @@ pub struct UnixSocket {
     pub name: UnixName,
     /// Inode of the connected peer, where the kernel says.
     pub peer: Option<u64>,
-    pub state: Option<TcpState>,
+    pub state: Option<State>,
 }
 
 /// What a socket is: its addresses and state.
@@ -263,21 +271,23 @@ impl SocketEntry {
         self.inet()?.remote.map(|addr| addr.port())
     }
 
-    pub fn state(&self) -> Option<TcpState> {
+    pub fn state(&self) -> Option<State> {
         match &self.endpoint {
             Endpoint::Inet(inet) => inet.state,
             Endpoint::Unix(unix) => unix.state,
         }
     }
 
-    /// A TCP or Unix listener, or a UDP socket bound but not connected.
+    /// Holds its port for a server: a TCP listener or a TCP socket bound without listening
+    /// (`bind()` to the port fails either way), a UDP socket bound but not connected, or a
+    /// Unix listener.
     pub fn is_listening(&self) -> bool {
         match &self.endpoint {
             Endpoint::Inet(inet) => match inet.proto {
-                Proto::Tcp => inet.state == Some(TcpState::Listen),
+                Proto::Tcp => matches!(inet.state, Some(State::Listen | State::Bound)),
                 Proto::Udp => inet.remote.is_none(),
             },
-            Endpoint::Unix(unix) => unix.state == Some(TcpState::Listen),
+            Endpoint::Unix(unix) => unix.state == Some(State::Listen),
         }
     }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
-    Endpoint, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, TcpState,
-    UnixName, UnixSocket, UnixType,
+    Endpoint, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State, UnixName,
+    UnixSocket, UnixType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ struct Wire<'a> {
     local_port: Option<u16>,
     remote_addr: Option<IpAddr>,
     remote_port: Option<u16>,
-    state: Option<TcpState>,
+    state: Option<State>,
     processes: Cow<'a, [Arc<ProcessInfo>]>,
     owner_hidden: bool,
     inode: u64,
@@ -180,7 +180,12 @@ fn inet(wire: &Wire<'_>, proto: Proto) -> Result<Endpoint, String> {
         proto,
         local: SocketAddr::new(ip, port),
         remote,
-        state: wire.state.filter(|_| proto == Proto::Tcp),
+        // Version 1 dumps had no UDP state: a peer means connected.
+        state: match (proto, wire.state) {
+            (Proto::Udp, None) if remote.is_some() => Some(State::Established),
+            (Proto::Udp, None) => Some(State::Unconn),
+            (_, state) => state,
+        },
     }))
 }
 
@@ -221,7 +226,7 @@ mod tests {
                     proto: Proto::Tcp,
                     local: "[::]:8080".parse().unwrap(),
                     remote: None,
-                    state: Some(TcpState::Listen),
+                    state: Some(State::Listen),
                 }),
                 Arc::new(Netns::host(4026531833)),
             )
@@ -233,7 +238,7 @@ mod tests {
             kind: UnixType::Seqpacket,
             name: UnixName::Abstract("bus".into()),
             peer: Some(12),
-            state: Some(TcpState::Established),
+            state: Some(State::Established),
         });
         let netns = Netns {
             inode: 5,

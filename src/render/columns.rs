@@ -8,7 +8,7 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, TcpState, UnixName,
+    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName,
 };
 use crate::sanitize::sanitize;
 
@@ -215,20 +215,22 @@ fn unix_name(name: &UnixName, buf: &mut String) {
     }
 }
 
-fn state_label(state: TcpState) -> &'static str {
+fn state_label(state: State) -> &'static str {
     match state {
-        TcpState::Listen => "LISTEN",
-        TcpState::SynSent => "SYN-SENT",
-        TcpState::SynRecv => "SYN-RECV",
-        TcpState::Established => "ESTABLISHED",
-        TcpState::FinWait1 => "FIN-WAIT-1",
-        TcpState::FinWait2 => "FIN-WAIT-2",
-        TcpState::CloseWait => "CLOSE-WAIT",
-        TcpState::Closing => "CLOSING",
-        TcpState::LastAck => "LAST-ACK",
-        TcpState::TimeWait => "TIME-WAIT",
-        TcpState::Close => "CLOSE",
-        TcpState::Unknown => "UNKNOWN",
+        State::Listen => "LISTEN",
+        State::Bound => "BOUND",
+        State::Unconn => "UNCONN",
+        State::SynSent => "SYN-SENT",
+        State::SynRecv => "SYN-RECV",
+        State::Established => "ESTABLISHED",
+        State::FinWait1 => "FIN-WAIT-1",
+        State::FinWait2 => "FIN-WAIT-2",
+        State::CloseWait => "CLOSE-WAIT",
+        State::Closing => "CLOSING",
+        State::LastAck => "LAST-ACK",
+        State::TimeWait => "TIME-WAIT",
+        State::Close => "CLOSE",
+        State::Unknown => "UNKNOWN",
     }
 }
 
@@ -238,12 +240,10 @@ enum StateClass {
     Closing,
 }
 
-fn state_class(state: TcpState) -> StateClass {
+fn state_class(state: State) -> StateClass {
     match state {
-        TcpState::Listen => StateClass::Listening,
-        TcpState::SynSent | TcpState::SynRecv | TcpState::Established | TcpState::Unknown => {
-            StateClass::Open
-        }
+        State::Listen | State::Bound | State::Unconn => StateClass::Listening,
+        State::SynSent | State::SynRecv | State::Established | State::Unknown => StateClass::Open,
         _ => StateClass::Closing,
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Problem, Query, Snapshot, SocketSource, SourceError};
-use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, TcpState};
+use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State};
 
 /// The host namespace's inode in the sample (Linux 6.18's initial network namespace).
 const SAMPLE_NETNS: u64 = 4026531833;
@@ -86,31 +86,31 @@ impl FakeSource {
         );
         let web = [nginx_master, nginx_worker];
         let mut entries = vec![
-            tcp("0.0.0.0:8080", None, TcpState::Listen, &web),
-            tcp("[::]:8080", None, TcpState::Listen, &web),
-            tcp("127.0.0.1:5432", None, TcpState::Listen, &[postgres]),
+            tcp("0.0.0.0:8080", None, State::Listen, &web),
+            tcp("[::]:8080", None, State::Listen, &web),
+            tcp("127.0.0.1:5432", None, State::Listen, &[postgres]),
             tcp(
                 "127.0.0.1:8080",
                 Some("127.0.0.1:51234"),
-                TcpState::Established,
+                State::Established,
                 &[web[1].clone()],
             ),
             tcp(
                 "127.0.0.1:51234",
                 Some("127.0.0.1:8080"),
-                TcpState::Established,
+                State::Established,
                 &[curl],
             ),
             tcp(
                 "127.0.0.1:51200",
                 Some("127.0.0.1:8080"),
-                TcpState::TimeWait,
+                State::TimeWait,
                 &[],
             ),
             tcp(
                 "[2001:db8::10]:22",
                 Some("[2001:db8::99]:60022"),
-                TcpState::Established,
+                State::Established,
                 &[],
             )
             .hidden(),
@@ -119,7 +119,7 @@ impl FakeSource {
         ];
         // Distinct inodes, as the kernel's are; 0 where no file refers to the socket.
         for (inode, entry) in (40_001..).zip(&mut entries) {
-            if entry.state() != Some(TcpState::TimeWait) {
+            if entry.state() != Some(State::TimeWait) {
                 entry.inode = inode;
             }
         }
@@ -155,21 +155,26 @@ fn process(pid: u32, name: &str, user: &str, uid: u32, cmdline: &str) -> Arc<Pro
 fn tcp(
     local: &str,
     remote: Option<&str>,
-    state: TcpState,
+    state: State,
     owners: &[Arc<ProcessInfo>],
 ) -> SocketEntry {
     entry(Proto::Tcp, local, remote, Some(state), owners)
 }
 
 fn udp(local: &str, remote: Option<&str>, owners: &[Arc<ProcessInfo>]) -> SocketEntry {
-    entry(Proto::Udp, local, remote, None, owners)
+    let state = if remote.is_some() {
+        State::Established
+    } else {
+        State::Unconn
+    };
+    entry(Proto::Udp, local, remote, Some(state), owners)
 }
 
 fn entry(
     proto: Proto,
     local: &str,
     remote: Option<&str>,
-    state: Option<TcpState>,
+    state: Option<State>,
     owners: &[Arc<ProcessInfo>],
 ) -> SocketEntry {
     let endpoint = Endpoint::Inet(InetSocket {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Query;
 use super::raw::unmap;
-use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, SocketEntry, TcpState};
+use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, SocketEntry, State};
 
 /// The families and protocols `hint` leaves, as netstat2 flags.
 pub fn flags(hint: &Query) -> (AddressFamilyFlags, ProtocolFlags) {
@@ -43,7 +43,7 @@ pub fn to_entry(info: &SocketInfo, netns: &Arc<Netns>) -> SocketEntry {
             InetSocket {
                 proto: Proto::Tcp,
                 local: unmap(SocketAddr::new(tcp.local_addr, tcp.local_port)),
-                remote: (state != TcpState::Listen).then_some(unmap(remote)),
+                remote: (state != State::Listen).then_some(unmap(remote)),
                 state: Some(state),
             }
         }
@@ -57,21 +57,21 @@ pub fn to_entry(info: &SocketInfo, netns: &Arc<Netns>) -> SocketEntry {
     SocketEntry::new(Endpoint::Inet(inet), Arc::clone(netns))
 }
 
-fn tcp_state(state: netstat2::TcpState) -> TcpState {
+fn tcp_state(state: netstat2::TcpState) -> State {
     use netstat2::TcpState as N;
     match state {
-        N::Listen => TcpState::Listen,
-        N::SynSent => TcpState::SynSent,
-        N::SynReceived => TcpState::SynRecv,
-        N::Established => TcpState::Established,
-        N::FinWait1 => TcpState::FinWait1,
-        N::FinWait2 => TcpState::FinWait2,
-        N::CloseWait => TcpState::CloseWait,
-        N::Closing => TcpState::Closing,
-        N::LastAck => TcpState::LastAck,
-        N::TimeWait => TcpState::TimeWait,
-        N::Closed => TcpState::Close,
-        N::DeleteTcb | N::Unknown => TcpState::Unknown,
+        N::Listen => State::Listen,
+        N::SynSent => State::SynSent,
+        N::SynReceived => State::SynRecv,
+        N::Established => State::Established,
+        N::FinWait1 => State::FinWait1,
+        N::FinWait2 => State::FinWait2,
+        N::CloseWait => State::CloseWait,
+        N::Closing => State::Closing,
+        N::LastAck => State::LastAck,
+        N::TimeWait => State::TimeWait,
+        N::Closed => State::Close,
+        N::DeleteTcb | N::Unknown => State::Unknown,
     }
 }
 
@@ -108,7 +108,7 @@ mod tests {
         assert_eq!(entry.proto, Proto::Tcp);
         assert_eq!(entry.local, "0.0.0.0:80".parse().unwrap());
         assert_eq!(entry.remote, None);
-        assert_eq!(entry.state, Some(TcpState::Listen));
+        assert_eq!(entry.state, Some(State::Listen));
     }
 
     #[test]

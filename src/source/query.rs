@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Problem;
-use crate::model::{Family, Netns, Proto, SocketEntry, TcpState};
+use crate::model::{Family, Netns, Proto, SocketEntry, State};
 
 /// Which sockets to list. Built from the command line's filter, but owned by the source layer
 /// so the platform code never sees the CLI. Empty lists mean "any".
@@ -12,7 +12,7 @@ pub struct Query {
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
     /// TCP states; UDP sockets have none, so a non-empty list excludes them.
-    pub states: Vec<TcpState>,
+    pub states: Vec<State>,
     /// One port, local or remote, that the kernel can filter on.
     pub port: Option<u16>,
     /// TCP listeners and unconnected UDP sockets only.

@@ -108,7 +108,7 @@ fn connected_udp_shows_its_peer_and_is_not_listening() {
         .unwrap_or_else(|| panic!("{why}"));
     assert_eq!(found["remote_addr"], "127.0.0.1", "{why}");
     assert_eq!(found["remote_port"], server_port, "{why}");
-    assert_eq!(found["state"], Value::Null, "{why}");
+    assert_eq!(found["state"], "established", "{why}");
 
     let (listening, output) = json(&["-l", "-u"]);
     let why = explain(&["-l", "-u"], &output);

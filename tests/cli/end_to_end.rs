@@ -103,7 +103,7 @@ fn udp_socket_is_found_and_counts_as_listening() {
         let why = explain(&args, &output);
         let found = find(&sockets, "127.0.0.1", port, None).unwrap_or_else(|| panic!("{why}"));
         assert_eq!(found["proto"], "udp", "{why}");
-        assert_eq!(found["state"], Value::Null, "{why}");
+        assert_eq!(found["state"], "unconn", "{why}");
         assert!(owned_by_me(found), "{why}");
     }
 }

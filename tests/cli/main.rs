@@ -12,6 +12,7 @@ mod end_to_end;
 mod faults;
 mod habits;
 mod hostile;
+mod parity;
 mod plumbing;
 mod presenter;
 mod privilege;

@@ -114,7 +114,7 @@ fn json_has_the_documented_fields() {
     let sockets = value.as_array().unwrap();
     assert_eq!(sockets.len(), FakeSource::sample().entries.len());
     let udp = sockets.iter().find(|s| s["local_port"] == 9999).unwrap();
-    assert_eq!(udp["state"], serde_json::Value::Null);
+    assert_eq!(udp["state"], "established");
     assert_eq!(udp["remote_addr"], "::1");
     assert_eq!(udp["remote_port"], 53);
     assert_eq!(udp["family"], "ipv6");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Parser;
 use ports::app;
 use ports::cli::Opts;
-use ports::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, TcpState};
+use ports::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State};
 use ports::settings::{Settings, Terminal};
 use ports::source::FakeSource;
 
@@ -23,7 +23,7 @@ fn process(pid: u32, name: &str, user: &str) -> Arc<ProcessInfo> {
 fn tcp(
     local: &str,
     remote: Option<&str>,
-    state: TcpState,
+    state: State,
     owners: Vec<Arc<ProcessInfo>>,
 ) -> SocketEntry {
     let inet = InetSocket {
@@ -45,18 +45,18 @@ fn busy() -> FakeSource {
         .collect();
     let exporter = vec![process(3100, "prometheus-node", "prometheus-exporter")];
     source.entries.extend([
-        tcp("127.0.0.1:9000", None, TcpState::Listen, workers),
-        tcp("[::]:9100", None, TcpState::Listen, exporter),
+        tcp("127.0.0.1:9000", None, State::Listen, workers),
+        tcp("[::]:9100", None, State::Listen, exporter),
         tcp(
             "[2001:db8:1234:5678:9abc:def0:1234:5678]:443",
             Some("[2001:db8:ffff:eeee:dddd:cccc:bbbb:aaaa]:51515"),
-            TcpState::Established,
+            State::Established,
             vec![process(4400, "nginx", "www-data")],
         ),
         tcp(
             "127.0.0.2:8080",
             None,
-            TcpState::Listen,
+            State::Listen,
             vec![process(4500, "python3", "alice")],
         ),
     ]);

@@ -18,7 +18,51 @@ use netlink_packet_utils::Parseable;
 use netlink_sys::{Socket, SocketAddr as NetlinkAddr, protocols::NETLINK_SOCK_DIAG};
 
 pub use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-pub use netlink_packet_sock_diag::inet::StateFlags;
+use netlink_packet_sock_diag::inet::StateFlags;
+
+/// A mask of kernel `TCP_*` states, bit n for state n, as `inet_diag_req_v2` takes it. Ours,
+/// because the crate's `StateFlags` has no bit for `TCP_BOUND_INACTIVE` (13).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct States(pub u32);
+
+impl States {
+    pub const fn of(states: &[u8]) -> States {
+        let mut mask = 0;
+        let mut i = 0;
+        while i < states.len() {
+            mask |= 1 << states[i];
+            i += 1;
+        }
+        States(mask)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::ops::BitOr for States {
+    type Output = States;
+    fn bitor(self, other: States) -> States {
+        States(self.0 | other.0)
+    }
+}
+
+impl std::ops::BitAnd for States {
+    type Output = States;
+    fn bitand(self, other: States) -> States {
+        States(self.0 & other.0)
+    }
+}
+
+impl FromIterator<States> for States {
+    fn from_iter<I: IntoIterator<Item = States>>(iter: I) -> States {
+        iter.into_iter().fold(States(0), |a, b| a | b)
+    }
+}
+
+/// Offset of `idiag_states` in the request: the netlink header, then family, protocol, ext, pad.
+const STATES_OFFSET: usize = 16 + 4;
 
 /// Receive buffer for one datagram of the dump. The kernel sizes dump datagrams after the
 /// largest read it has seen, capped at 32 KiB, so a bigger buffer buys nothing and a
@@ -64,7 +108,7 @@ pub struct DiagSocket {
 pub fn dump(
     family: u8,
     protocol: u8,
-    states: StateFlags,
+    states: States,
     port: Option<u16>,
 ) -> io::Result<Vec<DiagSocket>> {
     let socket = Socket::new(NETLINK_SOCK_DIAG)?;
@@ -92,14 +136,14 @@ pub fn dump(
 }
 
 /// Serializes the `inet_diag_req_v2` dump request, with the port filter appended if asked.
-fn request(family: u8, protocol: u8, states: StateFlags, port: Option<u16>) -> Vec<u8> {
+fn request(family: u8, protocol: u8, states: States, port: Option<u16>) -> Vec<u8> {
     let mut header = NetlinkHeader::default();
     header.flags = NLM_F_REQUEST | NLM_F_DUMP;
     let request = InetRequest {
         family,
         protocol,
         extensions: ExtensionFlags::empty(),
-        states,
+        states: StateFlags::from_bits_truncate(states.0),
         // Ignored by dumps; all zeros for either family.
         socket_id: SocketId::new_v4(),
     };
@@ -107,6 +151,8 @@ fn request(family: u8, protocol: u8, states: StateFlags, port: Option<u16>) -> V
     message.finalize();
     let mut buf = vec![0; message.buffer_len()];
     message.serialize(&mut buf);
+    // The bits StateFlags cannot hold (TCP_BOUND_INACTIVE) are written over its field.
+    buf[STATES_OFFSET..STATES_OFFSET + 4].copy_from_slice(&states.0.to_ne_bytes());
 
     // The crate's InetRequest carries no attributes, so the filter is appended by hand.
     if let Some(port) = port {
@@ -278,7 +324,7 @@ mod tests {
     fn finds_a_listener_by_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let local = listener.local_addr().expect("address");
-        let found = dump(AF_INET, IPPROTO_TCP, StateFlags::LISTEN, Some(local.port()));
+        let found = dump(AF_INET, IPPROTO_TCP, States::of(&[10]), Some(local.port()));
         let found: Vec<_> = found
             .expect("dump")
             .iter()
@@ -289,10 +335,11 @@ mod tests {
 
     #[test]
     fn appends_the_port_filter() {
-        let request = request(AF_INET, IPPROTO_TCP, StateFlags::all(), Some(0x1234));
+        let request = request(AF_INET, IPPROTO_TCP, States(0x2fff), Some(0x1234));
         let u16_at = |i: usize| u16::from_ne_bytes([request[i], request[i + 1]]);
         assert_eq!(request.len(), 16 + 56 + 24);
         assert_eq!(request[..4], 96u32.to_ne_bytes());
+        assert_eq!(request[20..24], 0x2fffu32.to_ne_bytes(), "bit 13 survives");
         assert_eq!((u16_at(72), u16_at(74)), (24, 1)); // nla_len, INET_DIAG_REQ_BYTECODE
         assert_eq!((request[76], request[77], u16_at(78)), (11, 8, 12)); // S_EQ, yes, no
         assert_eq!(u16_at(82), 0x1234); // its operand

@@ -12,18 +12,30 @@ mod procnet;
 use std::sync::Arc;
 use std::thread;
 
-use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, StateFlags};
+use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, States};
 use fds::OwnerMap;
 
 use super::raw::{RawSnapshot, unmap};
 use super::{HiddenReason, Problem, Query, SourceError};
-use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, TcpState};
+use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State};
 
 /// Threads reading /proc while the dump runs: this machine class has two cores.
 const SCAN_THREADS: usize = 2;
 
 /// The kernel's `TCP_ESTABLISHED`; a connected UDP socket reports it too.
 const TCP_ESTABLISHED: u8 = 1;
+
+/// The kernel's `TCP_*` states (include/net/tcp_states.h).
+const LISTEN: States = States::of(&[10]);
+const CLOSE: States = States::of(&[7]);
+const ESTABLISHED: States = States::of(&[1]);
+/// Every state but `TCP_BOUND_INACTIVE`, 1 through 12 (12 is `TCP_NEW_SYN_RECV`).
+const ALL_TCP: States = States::of(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+
+/// Asks for TCP sockets bound to a port but neither listening nor connected
+/// (`TCPF_BOUND_INACTIVE`, what `ss -B` asks for). They come back in state `TCP_CLOSE`.
+/// Kernels without it ignore the bit, and such sockets are then not listed (docs/platforms.md).
+const BOUND_INACTIVE: States = States::of(&[13]);
 
 /// The end of the owners-hidden note for an unprivileged run.
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
@@ -89,7 +101,7 @@ fn own_netns_inode() -> u64 {
 struct Request {
     family: u8,
     protocol: u8,
-    states: StateFlags,
+    states: States,
     port: Option<u16>,
 }
 
@@ -154,63 +166,73 @@ fn requests(query: &Query) -> Vec<Request> {
 }
 
 /// The kernel states to dump; `None` when the filter can match no socket of `proto`.
-fn state_mask(proto: Proto, query: &Query) -> Option<StateFlags> {
-    let mask = match proto {
-        Proto::Tcp => {
-            let mut mask = if query.states.is_empty() || query.states.contains(&TcpState::Unknown) {
-                StateFlags::all()
-            } else {
-                query
-                    .states
-                    .iter()
-                    .map(|&state| state_flag(state))
-                    .collect()
-            };
-            if query.listening_only {
-                mask &= StateFlags::LISTEN;
-            }
-            mask
-        }
-        // `--state` names TCP states only. An unconnected UDP socket is in state CLOSE.
-        Proto::Udp if !query.states.is_empty() => StateFlags::empty(),
-        Proto::Udp if query.listening_only => StateFlags::CLOSE,
-        Proto::Udp => StateFlags::all(),
+fn state_mask(proto: Proto, query: &Query) -> Option<States> {
+    let mut mask = if query.states.is_empty() || query.states.contains(&State::Unknown) {
+        all_states(proto)
+    } else {
+        query
+            .states
+            .iter()
+            .map(|&state| state_flag(proto, state))
+            .collect()
     };
+    if query.listening_only {
+        mask = mask
+            & match proto {
+                Proto::Tcp => LISTEN | BOUND_INACTIVE,
+                // An unconnected UDP socket is in state CLOSE.
+                Proto::Udp => CLOSE,
+            };
+    }
     (!mask.is_empty()).then_some(mask)
 }
 
-fn state_flag(state: TcpState) -> StateFlags {
-    match state {
-        TcpState::Listen => StateFlags::LISTEN,
-        TcpState::SynSent => StateFlags::SYN_SENT,
-        TcpState::SynRecv => StateFlags::SYN_RECV,
-        TcpState::Established => StateFlags::ESTABLISHED,
-        TcpState::FinWait1 => StateFlags::FIN_WAIT1,
-        TcpState::FinWait2 => StateFlags::FIN_WAIT2,
-        TcpState::CloseWait => StateFlags::CLOSE_WAIT,
-        TcpState::Closing => StateFlags::CLOSING,
-        TcpState::LastAck => StateFlags::LAST_ACK,
-        TcpState::TimeWait => StateFlags::TIME_WAIT,
-        TcpState::Close => StateFlags::CLOSE,
-        TcpState::Unknown => StateFlags::all(),
+fn all_states(proto: Proto) -> States {
+    match proto {
+        Proto::Tcp => ALL_TCP | BOUND_INACTIVE,
+        Proto::Udp => ESTABLISHED | CLOSE,
     }
 }
 
+/// The kernel flag that selects `state` for `proto`; empty when `proto` has no such state.
+fn state_flag(proto: Proto, state: State) -> States {
+    let number = match (proto, state) {
+        (Proto::Udp, State::Established) => 1,
+        (Proto::Udp, State::Unconn) => 7,
+        (Proto::Udp, _) | (Proto::Tcp, State::Unconn) => return States(0),
+        (Proto::Tcp, State::Unknown) => return all_states(Proto::Tcp),
+        (Proto::Tcp, State::Bound) => 13,
+        (Proto::Tcp, State::Established) => 1,
+        (Proto::Tcp, State::SynSent) => 2,
+        (Proto::Tcp, State::SynRecv) => return States::of(&[3, 12]),
+        (Proto::Tcp, State::FinWait1) => 4,
+        (Proto::Tcp, State::FinWait2) => 5,
+        (Proto::Tcp, State::TimeWait) => 6,
+        (Proto::Tcp, State::Close) => 7,
+        (Proto::Tcp, State::CloseWait) => 8,
+        (Proto::Tcp, State::LastAck) => 9,
+        (Proto::Tcp, State::Listen) => 10,
+        (Proto::Tcp, State::Closing) => 11,
+    };
+    States::of(&[number])
+}
+
 /// Maps the kernel's `TCP_*` state number (include/net/tcp_states.h).
-fn tcp_state(state: u8) -> TcpState {
+fn tcp_state(state: u8) -> State {
     match state {
-        1 => TcpState::Established,
-        2 => TcpState::SynSent,
-        3 | 12 => TcpState::SynRecv, // 12 is TCP_NEW_SYN_RECV, a pending connection
-        4 => TcpState::FinWait1,
-        5 => TcpState::FinWait2,
-        6 => TcpState::TimeWait,
-        7 => TcpState::Close,
-        8 => TcpState::CloseWait,
-        9 => TcpState::LastAck,
-        10 => TcpState::Listen,
-        11 => TcpState::Closing,
-        _ => TcpState::Unknown,
+        1 => State::Established,
+        2 => State::SynSent,
+        3 | 12 => State::SynRecv, // 12 is TCP_NEW_SYN_RECV, a pending connection
+        4 => State::FinWait1,
+        5 => State::FinWait2,
+        6 => State::TimeWait,
+        // A socket in TCP_CLOSE that the dump returns holds a port: it is bound, no more.
+        7 => State::Bound,
+        8 => State::CloseWait,
+        9 => State::LastAck,
+        10 => State::Listen,
+        11 => State::Closing,
+        _ => State::Unknown,
     }
 }
 
@@ -229,10 +251,16 @@ fn with_visibility(
 
 fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>) -> SocketEntry {
     let (proto, state, has_peer) = if socket.protocol == IPPROTO_UDP {
-        (Proto::Udp, None, socket.state == TCP_ESTABLISHED)
+        let connected = socket.state == TCP_ESTABLISHED;
+        let state = if connected {
+            State::Established
+        } else {
+            State::Unconn
+        };
+        (Proto::Udp, Some(state), connected)
     } else {
         let state = tcp_state(socket.state);
-        (Proto::Tcp, Some(state), state != TcpState::Listen)
+        (Proto::Tcp, Some(state), state != State::Listen)
     };
     let endpoint = Endpoint::Inet(InetSocket {
         proto,
@@ -280,9 +308,9 @@ mod tests {
     fn connected_udp_keeps_its_peer() {
         let connected = inet(&diag(IPPROTO_UDP, 1, "127.0.0.1:5000", "127.0.0.1:53"));
         assert_eq!(connected.remote, Some("127.0.0.1:53".parse().unwrap()));
-        assert_eq!(connected.state, None);
+        assert_eq!(connected.state, Some(State::Established));
         let bound = inet(&diag(IPPROTO_UDP, 7, "0.0.0.0:53", "0.0.0.0:0"));
-        assert_eq!(bound.remote, None);
+        assert_eq!((bound.remote, bound.state), (None, Some(State::Unconn)));
     }
 
     #[test]
@@ -290,7 +318,7 @@ mod tests {
         let listener = inet(&diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0"));
         assert_eq!(
             (listener.state, listener.remote),
-            (Some(TcpState::Listen), None)
+            (Some(State::Listen), None)
         );
         let mapped = inet(&diag(
             IPPROTO_TCP,
@@ -300,7 +328,7 @@ mod tests {
         ));
         assert_eq!(mapped.local, "127.0.0.1:80".parse().unwrap());
         assert_eq!(mapped.remote, Some("10.1.2.3:5555".parse().unwrap()));
-        assert_eq!(mapped.state, Some(TcpState::Established));
+        assert_eq!(mapped.state, Some(State::Established));
     }
 
     #[test]
@@ -347,12 +375,19 @@ mod tests {
 
     #[test]
     fn every_state_maps_back_to_its_flag() {
-        for number in 1..=11 {
+        for number in [1, 2, 4, 5, 6, 8, 9, 10, 11] {
             let state = tcp_state(number);
-            assert_eq!(state_flag(state).bits(), 1 << number, "state {number}");
+            assert_eq!(
+                state_flag(Proto::Tcp, state).0,
+                1 << number,
+                "state {number}"
+            );
         }
-        assert_eq!(tcp_state(12), TcpState::SynRecv);
-        assert_eq!(tcp_state(99), TcpState::Unknown);
+        // The dump returns a bound-only socket (asked for as 13) in TCP_CLOSE (7).
+        assert_eq!(tcp_state(7), State::Bound);
+        assert_eq!(state_flag(Proto::Tcp, State::Bound).0, 1 << 13);
+        assert_eq!(tcp_state(12), State::SynRecv);
+        assert_eq!(tcp_state(99), State::Unknown);
     }
 
     #[test]
@@ -365,33 +400,47 @@ mod tests {
             .iter()
             .map(|r| (r.protocol, r.states))
             .collect();
-        let tcp = (IPPROTO_TCP, StateFlags::LISTEN);
-        let udp = (IPPROTO_UDP, StateFlags::CLOSE);
+        let tcp = (IPPROTO_TCP, LISTEN | BOUND_INACTIVE);
+        let udp = (IPPROTO_UDP, CLOSE);
         assert_eq!(masks, [tcp, udp, tcp, udp]);
     }
 
     #[test]
-    fn tcp_states_skip_udp_and_one_port_goes_to_the_kernel() {
+    fn states_pick_each_protocols_mask_and_one_port_goes_to_the_kernel() {
         let hint = Query {
-            states: vec![TcpState::Established, TcpState::TimeWait],
+            states: vec![State::Established, State::TimeWait],
             port: Some(8080),
             families: vec![Family::Ipv6],
             ..Query::default()
         };
-        let want = Request {
+        let request = |protocol, states| Request {
             family: AF_INET6,
-            protocol: IPPROTO_TCP,
-            states: StateFlags::ESTABLISHED | StateFlags::TIME_WAIT,
+            protocol,
+            states,
             port: Some(8080),
         };
-        assert_eq!(requests(&hint), [want]);
+        // A connected UDP socket is established too; UDP has no TIME-WAIT.
+        let want = [
+            request(IPPROTO_TCP, ESTABLISHED | States::of(&[6])),
+            request(IPPROTO_UDP, ESTABLISHED),
+        ];
+        assert_eq!(requests(&hint), want);
+        let time_wait = Query {
+            states: vec![State::TimeWait],
+            ..Query::default()
+        };
+        assert!(
+            requests(&time_wait)
+                .iter()
+                .all(|r| r.protocol == IPPROTO_TCP)
+        );
     }
 
     #[test]
     fn contradictions_are_not_sent() {
         let nothing = Query {
             listening_only: true,
-            states: vec![TcpState::TimeWait],
+            states: vec![State::TimeWait],
             ..Query::default()
         };
         assert_eq!(requests(&nothing), []);
