@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use ipnet::IpNet;
 
-use crate::filter::{InetSpec, PortSpec, parse_lsof_inet, parse_net, parse_state};
+use crate::filter::{InetSpec, NetMatch, PortSpec, parse_lsof_inet, parse_net, parse_state};
 use crate::model::State;
 use crate::sort::SortKey;
 
@@ -91,13 +90,13 @@ pub struct FilterArgs {
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// Local address or CIDR (127.0.0.1, ::1, 10.0.0.0/8)
+    /// Local address or CIDR, with a device if scoped (127.0.0.1, ::1, 10.0.0.0/8, fe80::1%eth0)
     #[arg(long, value_name = "ADDR[/LEN]", value_parser = parse_net)]
-    pub local: Option<IpNet>,
+    pub local: Option<NetMatch>,
 
     /// Remote address or CIDR
     #[arg(long, value_name = "ADDR[/LEN]", value_parser = parse_net)]
-    pub remote: Option<IpNet>,
+    pub remote: Option<NetMatch>,
 
     /// lsof's -i: [46][tcp|udp][:PORT], e.g. -i :80, -i tcp:443, -i 6udp
     #[arg(short = 'i', value_name = "SPEC", num_args = 0..=1, default_missing_value = "",

@@ -253,6 +253,7 @@ mod properties {
             local: addr(v6, local, port),
             remote: peer.map(|(v6, pick, port)| addr(v6, pick, port)),
             state: tcp.then_some(State::Established),
+            interface: None,
         };
         SocketEntry {
             inode: u64::from(inode),

@@ -4,9 +4,7 @@ mod parse;
 
 use std::net::SocketAddr;
 
-use ipnet::IpNet;
-
-pub use parse::{InetSpec, PortRange, PortSpec, parse_lsof_inet, parse_net, parse_state};
+pub use parse::{InetSpec, NetMatch, PortRange, PortSpec, parse_lsof_inet, parse_net, parse_state};
 
 use crate::model::{Family, Proto, SocketEntry, State};
 
@@ -39,8 +37,8 @@ pub struct Filter {
     /// Lowercase; matched as a substring of the process name.
     pub process: Option<String>,
     pub user: Option<UserMatch>,
-    pub local: Option<IpNet>,
-    pub remote: Option<IpNet>,
+    pub local: Option<NetMatch>,
+    pub remote: Option<NetMatch>,
 }
 
 impl Filter {
@@ -60,8 +58,10 @@ impl Filter {
                 .flatten()
                 .any(|addr| spec.matches(addr.port(), entry.proto()))
         };
-        let in_net = |net: &Option<IpNet>, addr: Option<SocketAddr>| {
-            net.is_none_or(|net| addr.is_some_and(|addr| net.contains(&addr.ip())))
+        let interface = entry.inet().and_then(|inet| inet.interface.as_deref());
+        let in_net = |net: &Option<NetMatch>, addr: Option<SocketAddr>| {
+            net.as_ref()
+                .is_none_or(|net| addr.is_some_and(|addr| net.matches(addr.ip(), interface)))
         };
         (self.ports.is_empty() || self.ports.iter().any(port_hit))
             && (!self.listening_only || entry.is_listening())
@@ -121,7 +121,7 @@ impl Filter {
             ("-c", self.process.clone()),
             ("--user", self.user.as_ref().map(UserMatch::to_string)),
         ];
-        let nets = [("--local", self.local), ("--remote", self.remote)];
+        let nets = [("--local", &self.local), ("--remote", &self.remote)];
         parts.extend(
             named
                 .into_iter()
@@ -129,7 +129,7 @@ impl Filter {
         );
         parts.extend(
             nets.into_iter()
-                .filter_map(|(flag, v)| Some(format!("{flag} {}", v?))),
+                .filter_map(|(flag, v)| Some(format!("{flag} {}", v.as_ref()?))),
         );
         parts.join(" ")
     }

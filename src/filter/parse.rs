@@ -169,20 +169,56 @@ pub fn parse_lsof_inet(text: &str) -> Result<InetSpec, String> {
     })
 }
 
-/// Parses `--local`/`--remote`: an address (`10.0.0.1`, `::1`, `[::1]`) or a CIDR (`10.0.0.0/8`).
-pub fn parse_net(text: &str) -> Result<IpNet, String> {
+/// An address condition: a network, and the device a scoped address names (`fe80::1%lo`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetMatch {
+    pub net: IpNet,
+    pub interface: Option<String>,
+}
+
+impl NetMatch {
+    pub fn matches(&self, ip: IpAddr, interface: Option<&str>) -> bool {
+        self.net.contains(&ip)
+            && self
+                .interface
+                .as_deref()
+                .is_none_or(|want| interface == Some(want))
+    }
+}
+
+impl fmt::Display for NetMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.interface {
+            Some(device) => write!(f, "{}%{device}", self.net),
+            None => write!(f, "{}", self.net),
+        }
+    }
+}
+
+/// Parses `--local`/`--remote`: an address (`10.0.0.1`, `::1`, `[::1]`), a CIDR
+/// (`10.0.0.0/8`), either with a device (`fe80::1%lo`, `0.0.0.0%eth0`).
+pub fn parse_net(text: &str) -> Result<NetMatch, String> {
     let bare = text.trim();
     let unbracketed = bare
         .strip_prefix('[')
         .and_then(|rest| rest.strip_suffix(']'))
         .unwrap_or(bare);
-    if let Ok(addr) = unbracketed.parse::<IpAddr>() {
+    let (address, interface) = match unbracketed.split_once('%') {
+        Some((_, "")) => return Err(format!("'{text}' names no device after '%'")),
+        Some((address, device)) => (address, Some(device.to_owned())),
+        None => (unbracketed, None),
+    };
+    let bad =
+        || format!("'{text}' is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1, fe80::1%eth0)");
+    let net = match address.parse::<IpAddr>() {
         // Sockets show `::ffff:1.2.3.4` as 1.2.3.4, so match it that way too.
-        return Ok(IpNet::from(addr.to_canonical()));
-    }
-    bare.parse::<IpNet>()
-        .map(|net| net.trunc())
-        .map_err(|_| format!("'{text}' is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1)"))
+        Ok(addr) => IpNet::from(addr.to_canonical()),
+        Err(_) => address
+            .parse::<IpNet>()
+            .map(|net| net.trunc())
+            .map_err(|_| bad())?,
+    };
+    Ok(NetMatch { net, interface })
 }
 
 /// Parses one `--state` value, case-insensitively; `_` may stand for `-`.
@@ -257,6 +293,10 @@ mod tests {
             ("::1/129", None),
             ("localhost", None),
             ("", None),
+            ("fe80::1%lo", Some("fe80::1/128%lo")),
+            ("[fe80::1%lo]", Some("fe80::1/128%lo")),
+            ("0.0.0.0%eth0", Some("0.0.0.0/32%eth0")),
+            ("fe80::1%", None),
         ];
         for (text, want) in cases {
             let got = parse_net(text).ok().map(|net| net.to_string());
@@ -264,7 +304,7 @@ mod tests {
         }
         assert_eq!(
             parse_net("10.0.0.0/33").unwrap_err(),
-            "'10.0.0.0/33' is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1)"
+            "'10.0.0.0/33' is not an IP address or CIDR (e.g. 10.0.0.0/8, ::1, fe80::1%eth0)"
         );
     }
 
@@ -399,7 +439,7 @@ mod properties {
             ];
             for (text, addr) in cases {
                 let net = parse_net(&text);
-                prop_assert!(net.as_ref().is_ok_and(|net| net.contains(&addr)), "{} -> {:?}", text, net);
+                prop_assert!(net.as_ref().is_ok_and(|net| net.net.contains(&addr)), "{} -> {:?}", text, net);
             }
         }
 

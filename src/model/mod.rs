@@ -95,8 +95,11 @@ pub struct InetSocket {
     pub local: SocketAddr,
     /// The peer; `None` for listeners and unconnected UDP sockets.
     pub remote: Option<SocketAddr>,
-    /// TCP state; `None` for UDP.
+    /// `Unconn` or `Established` for UDP; `None` where unknown.
     pub state: Option<State>,
+    /// The device the socket is bound to (SO_BINDTODEVICE), or a link-local address's scope:
+    /// `lo` in `[fe80::1%lo]:7040`. It then reaches that device only.
+    pub interface: Option<Arc<str>>,
 }
 
 /// Type of a Unix domain socket.

@@ -60,6 +60,8 @@ struct Wire<'a> {
     peer_inode: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interface: Option<Cow<'a, str>>,
 }
 
 impl Serialize for SocketEntry {
@@ -98,6 +100,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             abstract_name: None,
             peer_inode: None,
             service: entry.service.as_deref().map(Cow::Borrowed),
+            interface: None,
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -108,7 +111,8 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
 }
 
 impl<'a> Wire<'a> {
-    fn set_inet(&mut self, inet: &InetSocket) {
+    fn set_inet(&mut self, inet: &'a InetSocket) {
+        self.interface = inet.interface.as_deref().map(Cow::Borrowed);
         self.proto = match inet.proto {
             Proto::Tcp => Kind::Tcp,
             Proto::Udp => Kind::Udp,
@@ -177,6 +181,7 @@ fn inet(wire: &Wire<'_>, proto: Proto) -> Result<Endpoint, String> {
         return Err(format!("family ipv6 does not fit local_addr {ip}"));
     }
     Ok(Endpoint::Inet(InetSocket {
+        interface: wire.interface.as_deref().map(Arc::from),
         proto,
         local: SocketAddr::new(ip, port),
         remote,
@@ -227,6 +232,7 @@ mod tests {
                     local: "[::]:8080".parse().unwrap(),
                     remote: None,
                     state: Some(State::Listen),
+                    interface: Some("lo".into()),
                 }),
                 Arc::new(Netns::host(4026531833)),
             )

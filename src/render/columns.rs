@@ -19,6 +19,8 @@ pub enum Column {
     Local,
     Remote,
     State,
+    RecvQ,
+    SendQ,
     Service,
     Pid,
     Process,
@@ -68,7 +70,7 @@ impl Column {
         use Column::*;
         if wide {
             vec![
-                Proto, Local, Remote, State, Service, Pid, Process, User, Command,
+                Proto, Local, Remote, State, RecvQ, SendQ, Service, Pid, Process, User, Command,
             ]
         } else {
             vec![Proto, Local, Remote, State, Pid, Process, User]
@@ -81,6 +83,8 @@ impl Column {
             Column::Local => "LOCAL",
             Column::Remote => "REMOTE",
             Column::State => "STATE",
+            Column::RecvQ => "RECV-Q",
+            Column::SendQ => "SEND-Q",
             Column::Service => "SERVICE",
             Column::Pid => "PID",
             Column::Process => "PROCESS",
@@ -91,9 +95,9 @@ impl Column {
 
     /// A column about the socket, blank on an owner's continuation line.
     fn is_socket(self) -> bool {
-        matches!(
+        !matches!(
             self,
-            Column::Proto | Column::Local | Column::Remote | Column::State | Column::Service
+            Column::Pid | Column::Process | Column::User | Column::Command
         )
     }
 
@@ -109,7 +113,7 @@ impl Column {
                 buf.push_str(family_digit(entry));
             }
             Column::Local => match &entry.endpoint {
-                Endpoint::Inet(inet) => push(buf, inet.local),
+                Endpoint::Inet(inet) => push_local(inet, buf),
                 Endpoint::Unix(unix) => unix_name(&unix.name, buf),
             },
             Column::Remote => match &entry.endpoint {
@@ -120,6 +124,8 @@ impl Column {
             },
             Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
+            Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
+            Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
             _ => owner_text(self, line, buf),
         }
     }
@@ -141,6 +147,7 @@ impl Column {
                 None => buf.push_str(text),
             },
             Column::Process => push(buf, text.bold()),
+            Column::RecvQ if backlog_full(entry) => push(buf, text.red().bold()),
             _ => buf.push_str(text),
         }
     }
@@ -253,6 +260,36 @@ fn user_label(process: &ProcessInfo, buf: &mut String) {
         (Some(name), _) => buf.push_str(&sanitize(name)),
         (None, Some(uid)) => push(buf, uid),
         (None, None) => buf.push_str(NONE),
+    }
+}
+
+fn push_queue(size: Option<u32>, buf: &mut String) {
+    match size {
+        Some(size) => push(buf, size),
+        None => buf.push_str(NONE),
+    }
+}
+
+/// A listener whose accept queue has reached its backlog: new connections are being dropped.
+pub fn backlog_full(entry: &SocketEntry) -> bool {
+    let listening = entry.state() == Some(State::Listen);
+    listening && entry.queues.is_some_and(|q| q.send > 0 && q.recv >= q.send)
+}
+
+/// The local address with its device, as ss writes it: `0.0.0.0%lo:7071`, `[fe80::1%lo]:7040`.
+fn push_local(inet: &InetSocket, buf: &mut String) {
+    let Some(device) = &inet.interface else {
+        push(buf, inet.local);
+        return;
+    };
+    let device = sanitize(device);
+    match inet.local {
+        std::net::SocketAddr::V4(v4) => {
+            push(buf, format_args!("{}%{device}:{}", v4.ip(), v4.port()))
+        }
+        std::net::SocketAddr::V6(v6) => {
+            push(buf, format_args!("[{}%{device}]:{}", v6.ip(), v6.port()))
+        }
     }
 }
 

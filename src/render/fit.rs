@@ -145,7 +145,7 @@ fn min_width(column: Column, text: &str) -> usize {
         }
         Column::Command | Column::User | Column::Process | Column::Service => 4,
         Column::State => short_state(text).len(),
-        Column::Proto | Column::Pid => display_width(text),
+        Column::Proto | Column::Pid | Column::RecvQ | Column::SendQ => display_width(text),
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{Problem, Query, Snapshot, SocketSource, SourceError};
-use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State};
+use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State};
 
 /// The host namespace's inode in the sample (Linux 6.18's initial network namespace).
 const SAMPLE_NETNS: u64 = 4026531833;
@@ -122,7 +122,16 @@ impl FakeSource {
             if entry.state() != Some(State::TimeWait) {
                 entry.inode = inode;
             }
+            // A listener's queues are its waiting connections and its backlog.
+            let listener = entry.state() == Some(State::Listen);
+            let (recv, send) = if listener { (0, 128) } else { (0, 0) };
+            entry.queues = Some(Queues { recv, send });
         }
+        // The IPv4 web listener's backlog is full: connections are being dropped.
+        entries[0].queues = Some(Queues {
+            recv: 129,
+            send: 128,
+        });
         FakeSource {
             entries,
             problems: vec![Problem::OwnersHidden {
@@ -182,6 +191,7 @@ fn entry(
         local: parse(local),
         remote: remote.map(parse),
         state,
+        interface: None,
     });
     SocketEntry {
         uid: owners.first().and_then(|owner| owner.uid),

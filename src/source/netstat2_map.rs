@@ -45,13 +45,15 @@ pub fn to_entry(info: &SocketInfo, netns: &Arc<Netns>) -> SocketEntry {
                 local: unmap(SocketAddr::new(tcp.local_addr, tcp.local_port)),
                 remote: (state != State::Listen).then_some(unmap(remote)),
                 state: Some(state),
+                interface: None,
             }
         }
         ProtocolSocketInfo::Udp(udp) => InetSocket {
             proto: Proto::Udp,
             local: unmap(SocketAddr::new(udp.local_addr, udp.local_port)),
             remote: None,
-            state: None,
+            state: Some(State::Unconn),
+            interface: None,
         },
     };
     SocketEntry::new(Endpoint::Inet(inet), Arc::clone(netns))
@@ -126,12 +128,15 @@ mod tests {
     }
 
     #[test]
-    fn udp_has_no_state() {
+    fn udp_is_unconnected() {
         let entry = map(&info(ProtocolSocketInfo::Udp(UdpSocketInfo {
             local_addr: "::1".parse().unwrap(),
             local_port: 53,
         })));
-        assert_eq!((entry.proto, entry.state), (Proto::Udp, None));
+        assert_eq!(
+            (entry.proto, entry.state),
+            (Proto::Udp, Some(State::Unconn))
+        );
         assert_eq!(entry.remote, None);
     }
 

@@ -98,3 +98,156 @@ fn udp_states_follow_ss() {
         .unwrap();
     assert!(String::from_utf8_lossy(&ss.stdout).starts_with("ESTAB"));
 }
+
+/// A python listener; `setup` is python run after `s = socket.socket(...)`, before bind.
+fn listener(family: &str, setup: &str, address: &str) -> BoundOnly {
+    let script = format!(
+        "import socket,time\ns=socket.socket(socket.{family})\n{setup}\ns.bind({address})\n\
+         s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)"
+    );
+    let mut child = Command::new(PYTHON)
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("no port from {script}"));
+    BoundOnly { child, port }
+}
+
+/// `fe80::1` on `lo` for the test's life; removed when dropped, even after a failure.
+struct LinkLocal;
+
+impl LinkLocal {
+    fn add() -> LinkLocal {
+        let status = Command::new("ip")
+            .args(["-6", "addr", "replace", "fe80::1/64", "dev", "lo", "nodad"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip addr replace fe80::1 on lo");
+        LinkLocal
+    }
+}
+
+impl Drop for LinkLocal {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["-6", "addr", "del", "fe80::1/64", "dev", "lo"])
+            .status();
+    }
+}
+
+fn ss_local(args: &str, port: u16) -> String {
+    let output = Command::new("ss")
+        .args([args, "-H", &format!("sport = :{port}")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_socket_bound_to_a_device_shows_it() {
+    let bound = listener(
+        "AF_INET",
+        "s.setsockopt(socket.SOL_SOCKET, 25, b'lo')",
+        "('0.0.0.0', 0)",
+    );
+    let port = bound.port.to_string();
+    let (sockets, output) = json(&[&port]);
+    let why = explain(&[&port], &output);
+    assert_eq!(sockets[0]["interface"], "lo", "{why}");
+    assert_eq!(sockets[0]["processes"][0]["pid"], bound.child.id(), "{why}");
+    let table = crate::support::ports()
+        .args(["--color", "never", &port])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    let shown = format!("0.0.0.0%lo:{port}");
+    assert!(text.contains(&shown), "{text}");
+    assert!(
+        ss_local("-tln", bound.port).contains(&shown),
+        "ss shows the same"
+    );
+}
+
+#[test]
+fn a_link_local_address_keeps_its_scope_and_a_scoped_local_finds_it() {
+    let _address = LinkLocal::add();
+    let bound = listener("AF_INET6", "", "('fe80::1', 0, 0, 1)");
+    let port = bound.port.to_string();
+    let args = ["--local", "fe80::1%lo", &port];
+    let (sockets, output) = json(&args);
+    let why = explain(&args, &output);
+    let [socket] = &sockets[..] else {
+        panic!("{why}")
+    };
+    assert_eq!(
+        (&socket["local_addr"], &socket["interface"]),
+        (&"fe80::1".into(), &"lo".into()),
+        "{why}"
+    );
+    let (none, _) = json(&["--local", "fe80::1%eth0", &port]);
+    assert!(none.is_empty(), "another device's scope does not match");
+    let table = crate::support::ports()
+        .args(["--color", "never", &port])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains(&format!("[fe80::1%lo]:{port}")), "{text}");
+    assert!(
+        ss_local("-tln", bound.port).contains(&format!("[fe80::1]%lo:{port}")),
+        "ss sees it"
+    );
+}
+
+#[test]
+fn a_full_backlog_shows_in_the_queues() {
+    let script = "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(1)\n\
+                  cs=[]\nfor _ in range(4):\n c=socket.socket();c.setblocking(False)\n \
+                  c.connect_ex(s.getsockname());cs.append(c)\n\
+                  time.sleep(0.3)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";
+    let mut child = Command::new(PYTHON)
+        .args(["-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let holder = BoundOnly {
+        port: line.trim().parse().unwrap(),
+        child,
+    };
+    let port = holder.port.to_string();
+    let (sockets, output) = json(&["-l", &port]);
+    let why = explain(&["-l", &port], &output);
+    let listener = &sockets[0];
+    assert_eq!(listener["send_queue"], 1, "the backlog: {why}");
+    assert!(
+        listener["recv_queue"].as_u64().unwrap() >= 1,
+        "waiting connections: {why}"
+    );
+    let table = crate::support::ports()
+        .args(["-l", "-w", "--color", "always", &port])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("RECV-Q") && text.contains("\x1b[31m"),
+        "a full backlog is red: {text}"
+    );
+    let ss = ss_local("-tln", holder.port);
+    let recv_q = ss.split_whitespace().nth(1).unwrap_or_default();
+    assert_eq!(
+        listener["recv_queue"].to_string(),
+        recv_q,
+        "ss agrees: {ss}"
+    );
+}

@@ -31,6 +31,7 @@ fn tcp(
         local: local.parse().unwrap(),
         remote: remote.map(|r| r.parse().unwrap()),
         state: Some(state),
+        interface: None,
     };
     SocketEntry {
         processes: owners,

@@ -90,6 +90,9 @@ pub struct DiagSocket {
     pub inode: u32,
     /// The kernel's socket cookie: unique while the machine runs, whatever the state.
     pub cookie: u64,
+    /// Index of the device the socket is bound to (SO_BINDTODEVICE, or a link-local
+    /// address's scope); 0 for none.
+    pub interface: u32,
     pub uid: u32,
     /// Listeners: connections waiting for `accept`. Others: unread bytes.
     pub recv_queue: u32,
@@ -97,9 +100,10 @@ pub struct DiagSocket {
     pub send_queue: u32,
 }
 
-/// Lists the `family` (`AF_INET`/`AF_INET6`) sockets of `protocol` (`IPPROTO_TCP`/`IPPROTO_UDP`)
-/// whose state is in `states` and, if `port` is given, whose local or remote port is `port`.
-/// Both filters run in the kernel.
+/// Hands `sink` the `family` (`AF_INET`/`AF_INET6`) sockets of `protocol`
+/// (`IPPROTO_TCP`/`IPPROTO_UDP`) whose state is in `states` and, if `port` is given, whose local
+/// or remote port is `port`. Both filters run in the kernel. Sockets go to the sink as they
+/// are decoded, so no list of raw records is kept beside the caller's.
 ///
 /// # Errors
 ///
@@ -110,12 +114,12 @@ pub fn dump(
     protocol: u8,
     states: States,
     port: Option<u16>,
-) -> io::Result<Vec<DiagSocket>> {
+    sink: &mut dyn FnMut(DiagSocket),
+) -> io::Result<()> {
     let socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.connect(&NetlinkAddr::new(0, 0))?;
     socket.send(&request(family, protocol, states, port), 0)?;
 
-    let mut sockets = Vec::new();
     let mut buf = vec![0; RECV_BUF_LEN];
     loop {
         // With MSG_TRUNC, recv returns the datagram's full length even if it did not fit.
@@ -129,8 +133,8 @@ pub fn dump(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if parse_datagram(&buf[..len], protocol, &mut sockets)? {
-            return Ok(sockets);
+        if parse_datagram(&buf[..len], protocol, sink)? {
+            return Ok(());
         }
     }
 }
@@ -194,19 +198,19 @@ fn port_filter(port: u16) -> [u8; PORT_FILTER_LEN as usize] {
     attr
 }
 
-/// Appends the sockets in one datagram of the reply to `sockets`. Returns whether the dump
-/// is complete.
+/// Hands the sockets in one datagram of the reply to `sink`. Returns whether the dump is
+/// complete.
 fn parse_datagram(
     mut datagram: &[u8],
     protocol: u8,
-    sockets: &mut Vec<DiagSocket>,
+    sink: &mut dyn FnMut(DiagSocket),
 ) -> io::Result<bool> {
     while !datagram.is_empty() {
         // Checks that the header fits and that its length is sane and within the datagram.
         let message = NetlinkBuffer::new_checked(datagram).map_err(invalid_data)?;
         let len = message.length() as usize;
         if message.message_type() == SOCK_DIAG_BY_FAMILY {
-            sockets.push(parse_socket(message.payload(), protocol)?);
+            sink(parse_socket(message.payload(), protocol)?);
         } else if end_of_dump(&datagram[..len])? {
             return Ok(true);
         }
@@ -229,6 +233,7 @@ fn parse_socket(payload: &[u8], protocol: u8) -> io::Result<DiagSocket> {
         remote: SocketAddr::new(id.destination_address, id.destination_port),
         inode: header.inode,
         cookie: u64::from_ne_bytes(id.cookie),
+        interface: id.interface_id,
         uid: header.uid,
         recv_queue: header.recv_queue,
         send_queue: header.send_queue,
@@ -291,7 +296,7 @@ mod tests {
     fn parses_sockets_until_done() {
         let datagram = [listener_msg(), message(NLMSG_DONE, &0i32.to_ne_bytes())].concat();
         let mut sockets = Vec::new();
-        assert!(parse_datagram(&datagram, IPPROTO_TCP, &mut sockets).expect("valid"));
+        assert!(parse_datagram(&datagram, IPPROTO_TCP, &mut |s| sockets.push(s)).expect("valid"));
         let [socket] = &sockets[..] else {
             panic!("{sockets:?}")
         };
@@ -303,7 +308,7 @@ mod tests {
     fn rejects_truncated_messages() {
         let datagram = listener_msg();
         let error =
-            parse_datagram(&datagram[..60], IPPROTO_TCP, &mut Vec::new()).expect_err("truncated");
+            parse_datagram(&datagram[..60], IPPROTO_TCP, &mut |_| {}).expect_err("truncated");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
 
@@ -315,7 +320,7 @@ mod tests {
         );
         let done = message(NLMSG_DONE, &(-libc::EPERM).to_ne_bytes());
         for datagram in [nack, done] {
-            let error = parse_datagram(&datagram, IPPROTO_TCP, &mut Vec::new()).expect_err("EPERM");
+            let error = parse_datagram(&datagram, IPPROTO_TCP, &mut |_| {}).expect_err("EPERM");
             assert_eq!(error.raw_os_error(), Some(libc::EPERM));
         }
     }
@@ -324,12 +329,16 @@ mod tests {
     fn finds_a_listener_by_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let local = listener.local_addr().expect("address");
-        let found = dump(AF_INET, IPPROTO_TCP, States::of(&[10]), Some(local.port()));
-        let found: Vec<_> = found
-            .expect("dump")
-            .iter()
-            .map(|s| (s.local, s.state))
-            .collect();
+        let mut found = Vec::new();
+        let sink = &mut |s: DiagSocket| found.push((s.local, s.state));
+        dump(
+            AF_INET,
+            IPPROTO_TCP,
+            States::of(&[10]),
+            Some(local.port()),
+            sink,
+        )
+        .expect("dump");
         assert_eq!(found, [(local, TCP_LISTEN)]);
     }
 

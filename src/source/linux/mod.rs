@@ -9,6 +9,7 @@ mod diag;
 mod fds;
 mod procnet;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
 
@@ -42,25 +43,21 @@ pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to proces
      may not inspect; run with sudo to see them";
 
 pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
+    let netns = Arc::new(Netns::host(own_netns_inode()));
     let (dumped, owners) = thread::scope(|scope| {
         let owners = scope.spawn(|| fds::scan(SCAN_THREADS));
-        (dump(query), owners.join())
+        (dump(query, &netns), owners.join())
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
-    let (sockets, mut problems) = dumped?;
+    let (mut sockets, mut problems) = dumped?;
     let hidden_because = hidden_because(&owners);
     let owners = owners.unwrap_or_default();
-    let netns = Arc::new(Netns::host(own_netns_inode()));
     let mut pairs = Vec::with_capacity(sockets.len());
-    let sockets: Vec<SocketEntry> = sockets
-        .into_iter()
-        .zip(0..)
-        .map(|(socket, index)| {
-            pairs.extend(owners.pids(socket.inode).map(|pid| (index, pid)));
-            let found = pairs.last().is_some_and(|&(last, _)| last == index);
-            with_visibility(&socket, found, hidden_because.is_some(), &netns)
-        })
-        .collect();
+    for (entry, index) in sockets.iter_mut().zip(0..) {
+        let before = pairs.len();
+        pairs.extend(owners.pids(entry.inode as u32).map(|pid| (index, pid)));
+        mark_hidden(entry, pairs.len() > before, hidden_because.is_some());
+    }
     if let Some(reason) = hidden_because
         && sockets.iter().any(|s| s.owner_hidden)
     {
@@ -106,37 +103,64 @@ struct Request {
 }
 
 /// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md), and
-/// says so.
-fn dump(query: &Query) -> Result<(Vec<DiagSocket>, Vec<Problem>), SourceError> {
+/// says so. Each socket becomes an entry as it is decoded.
+fn dump(
+    query: &Query,
+    netns: &Arc<Netns>,
+) -> Result<(Vec<SocketEntry>, Vec<Problem>), SourceError> {
     let requests = requests(query);
-    let netlink = |r: &Request| diag::dump(r.family, r.protocol, r.states, r.port);
-    // /proc/net cannot filter: the caller's filter drops the extra sockets later.
-    let procnet = |r: &Request| procnet::read(r.family, r.protocol);
-    let netlink_error = match read_all(&requests, netlink) {
-        Ok(sockets) => return Ok((sockets, Vec::new())),
-        Err(error) => error,
+    let mut names = InterfaceNames::default();
+    let mut entries = Vec::new();
+    let netlink = {
+        let mut sink = |socket: DiagSocket| entries.push(to_entry(&socket, netns, &mut names));
+        let mut dump = |r: &Request| diag::dump(r.family, r.protocol, r.states, r.port, &mut sink);
+        requests.iter().try_for_each(&mut dump)
     };
-    match read_all(&requests, procnet) {
-        Ok(sockets) => {
-            let error = netlink_error.to_string();
-            Ok((sockets, vec![Problem::NetlinkRefused { error }]))
+    let Err(netlink_error) = netlink else {
+        return Ok((entries, Vec::new()));
+    };
+    // /proc/net cannot filter: the caller's filter drops the extra sockets later.
+    entries.clear();
+    for request in &requests {
+        match procnet::read(request.family, request.protocol) {
+            Ok(sockets) => {
+                entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
+            }
+            Err(procnet_error) => {
+                return Err(SourceError::Backend(format!(
+                    "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
+                )));
+            }
         }
-        Err(procnet_error) => Err(SourceError::Backend(format!(
-            "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
-        ))),
     }
+    let error = netlink_error.to_string();
+    Ok((entries, vec![Problem::NetlinkRefused { error }]))
 }
 
-/// Reads every request with `read` and joins the sockets; the first error stops it.
-fn read_all(
-    requests: &[Request],
-    read: impl Fn(&Request) -> std::io::Result<Vec<DiagSocket>>,
-) -> std::io::Result<Vec<DiagSocket>> {
-    let mut sockets = Vec::new();
-    for request in requests {
-        sockets.extend(read(request)?);
+/// Device names by index, looked up once per snapshot.
+#[derive(Default)]
+struct InterfaceNames(HashMap<u32, Arc<str>>);
+
+impl InterfaceNames {
+    /// The name of device `index` (`lo`), or its number if it has gone; `None` for 0.
+    fn get(&mut self, index: u32) -> Option<Arc<str>> {
+        if index == 0 {
+            return None;
+        }
+        let name = self.0.entry(index).or_insert_with(|| {
+            let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+            // SAFETY: `buf` holds IF_NAMESIZE bytes, as if_indextoname requires; on success it
+            // wrote a NUL-terminated name there, which we copy before `buf` goes.
+            let found = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
+            if found.is_null() {
+                return index.to_string().into();
+            }
+            // SAFETY: if_indextoname returned non-null, so `buf` holds a C string.
+            let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+            name.to_string_lossy().into()
+        });
+        Some(Arc::clone(name))
     }
-    Ok(sockets)
 }
 
 fn requests(query: &Query) -> Vec<Request> {
@@ -238,18 +262,11 @@ fn tcp_state(state: u8) -> State {
 
 /// A live socket (inode != 0) with no owner found is hidden when `owners_may_hide`: some
 /// process's fds could not be read. Inode 0 means no file refers to it (TIME-WAIT): no owner.
-fn with_visibility(
-    socket: &DiagSocket,
-    owner_found: bool,
-    owners_may_hide: bool,
-    netns: &Arc<Netns>,
-) -> SocketEntry {
-    let mut entry = to_entry(socket, netns);
-    entry.owner_hidden = !owner_found && socket.inode != 0 && owners_may_hide;
-    entry
+fn mark_hidden(entry: &mut SocketEntry, owner_found: bool, owners_may_hide: bool) {
+    entry.owner_hidden = !owner_found && entry.inode != 0 && owners_may_hide;
 }
 
-fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>) -> SocketEntry {
+fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>, names: &mut InterfaceNames) -> SocketEntry {
     let (proto, state, has_peer) = if socket.protocol == IPPROTO_UDP {
         let connected = socket.state == TCP_ESTABLISHED;
         let state = if connected {
@@ -267,6 +284,7 @@ fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>) -> SocketEntry {
         local: unmap(socket.local),
         remote: has_peer.then(|| unmap(socket.remote)),
         state,
+        interface: names.get(socket.interface),
     });
     SocketEntry {
         inode: u64::from(socket.inode),
@@ -293,15 +311,23 @@ mod tests {
             remote: remote.parse().unwrap(),
             inode: 77,
             cookie: 9,
+            interface: 0,
             uid: 0,
             recv_queue: 0,
             send_queue: 0,
         }
     }
 
+    fn entry(socket: &DiagSocket) -> SocketEntry {
+        to_entry(
+            socket,
+            &Arc::new(Netns::host(4026531833)),
+            &mut InterfaceNames::default(),
+        )
+    }
+
     fn inet(socket: &DiagSocket) -> InetSocket {
-        let entry = to_entry(socket, &Arc::new(Netns::host(1)));
-        entry.inet().unwrap().clone()
+        entry(socket).inet().unwrap().clone()
     }
 
     #[test]
@@ -335,7 +361,9 @@ mod tests {
     fn kernel_details_reach_the_model() {
         let mut socket = diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0");
         (socket.uid, socket.recv_queue, socket.send_queue) = (33, 2, 511);
-        let entry = to_entry(&socket, &Arc::new(Netns::host(4026531833)));
+        socket.interface = 1;
+        let entry = entry(&socket);
+        assert_eq!(entry.inet().unwrap().interface.as_deref(), Some("lo"));
         assert_eq!(
             (entry.inode, entry.cookie, entry.uid),
             (77, Some(9), Some(33))
@@ -346,9 +374,10 @@ mod tests {
 
     #[test]
     fn only_live_sockets_without_a_visible_owner_are_hidden() {
-        let netns = Arc::new(Netns::host(1));
         let hidden = |socket: &DiagSocket, found, may_hide| {
-            with_visibility(socket, found, may_hide, &netns).owner_hidden
+            let mut entry = entry(socket);
+            mark_hidden(&mut entry, found, may_hide);
+            entry.owner_hidden
         };
         let live = diag(IPPROTO_TCP, 10, "0.0.0.0:80", "0.0.0.0:0");
         assert!(hidden(&live, false, true));
@@ -359,6 +388,14 @@ mod tests {
             ..diag(IPPROTO_TCP, 6, "127.0.0.1:5000", "127.0.0.1:80")
         };
         assert!(!hidden(&time_wait, false, true));
+    }
+
+    #[test]
+    fn devices_are_named_and_a_vanished_one_keeps_its_number() {
+        let mut names = InterfaceNames::default();
+        assert_eq!(names.get(0), None);
+        assert_eq!(names.get(1).as_deref(), Some("lo"));
+        assert_eq!(names.get(999_999).as_deref(), Some("999999"));
     }
 
     #[test]

@@ -49,6 +49,8 @@ fn parse_row(line: &str, family: u8, protocol: u8) -> Option<DiagSocket> {
         inode: inode as u32,
         // /proc/net has no cookie; the inode and namespace still identify the socket.
         cookie: 0,
+        // Nor the bound device.
+        interface: 0,
         uid,
         recv_queue: u32::from_str_radix(recv_queue, 16).ok()?,
         send_queue: u32::from_str_radix(send_queue, 16).ok()?,
