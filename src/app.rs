@@ -117,6 +117,8 @@ pub fn query(filter: &Filter) -> Query {
         _ => (None, filter.protos.clone()),
     };
     Query {
+        inet: filter.wants_inet(),
+        unix: filter.unix,
         protos,
         families: filter.families.clone(),
         states: filter.states.clone(),

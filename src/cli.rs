@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::filter::{InetSpec, NetMatch, PortSpec, parse_lsof_inet, parse_net, parse_state};
+use crate::filter::{InetSpec, NetMatch, Target, parse_lsof_inet, parse_net, parse_state};
 use crate::model::State;
 use crate::sort::SortKey;
 
@@ -37,9 +37,10 @@ pub enum Command {
 /// The bare `ports [PORT...]` query: which sockets, and how to show them.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Ports to look for: 8080, :8080, 8000-8100, 80,443, 53/udp, http; local or remote
-    #[arg(value_name = "PORT", value_delimiter = ',', value_parser = str::parse::<PortSpec>)]
-    pub ports: Vec<PortSpec>,
+    /// Ports to look for (8080, :8080, 8000-8100, 80,443, 53/udp, http), local or remote; or
+    /// the start of a Unix socket's path or name (/run/, @dbus)
+    #[arg(value_name = "PORT|PATH", value_delimiter = ',', value_parser = str::parse::<Target>)]
+    pub targets: Vec<Target>,
 
     #[command(flatten)]
     pub filter: FilterArgs,
@@ -65,6 +66,10 @@ pub struct FilterArgs {
     /// UDP sockets
     #[arg(short, long)]
     pub udp: bool,
+
+    /// Unix domain sockets (only them, unless -t or -u is given too)
+    #[arg(short = 'x', long)]
+    pub unix: bool,
 
     /// IPv4 sockets (both families when neither -4 nor -6 is given)
     #[arg(short = '4', long = "ipv4")]
@@ -181,7 +186,7 @@ mod tests {
         ));
         let opts = Opts::try_parse_from(["ports", "8080", "-l"]).unwrap();
         assert!(opts.command.is_none());
-        assert_eq!(opts.list.ports.len(), 1);
+        assert_eq!(opts.list.targets.len(), 1);
         assert!(Opts::try_parse_from(["ports", "-l", "man"]).is_err());
     }
 }

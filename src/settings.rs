@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cli::{ColorWhen, FilterArgs, ListArgs};
-use crate::filter::{Filter, PortSpec, UserMatch};
+use crate::filter::{Filter, Target, UserMatch};
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
@@ -80,7 +80,7 @@ impl Settings {
         };
         let replaying = opts.replay.is_some();
         Ok(Settings {
-            filter: filter(opts.ports, opts.filter, replaying)?,
+            filter: filter(opts.targets, opts.filter, replaying)?,
             sort: output.sort,
             reverse: output.reverse,
             services: !output.numeric && (output.wide || format != Format::Table),
@@ -96,7 +96,14 @@ impl Settings {
     }
 }
 
-fn filter(mut ports: Vec<PortSpec>, args: FilterArgs, replaying: bool) -> Result<Filter, String> {
+fn filter(targets: Vec<Target>, args: FilterArgs, replaying: bool) -> Result<Filter, String> {
+    let (mut ports, mut paths) = (Vec::new(), Vec::new());
+    for target in targets {
+        match target {
+            Target::Port(port) => ports.push(port),
+            Target::Path(path) => paths.push(path),
+        }
+    }
     let mut protos = Vec::new();
     let mut families = Vec::new();
     let mut want = |on: bool, proto: Option<Proto>, family: Option<Family>| {
@@ -119,6 +126,8 @@ fn filter(mut ports: Vec<PortSpec>, args: FilterArgs, replaying: bool) -> Result
     families.dedup();
     Ok(Filter {
         ports,
+        unix: args.unix || !paths.is_empty(),
+        paths,
         listening_only: args.listen,
         protos,
         families,

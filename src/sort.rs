@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use clap::ValueEnum;
 
-use crate::model::{ProcessInfo, SocketEntry};
+use crate::model::{ProcessInfo, SocketEntry, UnixName};
 
 /// Sort keys for `--sort`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -141,8 +141,14 @@ fn remote(entry: &SocketEntry) -> Option<SocketAddr> {
 }
 
 fn tie_break(a: &SocketEntry, b: &SocketEntry) -> Ordering {
-    let key = |e: &SocketEntry| (e.proto(), e.local_port(), local(e), remote(e), e.inode);
-    key(a).cmp(&key(b))
+    fn unix_name(e: &SocketEntry) -> Option<&UnixName> {
+        e.unix().map(|unix| &unix.name)
+    }
+    let key = |e: &SocketEntry| (e.proto(), e.local_port(), local(e), remote(e));
+    key(a)
+        .cmp(&key(b))
+        .then_with(|| unix_name(a).cmp(&unix_name(b)))
+        .then_with(|| a.inode.cmp(&b.inode))
 }
 
 #[cfg(test)]

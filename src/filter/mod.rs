@@ -4,9 +4,11 @@ mod parse;
 
 use std::net::SocketAddr;
 
-pub use parse::{InetSpec, NetMatch, PortRange, PortSpec, parse_lsof_inet, parse_net, parse_state};
+pub use parse::{
+    InetSpec, NetMatch, PortRange, PortSpec, Target, parse_lsof_inet, parse_net, parse_state,
+};
 
-use crate::model::{Family, Proto, SocketEntry, State};
+use crate::model::{Endpoint, Family, Proto, SocketEntry, State};
 
 /// A process owner to match: a uid or a user name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,10 @@ impl UserMatch {
 pub struct Filter {
     /// A local or remote port in any of these.
     pub ports: Vec<PortSpec>,
+    /// Unix sockets whose name (`/path` or `@abstract`) starts with any of these.
+    pub paths: Vec<String>,
+    /// Unix sockets are wanted (`-x`, or a path asked for).
+    pub unix: bool,
     pub listening_only: bool,
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
@@ -63,10 +69,15 @@ impl Filter {
             net.as_ref()
                 .is_none_or(|net| addr.is_some_and(|addr| net.matches(addr.ip(), interface)))
         };
-        (self.ports.is_empty() || self.ports.iter().any(port_hit))
+        let path_hit = |path: &String| {
+            entry
+                .unix()
+                .is_some_and(|unix| unix.name.to_string().starts_with(path.as_str()))
+        };
+        let any_target = self.ports.is_empty() && self.paths.is_empty();
+        self.wants_kind(entry)
+            && (any_target || self.ports.iter().any(port_hit) || self.paths.iter().any(path_hit))
             && (!self.listening_only || entry.is_listening())
-            && any_or_empty(&self.protos, entry.proto())
-            && any_or_empty(&self.families, entry.family())
             && (self.states.is_empty() || entry.state().is_some_and(|s| self.states.contains(&s)))
             && in_net(&self.local, local)
             && in_net(&self.remote, remote)
@@ -95,11 +106,29 @@ fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {
 }
 
 impl Filter {
+    /// TCP and UDP sockets are wanted: unless only Unix ones were asked for.
+    pub fn wants_inet(&self) -> bool {
+        !self.unix || !self.protos.is_empty() || !self.families.is_empty() || !self.ports.is_empty()
+    }
+
+    /// The kind conditions: Unix sockets when asked for; TCP and UDP by protocol and family.
+    fn wants_kind(&self, entry: &SocketEntry) -> bool {
+        match entry.endpoint {
+            Endpoint::Inet(_) => {
+                self.wants_inet()
+                    && any_or_empty(&self.protos, entry.proto())
+                    && any_or_empty(&self.families, entry.family())
+            }
+            Endpoint::Unix(_) => self.unix,
+        }
+    }
+
     /// The conditions other than ports, as the command line spells them (`-l -t`), for messages.
     pub fn describe_others(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         let mut flag = |on: bool, text: &str| on.then(|| parts.push(text.into()));
         flag(self.listening_only, "-l");
+        flag(self.unix && self.paths.is_empty(), "-x");
         flag(self.protos.contains(&Proto::Tcp), "-t");
         flag(self.protos.contains(&Proto::Udp), "-u");
         flag(self.families.contains(&Family::Ipv4), "-4");
@@ -138,6 +167,8 @@ impl Filter {
     pub fn ports_only(&self) -> Filter {
         Filter {
             ports: self.ports.clone(),
+            paths: self.paths.clone(),
+            unix: !self.paths.is_empty(),
             ..Filter::default()
         }
     }

@@ -124,6 +124,26 @@ impl FromStr for PortSpec {
     }
 }
 
+/// A positional argument: a port (`8080`, `53/udp`, `http`), or the start of a Unix socket's
+/// path or abstract name (`/run/`, `@dbus`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Port(PortSpec),
+    Path(String),
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.starts_with('/') || text.starts_with('@') {
+            Ok(Target::Path(text.to_owned()))
+        } else {
+            text.parse().map(Target::Port)
+        }
+    }
+}
+
 /// What lsof's `-i [46][tcp|udp][:port]` asks for. Host parts (`@host`) have no equivalent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct InetSpec {

@@ -122,6 +122,17 @@ pub enum UnixName {
     Unnamed,
 }
 
+impl std::fmt::Display for UnixName {
+    /// As ss writes it: the path, `@` and the abstract name, or `-` when unbound.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnixName::Path(path) => f.write_str(path),
+            UnixName::Abstract(name) => write!(f, "@{name}"),
+            UnixName::Unnamed => f.write_str("-"),
+        }
+    }
+}
+
 /// A Unix domain socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnixSocket {
@@ -129,6 +140,9 @@ pub struct UnixSocket {
     pub name: UnixName,
     /// Inode of the connected peer, where the kernel says.
     pub peer: Option<u64>,
+    /// The peer's name, when the peer is bound (a client's peer is the server's socket, which
+    /// carries the path it was accepted on).
+    pub peer_name: Option<UnixName>,
     pub state: Option<State>,
 }
 

@@ -58,6 +58,9 @@ struct Wire<'a> {
     abstract_name: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     peer_inode: Option<u64>,
+    /// The peer's name as ss writes it: a path, or `@` and an abstract name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    peer: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +102,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             path: None,
             abstract_name: None,
             peer_inode: None,
+            peer: None,
             service: entry.service.as_deref().map(Cow::Borrowed),
             interface: None,
         };
@@ -130,6 +134,11 @@ impl<'a> Wire<'a> {
     fn set_unix(&mut self, unix: &'a UnixSocket) {
         self.unix_type = Some(unix.kind);
         self.peer_inode = unix.peer;
+        self.peer = unix.peer_name.as_ref().map(|name| match name {
+            UnixName::Path(path) => Cow::Borrowed(path.as_str()),
+            UnixName::Abstract(name) => Cow::Owned(format!("@{name}")),
+            UnixName::Unnamed => Cow::Borrowed(""),
+        });
         match &unix.name {
             UnixName::Path(path) => self.path = Some(Cow::Borrowed(path)),
             UnixName::Abstract(name) => self.abstract_name = Some(Cow::Borrowed(name)),
@@ -204,6 +213,13 @@ fn unix(wire: &Wire<'_>) -> Result<Endpoint, String> {
         kind: wire.unix_type.ok_or("a unix socket needs unix_type")?,
         name,
         peer: wire.peer_inode,
+        peer_name: wire
+            .peer
+            .as_deref()
+            .map(|peer| match peer.strip_prefix('@') {
+                Some(name) => UnixName::Abstract(name.to_owned()),
+                None => UnixName::Path(peer.to_owned()),
+            }),
         state: wire.state,
     }))
 }
@@ -244,6 +260,7 @@ mod tests {
             kind: UnixType::Seqpacket,
             name: UnixName::Abstract("bus".into()),
             peer: Some(12),
+            peer_name: Some(UnixName::Path("/run/bus".into())),
             state: Some(State::Established),
         });
         let netns = Netns {

@@ -8,7 +8,8 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName,
+    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName, UnixSocket,
+    UnixType,
 };
 use crate::sanitize::sanitize;
 
@@ -120,6 +121,10 @@ impl Column {
                 Endpoint::Inet(InetSocket {
                     remote: Some(addr), ..
                 }) => push(buf, addr),
+                Endpoint::Unix(UnixSocket {
+                    peer_name: Some(name),
+                    ..
+                }) => unix_name(name, buf),
                 _ => buf.push_str(NONE),
             },
             Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
@@ -194,11 +199,16 @@ fn owner_text(column: Column, line: &Line, buf: &mut String) {
     }
 }
 
+/// As ss names them: `tcp`, `udp`, and `u_str`, `u_dgr`, `u_seq` for Unix sockets.
 fn proto_name(entry: &SocketEntry) -> &'static str {
-    match entry.proto() {
-        Some(Proto::Tcp) => "tcp",
-        Some(Proto::Udp) => "udp",
-        None => "unix",
+    match &entry.endpoint {
+        Endpoint::Inet(inet) if inet.proto == Proto::Tcp => "tcp",
+        Endpoint::Inet(_) => "udp",
+        Endpoint::Unix(unix) => match unix.kind {
+            UnixType::Stream => "u_str",
+            UnixType::Dgram => "u_dgr",
+            UnixType::Seqpacket => "u_seq",
+        },
     }
 }
 

@@ -7,8 +7,12 @@ use crate::model::{Family, Netns, Proto, SocketEntry, State};
 
 /// Which sockets to list. Built from the command line's filter, but owned by the source layer
 /// so the platform code never sees the CLI. Empty lists mean "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
+    /// TCP and UDP sockets (narrowed by `protos`).
+    pub inet: bool,
+    /// Unix domain sockets.
+    pub unix: bool,
     pub protos: Vec<Proto>,
     pub families: Vec<Family>,
     /// TCP states; UDP sockets have none, so a non-empty list excludes them.
@@ -17,6 +21,21 @@ pub struct Query {
     pub port: Option<u16>,
     /// TCP listeners and unconnected UDP sockets only.
     pub listening_only: bool,
+}
+
+impl Default for Query {
+    /// Every TCP and UDP socket, as plain `ports` lists them.
+    fn default() -> Query {
+        Query {
+            inet: true,
+            unix: false,
+            protos: Vec::new(),
+            families: Vec::new(),
+            states: Vec::new(),
+            port: None,
+            listening_only: false,
+        }
+    }
 }
 
 /// The sockets found, the namespaces they came from, and what could not be seen.

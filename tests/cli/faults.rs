@@ -83,3 +83,30 @@ fn without_netlink_or_proc_net_it_is_a_clear_error() {
     );
     assert!(stderr.contains("/proc/net/tcp"), "{why}");
 }
+
+#[test]
+fn without_netlink_unix_sockets_come_from_proc_net_unix() {
+    let path = std::env::temp_dir().join(format!("ports-fallback-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let text = path.to_str().unwrap();
+    let output = without_netlink(&["--json", "-l", text]);
+    let why = explain(&["(no netlink) --json -l", text], &output);
+    assert_eq!(output.status.code(), Some(0), "{why}");
+    let sockets: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect(&why);
+    let [socket] = &sockets[..] else {
+        panic!("{why}")
+    };
+    assert_eq!(
+        (&socket["path"], &socket["state"]),
+        (&text.into(), &"listen".into()),
+        "{why}"
+    );
+    assert_eq!(
+        socket["processes"][0]["pid"],
+        u64::from(std::process::id()),
+        "{why}"
+    );
+    drop(listener);
+    std::fs::remove_file(&path).unwrap();
+}

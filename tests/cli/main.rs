@@ -18,5 +18,6 @@ mod presenter;
 mod privilege;
 mod replay;
 mod support;
+mod unix;
 mod visibility;
 mod widths;

@@ -116,9 +116,22 @@ pub fn dump(
     port: Option<u16>,
     sink: &mut dyn FnMut(DiagSocket),
 ) -> io::Result<()> {
+    let request = request(family, protocol, states, port);
+    exchange(&request, &mut |payload| {
+        sink(parse_socket(payload, protocol)?);
+        Ok(())
+    })
+}
+
+/// Sends a SOCK_DIAG dump request (inet or unix) and hands `on_record` the payload of each
+/// socket record in the reply, until the kernel says the dump is done.
+pub fn exchange(
+    request: &[u8],
+    on_record: &mut dyn FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
     let socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.connect(&NetlinkAddr::new(0, 0))?;
-    socket.send(&request(family, protocol, states, port), 0)?;
+    socket.send(request, 0)?;
 
     let mut buf = vec![0; RECV_BUF_LEN];
     loop {
@@ -133,7 +146,7 @@ pub fn dump(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        if parse_datagram(&buf[..len], protocol, sink)? {
+        if parse_datagram(&buf[..len], on_record)? {
             return Ok(());
         }
     }
@@ -198,19 +211,18 @@ fn port_filter(port: u16) -> [u8; PORT_FILTER_LEN as usize] {
     attr
 }
 
-/// Hands the sockets in one datagram of the reply to `sink`. Returns whether the dump is
-/// complete.
+/// Hands the socket records in one datagram of the reply to `on_record`. Returns whether the
+/// dump is complete.
 fn parse_datagram(
     mut datagram: &[u8],
-    protocol: u8,
-    sink: &mut dyn FnMut(DiagSocket),
+    on_record: &mut dyn FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<bool> {
     while !datagram.is_empty() {
         // Checks that the header fits and that its length is sane and within the datagram.
         let message = NetlinkBuffer::new_checked(datagram).map_err(invalid_data)?;
         let len = message.length() as usize;
         if message.message_type() == SOCK_DIAG_BY_FAMILY {
-            sink(parse_socket(message.payload(), protocol)?);
+            on_record(message.payload())?;
         } else if end_of_dump(&datagram[..len])? {
             return Ok(true);
         }
@@ -257,7 +269,7 @@ fn end_of_dump(message: &[u8]) -> io::Result<bool> {
     }
 }
 
-fn invalid_data(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
+pub fn invalid_data(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, error)
 }
 
@@ -296,7 +308,11 @@ mod tests {
     fn parses_sockets_until_done() {
         let datagram = [listener_msg(), message(NLMSG_DONE, &0i32.to_ne_bytes())].concat();
         let mut sockets = Vec::new();
-        assert!(parse_datagram(&datagram, IPPROTO_TCP, &mut |s| sockets.push(s)).expect("valid"));
+        let mut sink = |payload: &[u8]| {
+            sockets.push(parse_socket(payload, IPPROTO_TCP)?);
+            Ok(())
+        };
+        assert!(parse_datagram(&datagram, &mut sink).expect("valid"));
         let [socket] = &sockets[..] else {
             panic!("{sockets:?}")
         };
@@ -307,8 +323,10 @@ mod tests {
     #[test]
     fn rejects_truncated_messages() {
         let datagram = listener_msg();
-        let error =
-            parse_datagram(&datagram[..60], IPPROTO_TCP, &mut |_| {}).expect_err("truncated");
+        let error = parse_datagram(&datagram[..60], &mut |p| {
+            parse_socket(p, IPPROTO_TCP).map(drop)
+        })
+        .expect_err("truncated");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
     }
 
@@ -320,7 +338,7 @@ mod tests {
         );
         let done = message(NLMSG_DONE, &(-libc::EPERM).to_ne_bytes());
         for datagram in [nack, done] {
-            let error = parse_datagram(&datagram, IPPROTO_TCP, &mut |_| {}).expect_err("EPERM");
+            let error = parse_datagram(&datagram, &mut |_| Ok(())).expect_err("EPERM");
             assert_eq!(error.raw_os_error(), Some(libc::EPERM));
         }
     }

@@ -8,6 +8,7 @@
 mod diag;
 mod fds;
 mod procnet;
+mod unix;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,10 @@ use fds::OwnerMap;
 
 use super::raw::{RawSnapshot, unmap};
 use super::{HiddenReason, Problem, Query, SourceError};
-use crate::model::{Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State};
+use crate::model::{
+    Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State, UnixName, UnixSocket,
+    UnixType,
+};
 
 /// Threads reading /proc while the dump runs: this machine class has two cores.
 const SCAN_THREADS: usize = 2;
@@ -108,33 +112,143 @@ fn dump(
     query: &Query,
     netns: &Arc<Netns>,
 ) -> Result<(Vec<SocketEntry>, Vec<Problem>), SourceError> {
-    let requests = requests(query);
-    let mut names = InterfaceNames::default();
     let mut entries = Vec::new();
-    let netlink = {
-        let mut sink = |socket: DiagSocket| entries.push(to_entry(&socket, netns, &mut names));
-        let mut dump = |r: &Request| diag::dump(r.family, r.protocol, r.states, r.port, &mut sink);
-        requests.iter().try_for_each(&mut dump)
-    };
+    let netlink = dump_netlink(query, netns, &mut entries);
     let Err(netlink_error) = netlink else {
+        name_unix_peers(&mut entries);
         return Ok((entries, Vec::new()));
     };
     // /proc/net cannot filter: the caller's filter drops the extra sockets later.
     entries.clear();
-    for request in &requests {
-        match procnet::read(request.family, request.protocol) {
-            Ok(sockets) => {
-                entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
-            }
-            Err(procnet_error) => {
-                return Err(SourceError::Backend(format!(
-                    "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
-                )));
-            }
-        }
-    }
+    read_proc_net(query, netns, &mut entries).map_err(|procnet_error| {
+        SourceError::Backend(format!(
+            "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
+        ))
+    })?;
     let error = netlink_error.to_string();
     Ok((entries, vec![Problem::NetlinkRefused { error }]))
+}
+
+fn dump_netlink(
+    query: &Query,
+    netns: &Arc<Netns>,
+    entries: &mut Vec<SocketEntry>,
+) -> std::io::Result<()> {
+    let mut names = InterfaceNames::default();
+    let requests = if query.inet {
+        requests(query)
+    } else {
+        Vec::new()
+    };
+    for r in &requests {
+        let sink = &mut |s: DiagSocket| entries.push(to_entry(&s, netns, &mut names));
+        diag::dump(r.family, r.protocol, r.states, r.port, sink)?;
+    }
+    if query.unix {
+        let states = unix_states(query).0;
+        unix::dump(states, &mut |socket| {
+            entries.push(unix_entry(&socket, netns))
+        })?;
+    }
+    Ok(())
+}
+
+/// The kernel states of the Unix sockets to dump: listeners for `-l`, the `--state` list.
+fn unix_states(query: &Query) -> States {
+    let listen = LISTEN;
+    let all = States::of(&[1, 2, 7, 10]);
+    let wanted = if query.states.is_empty() {
+        all
+    } else {
+        query
+            .states
+            .iter()
+            .map(|&state| state_flag(Proto::Tcp, state) | state_flag(Proto::Udp, state))
+            .collect()
+    };
+    if query.listening_only {
+        wanted & listen
+    } else {
+        wanted
+    }
+}
+
+fn read_proc_net(
+    query: &Query,
+    netns: &Arc<Netns>,
+    entries: &mut Vec<SocketEntry>,
+) -> std::io::Result<()> {
+    let mut names = InterfaceNames::default();
+    let requests = if query.inet {
+        requests(query)
+    } else {
+        Vec::new()
+    };
+    for request in &requests {
+        let sockets = procnet::read(request.family, request.protocol)?;
+        entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
+    }
+    if query.unix {
+        let sockets = unix::read_proc()?;
+        entries.extend(sockets.iter().map(|s| unix_entry(s, netns)));
+    }
+    Ok(())
+}
+
+/// Gives each connected Unix socket its peer's name: a client's peer is the server's socket,
+/// which carries the path it was accepted on, so the client shows what it talks to.
+fn name_unix_peers(entries: &mut [SocketEntry]) {
+    let names: HashMap<u64, UnixName> = entries
+        .iter()
+        .filter_map(|e| Some((e.inode, e.unix()?.name.clone())))
+        .filter(|(_, name)| *name != UnixName::Unnamed)
+        .collect();
+    for entry in entries {
+        if let Endpoint::Unix(unix) = &mut entry.endpoint {
+            unix.peer_name = unix.peer.and_then(|peer| names.get(&peer).cloned());
+        }
+    }
+}
+
+fn unix_entry(socket: &unix::UnixDiag, netns: &Arc<Netns>) -> SocketEntry {
+    let kind = match socket.kind {
+        2 => UnixType::Dgram,
+        5 => UnixType::Seqpacket,
+        _ => UnixType::Stream,
+    };
+    let state = match socket.state {
+        10 => State::Listen,
+        1 => State::Established,
+        2 => State::SynSent,
+        7 => State::Unconn,
+        _ => State::Unknown,
+    };
+    let endpoint = Endpoint::Unix(UnixSocket {
+        kind,
+        name: unix_name(socket.name.as_deref()),
+        peer: socket.peer.filter(|&peer| peer != 0).map(u64::from),
+        peer_name: None,
+        state: Some(state),
+    });
+    SocketEntry {
+        inode: u64::from(socket.inode),
+        cookie: (socket.cookie != 0).then_some(socket.cookie),
+        uid: socket.uid,
+        queues: socket.queues.map(|(recv, send)| Queues { recv, send }),
+        ..SocketEntry::new(endpoint, Arc::clone(netns))
+    }
+}
+
+/// A path, or (after a leading NUL) an abstract name; the kernel may pad a path with NULs.
+fn unix_name(name: Option<&[u8]>) -> UnixName {
+    match name {
+        None | Some([]) => UnixName::Unnamed,
+        Some([0, rest @ ..]) => UnixName::Abstract(String::from_utf8_lossy(rest).into_owned()),
+        Some(path) => {
+            let path = path.split(|&b| b == 0).next().unwrap_or(path);
+            UnixName::Path(String::from_utf8_lossy(path).into_owned())
+        }
+    }
 }
 
 /// Device names by index, looked up once per snapshot.
