@@ -9,11 +9,12 @@ use anyhow::Context;
 use crate::exit::ExitCode;
 use crate::filter::Filter;
 use crate::model::SocketEntry;
-use crate::render::{RenderContext, render};
+use crate::render::{RenderContext, render, render_summary};
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
 use crate::source::{Problem, Query, SocketSource};
+use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +54,16 @@ pub fn run(
         hidden_owners,
         ..settings.render.clone()
     };
-    render(settings.format, &entries, &context, out)?;
+    if settings.summary {
+        render_summary(
+            &Summary::of(&entries, hidden_owners),
+            settings.format,
+            &context,
+            out,
+        )?;
+    } else {
+        render(settings.format, &entries, &context, out)?;
+    }
     let port_in_use = if entries.is_empty() {
         port_in_use(filter, source)?
     } else {

@@ -148,6 +148,11 @@ pub struct OutputArgs {
     #[arg(short, long)]
     pub wide: bool,
 
+    /// A summary instead of the list: counts by kind and state, listeners by exposure, top
+    /// processes and peers (as ss -s; filters apply)
+    #[arg(short = 's', long)]
+    pub summary: bool,
+
     /// Numbers only: no service names (as ss -n)
     #[arg(short = 'n', long)]
     pub numeric: bool,

@@ -15,3 +15,4 @@ pub mod services;
 pub mod settings;
 pub mod sort;
 pub mod source;
+pub mod summary;

@@ -71,21 +71,13 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
 }
 
 /// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
-const HABITS: [(&str, &str); 9] = [
+const HABITS: [(&str, &str); 7] = [
     (
         "-e",
         "ss -e (extended): ports --json has each socket's uid and inode",
     ),
     ("-o", "ss -o (timers) is not shown by ports"),
     ("-m", "ss -m (socket memory) is not shown by ports"),
-    (
-        "-x",
-        "Unix domain sockets (ss -x) are not listed by ports yet",
-    ),
-    (
-        "-s",
-        "a summary (ss -s) is not in ports yet: ports --json | jq length counts sockets",
-    ),
     ("-K", "ports does not kill sockets"),
     (
         "-N",

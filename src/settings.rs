@@ -59,6 +59,8 @@ pub struct Settings {
     pub render: RenderContext,
     /// Look up service names for ports (`-w` and JSON, unless `-n`).
     pub services: bool,
+    /// Print the summary instead of the list.
+    pub summary: bool,
     /// A `--json` dump to show instead of this machine's sockets.
     pub replay: Option<PathBuf>,
 }
@@ -83,7 +85,10 @@ impl Settings {
             filter: filter(opts.targets, opts.filter, replaying)?,
             sort: output.sort,
             reverse: output.reverse,
-            services: !output.numeric && (output.wide || format != Format::Table),
+            services: !output.numeric
+                && !output.summary
+                && (output.wide || format != Format::Table),
+            summary: output.summary,
             format,
             render: RenderContext {
                 color,

@@ -196,6 +196,20 @@ pub struct Queues {
     pub send: u32,
 }
 
+/// Who can reach a socket's local address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// 127.0.0.0/8, ::1, or bound to the `lo` device: this machine only.
+    Loopback,
+    /// A wildcard address (0.0.0.0, ::) on every interface.
+    All,
+    /// A wildcard bound to one device (SO_BINDTODEVICE): `0.0.0.0%eth0` reaches eth0 only.
+    Interface,
+    /// One specific, non-loopback address.
+    Address,
+}
+
 /// A socket's identity across scans: it does not change with the socket's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SocketKey {
@@ -306,6 +320,25 @@ impl SocketEntry {
             },
             Endpoint::Unix(unix) => unix.state == Some(State::Listen),
         }
+    }
+
+    /// Who can reach the local address; `None` for Unix sockets.
+    pub fn exposure(&self) -> Option<Exposure> {
+        let inet = self.inet()?;
+        let ip = inet.local.ip().to_canonical();
+        let device = inet.interface.as_deref();
+        Some(
+            match (
+                ip.is_loopback() || device == Some("lo"),
+                ip.is_unspecified(),
+                device,
+            ) {
+                (true, _, _) => Exposure::Loopback,
+                (false, true, None) => Exposure::All,
+                (false, true, Some(_)) => Exposure::Interface,
+                (false, false, _) => Exposure::Address,
+            },
+        )
     }
 
     /// Identity across scans: namespace, cookie and inode, none of which a state change moves.

@@ -4,6 +4,7 @@ mod columns;
 mod csv;
 mod fit;
 mod json;
+mod summary;
 mod table;
 
 use std::io::{self, Write};
@@ -52,6 +53,8 @@ impl Default for RenderContext {
         }
     }
 }
+
+pub use summary::write as render_summary;
 
 /// Writes `entries` in `format`. An empty table writes nothing; empty JSON is `[]`.
 pub fn render(

@@ -251,3 +251,62 @@ fn a_full_backlog_shows_in_the_queues() {
         "ss agrees: {ss}"
     );
 }
+
+/// `ss -s`'s TCP line: `TCP:   N (estab E, closed C, orphaned O, timewait T)`.
+fn ss_summary_tcp() -> (u64, u64) {
+    let output = Command::new("ss").arg("-s").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().find(|l| l.starts_with("TCP:")).unwrap();
+    let number_after = |word: &str| -> u64 {
+        let rest = &line[line.find(word).unwrap() + word.len()..];
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    (number_after("estab"), number_after("timewait"))
+}
+
+#[test]
+fn the_summary_agrees_with_the_listing_and_with_ss() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap())
+        .collect();
+    let accepted: Vec<_> = (0..5).map(|_| listener.accept().unwrap()).collect();
+    let output = crate::support::ports()
+        .args(["-s", "-t", "--json"])
+        .output()
+        .unwrap();
+    let why = explain(&["-s -t --json"], &output);
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect(&why);
+    let count = |states: &[&str]| -> u64 {
+        let rows = summary["by_state"].as_array().unwrap();
+        let wanted = rows
+            .iter()
+            .filter(|r| states.iter().any(|s| r["state"] == *s));
+        wanted.map(|r| r["sockets"].as_u64().unwrap()).sum()
+    };
+    // ss -s takes estab from the kernel's CurrEstab (ESTABLISHED and CLOSE-WAIT) and timewait
+    // from sockstat: other tests' sockets come and go, so allow a little churn.
+    let (estab, timewait) = ss_summary_tcp();
+    let ours = count(&["established", "close-wait"]);
+    assert!(
+        ours.abs_diff(estab) <= 6,
+        "ports {ours}, ss -s {estab}: {why}"
+    );
+    assert!(count(&["time-wait"]).abs_diff(timewait) <= 20, "{why}");
+    assert!(ours >= 10, "our five pairs are counted: {why}");
+    let (listing, _) = json(&["-t"]);
+    assert!(
+        summary["total"]
+            .as_u64()
+            .unwrap()
+            .abs_diff(listing.len() as u64)
+            <= 6,
+        "{why}"
+    );
+    drop((clients, accepted));
+}

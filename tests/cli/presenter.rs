@@ -238,3 +238,15 @@ fn cli_definition_is_consistent() {
     use clap::CommandFactory;
     Opts::command().debug_assert();
 }
+
+#[test]
+fn summary_as_tables_and_json() {
+    insta::assert_snapshot!(run(&["-s"], &PIPE));
+    let json: serde_json::Value = serde_json::from_str(&run(&["-s", "--json"], &PIPE)).unwrap();
+    assert_eq!(json["total"], FakeSource::sample().entries.len());
+    assert_eq!(json["listeners_by_exposure"]["all"], 2);
+    assert_eq!(json["hidden_owners"], 1);
+    let filtered: serde_json::Value =
+        serde_json::from_str(&run(&["-s", "--json", "8080"], &PIPE)).unwrap();
+    assert_eq!(filtered["total"], 5, "filters apply: {filtered}");
+}
