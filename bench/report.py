@@ -16,6 +16,7 @@ TARGETS = [
     ("ports PORT", "ss -tanp sport", 0.35),
     ("ports --json", "ss -tuanp", 0.5),
     ("ports --color always", "ss -tuanp", 0.5),
+    ("ports -x", "ss -xap", 0.5),
 ]
 PLOTTED = ["ports", "ss -tuanp", "netstat -tuanp", "lsof -i -nP", "ports -l", "ss -tulnp",
            "ports PORT", "ss -tanp sport"]
@@ -24,8 +25,9 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def load(results):
     populations = {}
-    for name, sockets, time_wait in read_tsv(results / "populations.tsv"):
-        populations[name] = {"sockets": int(sockets), "time_wait": int(time_wait), "cmds": {}}
+    for name, sockets, time_wait, unix in read_tsv(results / "populations.tsv"):
+        populations[name] = {"sockets": int(sockets), "time_wait": int(time_wait),
+                             "unix": int(unix), "cmds": {}}
     for name, _, command, kib in read_tsv(results / "rss.tsv"):
         populations[name]["cmds"].setdefault(command, {})["rss_kib"] = int(kib)
     for name in populations:
@@ -79,7 +81,8 @@ def judged(ratio, target):
 def detail_tables(populations):
     out = []
     for pop in populations.values():
-        out.append(f"\n#### {pop['sockets']:,} sockets ({pop['time_wait']:,} of them in TIME-WAIT)\n")
+        out.append(f"\n#### {pop['sockets']:,} sockets ({pop['time_wait']:,} of them in TIME-WAIT), "
+                   f"and {pop['unix']:,} Unix sockets\n")
         out.append("| command | mean | ± | peak RSS |")
         out.append("|---|---:|---:|---:|")
         for command, m in pop["cmds"].items():

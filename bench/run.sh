@@ -14,12 +14,13 @@ cd "$(dirname "$0")/.."
 smoke=false
 [[ "${1:-}" == "--smoke" ]] && smoke=true
 
-# name pairs listeners udp procs: about 2*pairs + listeners + udp sockets.
+# name pairs listeners udp procs unix: about 2*pairs + listeners + udp TCP/UDP sockets, and
+# `unix` Unix sockets beside them (for ports -x against ss -xp).
 populations=(
-  "100 40 10 10 4"
-  "2000 900 100 100 8"
-  "20000 9800 200 200 8"
-  "100000 49600 400 400 8"
+  "100 40 10 10 4 100"
+  "2000 900 100 100 8 2000"
+  "20000 9800 200 200 8 5000"
+  "100000 49600 400 400 8 5000"
 )
 $smoke && populations=("${populations[0]}")
 
@@ -40,17 +41,18 @@ stop_load() {
 trap stop_load EXIT
 
 for population in "${populations[@]}"; do
-  read -r name pairs listeners udp procs <<<"$population"
+  read -r name pairs listeners udp procs unix <<<"$population"
   fifo=$(mktemp -u); mkfifo "$fifo"
-  "$loadgen" --pairs "$pairs" --listeners "$listeners" --udp "$udp" --procs "$procs" --seconds 1800 >"$fifo" &
+  "$loadgen" --pairs "$pairs" --listeners "$listeners" --udp "$udp" --procs "$procs" --unix "$unix" --seconds 1800 >"$fifo" &
   loadgen_pid=$!
   read -r ready port _ <"$fifo"; rm -f "$fifo"
   [[ "$ready" == ready ]] || { echo "loadgen did not start" >&2; exit 1; }
 
   # Count what is really there: other processes' sockets and TIME-WAIT leftovers included.
   sockets=$(ss -tuanH | wc -l)
+  unix_sockets=$(ss -xaH | wc -l)
   time_wait=$(ss -tanH state time-wait | wc -l)
-  echo "== population $name: $sockets sockets present ($time_wait in TIME-WAIT), query port $port"
+  echo "== population $name: $sockets sockets present ($time_wait in TIME-WAIT), $unix_sockets Unix sockets, query port $port"
 
   runs=$([[ $name -ge 100000 ]] && echo 5 || echo 20)
   $smoke && runs=3
@@ -66,6 +68,8 @@ for population in "${populations[@]}"; do
     "ports PORT|$ports $port --color never"
     "ss -tanp sport|ss -tanp 'sport = :$port'"
     "lsof -nP -i :PORT|lsof -nP -i :$port"
+    "ports -x|$ports -x --color never"
+    "ss -xap|ss -xap"
   )
   # Each entry is "name|command".
   args=()
@@ -82,7 +86,7 @@ for population in "${populations[@]}"; do
     done
     printf '%s\t%s\t%s\t%s\n' "$name" "$sockets" "${entry%%|*}" "$peak" >>"$results/rss.tsv"
   done
-  printf '%s\t%s\t%s\n' "$name" "$sockets" "$time_wait" >>"$results/populations.tsv"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$sockets" "$time_wait" "$unix_sockets" >>"$results/populations.tsv"
   stop_load
 done
 

@@ -8,6 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
@@ -27,6 +28,9 @@ struct Args {
     /// UDP sockets; every other one is connected to a peer
     #[arg(long, default_value_t = 10)]
     udp: usize,
+    /// Unix stream sockets: connected pairs through one path listener per worker
+    #[arg(long, default_value_t = 0)]
+    unix: usize,
     /// Worker processes that share the population
     #[arg(long, default_value_t = 4)]
     procs: usize,
@@ -118,6 +122,7 @@ fn worker(args: &Args, index: usize) -> anyhow::Result<()> {
         }
         udp.push(socket);
     }
+    let unix = unix_pairs(share(args.unix, args.procs, index) / 2, index)?;
     println!("ready {}", listeners[0].local_addr()?.port());
     std::io::stdout().flush()?;
     let parent_gone = thread::spawn(|| {
@@ -128,7 +133,30 @@ fn worker(args: &Args, index: usize) -> anyhow::Result<()> {
     while !parent_gone.is_finished() && started.elapsed() < deadline {
         thread::sleep(Duration::from_millis(100));
     }
+    if let Some((_, path, _)) = &unix {
+        let _ = std::fs::remove_file(path);
+    }
     Ok(())
+}
+
+/// `pairs` connected Unix stream pairs through a listener at a path of this worker's, as
+/// clients of a daemon's socket look: the listener, and both ends of each connection.
+type UnixPopulation = (UnixListener, std::path::PathBuf, Vec<UnixStream>);
+
+fn unix_pairs(pairs: usize, index: usize) -> anyhow::Result<Option<UnixPopulation>> {
+    if pairs == 0 {
+        return Ok(None);
+    }
+    let path = std::env::temp_dir().join(format!("ports-loadgen-{}-{index}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    let mut ends = Vec::with_capacity(2 * pairs);
+    for _ in 0..pairs {
+        let client = UnixStream::connect(&path)?;
+        let (server, _) = listener.accept()?;
+        ends.extend([client, server]);
+    }
+    Ok(Some((listener, path, ends)))
 }
 
 /// Large populations need more fds than the default soft limit allows.
