@@ -34,9 +34,11 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
     let filter = &settings.filter;
-    let snapshot = source
-        .snapshot(&query(filter))
-        .context("cannot list sockets")?;
+    let query = Query {
+        owner_context: settings.owner_context,
+        ..query(filter)
+    };
+    let snapshot = source.snapshot(&query).context("cannot list sockets")?;
     let mut entries = snapshot.sockets;
     entries.retain(|entry| filter.matches_socket(entry));
     // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
@@ -50,7 +52,7 @@ pub fn run(
         }
     }
     let context = RenderContext {
-        now: SystemTime::now(),
+        now: snapshot.taken_at.unwrap_or_else(SystemTime::now),
         hidden_owners,
         ..settings.render.clone()
     };
@@ -133,7 +135,8 @@ pub fn query(filter: &Filter) -> Query {
         families: filter.families.clone(),
         states: filter.states.clone(),
         port,
-        listening_only: filter.listening_only,
+        listening_only: filter.listening_only || filter.exposed,
+        owner_context: false,
     }
 }
 

@@ -55,9 +55,13 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// TCP listeners and bound, unconnected UDP sockets only
+    /// TCP listeners and bound sockets, unconnected UDP sockets only
     #[arg(short, long)]
     pub listen: bool,
+
+    /// Only listeners and bound sockets reachable from the network (not loopback-only)
+    #[arg(long)]
+    pub exposed: bool,
 
     /// TCP sockets (both protocols when neither -t nor -u is given)
     #[arg(short, long)]

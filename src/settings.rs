@@ -61,6 +61,8 @@ pub struct Settings {
     pub services: bool,
     /// Print the summary instead of the list.
     pub summary: bool,
+    /// Read where owners come from and run: -w, JSON, and port queries (the card).
+    pub owner_context: bool,
     /// A `--json` dump to show instead of this machine's sockets.
     pub replay: Option<PathBuf>,
 }
@@ -81,6 +83,8 @@ impl Settings {
             _ => Format::Table,
         };
         let replaying = opts.replay.is_some();
+        let port_query = !opts.targets.is_empty();
+        let listening = opts.filter.listen || opts.filter.exposed;
         Ok(Settings {
             filter: filter(opts.targets, opts.filter, replaying)?,
             sort: output.sort,
@@ -89,11 +93,13 @@ impl Settings {
                 && !output.summary
                 && (output.wide || format != Format::Table),
             summary: output.summary,
+            owner_context: output.wide || format == Format::Json || port_query,
             format,
             render: RenderContext {
                 color,
                 width: terminal.width,
                 wide: output.wide,
+                listening,
                 ..RenderContext::default()
             },
             replay: opts.replay,
@@ -145,6 +151,7 @@ fn filter(targets: Vec<Target>, args: FilterArgs, replaying: bool) -> Result<Fil
             .transpose()?,
         local: args.local,
         remote: args.remote,
+        exposed: args.exposed,
     })
 }
 

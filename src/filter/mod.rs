@@ -8,7 +8,7 @@ pub use parse::{
     InetSpec, NetMatch, PortRange, PortSpec, Target, parse_lsof_inet, parse_net, parse_state,
 };
 
-use crate::model::{Endpoint, Family, Proto, SocketEntry, State};
+use crate::model::{Endpoint, Exposure, Family, Proto, SocketEntry, State};
 
 /// A process owner to match: a uid or a user name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +40,13 @@ pub struct Filter {
     pub families: Vec<Family>,
     pub states: Vec<State>,
     pub pids: Vec<u32>,
-    /// Lowercase; matched as a substring of the process name.
+    /// Lowercase; matched as a substring of the process's `comm` or uncut program name.
     pub process: Option<String>,
     pub user: Option<UserMatch>,
     pub local: Option<NetMatch>,
     pub remote: Option<NetMatch>,
+    /// Listeners and bound sockets reachable from outside the machine only.
+    pub exposed: bool,
 }
 
 impl Filter {
@@ -78,6 +80,7 @@ impl Filter {
         self.wants_kind(entry)
             && (any_target || self.ports.iter().any(port_hit) || self.paths.iter().any(path_hit))
             && (!self.listening_only || entry.is_listening())
+            && (!self.exposed || is_exposed(entry))
             && (self.states.is_empty() || entry.state().is_some_and(|s| self.states.contains(&s)))
             && in_net(&self.local, local)
             && in_net(&self.remote, remote)
@@ -88,9 +91,11 @@ impl Filter {
         let owners = &entry.processes;
         (self.pids.is_empty() || owners.iter().any(|p| self.pids.contains(&p.pid)))
             && self.process.as_ref().is_none_or(|needle| {
-                owners
-                    .iter()
-                    .any(|p| p.name.to_lowercase().contains(needle))
+                owners.iter().any(|p| {
+                    [&p.name, &p.program]
+                        .iter()
+                        .any(|n| n.to_lowercase().contains(needle))
+                })
             })
             && self.user.as_ref().is_none_or(|user| {
                 owners.iter().any(|p| match user {
@@ -99,6 +104,11 @@ impl Filter {
                 })
             })
     }
+}
+
+/// A listener or bound socket on anything but loopback.
+fn is_exposed(entry: &SocketEntry) -> bool {
+    entry.is_listening() && entry.exposure().is_some_and(|e| e != Exposure::Loopback)
 }
 
 fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {
@@ -128,6 +138,7 @@ impl Filter {
         let mut parts: Vec<String> = Vec::new();
         let mut flag = |on: bool, text: &str| on.then(|| parts.push(text.into()));
         flag(self.listening_only, "-l");
+        flag(self.exposed, "--exposed");
         flag(self.unix && self.paths.is_empty(), "-x");
         flag(self.protos.contains(&Proto::Tcp), "-t");
         flag(self.protos.contains(&Proto::Udp), "-u");

@@ -220,17 +220,85 @@ pub struct SocketKey {
     pub inode: u64,
 }
 
-/// A process that holds a socket open.
+/// A container runtime, as its cgroup path names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Docker,
+    Podman,
+    Containerd,
+    Crio,
+    /// A Kubernetes pod container under the cgroupfs driver (the runtime is not in the path).
+    Kubernetes,
+    Lxc,
+    Nspawn,
+}
+
+/// The container a process runs in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Container {
+    pub runtime: Runtime,
+    /// The full id (64 hex digits for Docker, Podman, containerd, CRI-O); empty for LXC and
+    /// nspawn, which go by name.
+    pub id: String,
+    /// Its name, where a local file gives it (`web`, `pod/namespace/container`).
+    pub name: Option<String>,
+}
+
+/// Where a container's port forwarder (docker-proxy) sends what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forward {
+    /// The container behind it, when its address is found in the runtime's files.
+    pub container: Option<String>,
+    /// The address and port inside the container.
+    pub to: SocketAddr,
+}
+
+/// A process that holds a socket open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessInfo {
     pub pid: u32,
     /// Short name (the kernel's `comm`, at most 15 bytes on Linux), lossily UTF-8.
     pub name: String,
-    /// User name, when the uid maps to one.
+    /// User name of the effective uid, when the uid maps to one.
     pub user: Option<String>,
+    /// The effective uid (the one permissions use, as `ps` and `lsof` show it).
     pub uid: Option<u32>,
     /// Full command line, arguments joined by spaces; empty when unreadable.
     pub cmdline: String,
+    /// The program's name uncut: `comm` when whole, else the executable's or argv[0]'s base
+    /// name that `comm` begins.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub program: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppid: Option<u32>,
+    /// The parent's program name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// When the process started, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<u64>,
+    /// The systemd unit it runs in (`nginx.service`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    /// For a container's port forwarder: where it forwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwards: Option<Forward>,
+}
+
+impl ProcessInfo {
+    /// The name to show: the uncut program name, or `comm` when none was found.
+    pub fn program(&self) -> &str {
+        if self.program.is_empty() {
+            &self.name
+        } else {
+            &self.program
+        }
+    }
 }
 
 /// One socket and every process holding it.

@@ -235,6 +235,7 @@ mod tests {
             user: None,
             uid: Some(0),
             cmdline: "a \u{1b}[31m".into(),
+            ..ProcessInfo::default()
         };
         SocketEntry {
             inode: 991,

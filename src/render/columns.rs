@@ -8,8 +8,8 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName, UnixSocket,
-    UnixType,
+    Endpoint, Exposure, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName,
+    UnixSocket, UnixType,
 };
 use crate::sanitize::sanitize;
 
@@ -23,9 +23,13 @@ pub enum Column {
     RecvQ,
     SendQ,
     Service,
+    Exposure,
     Pid,
     Process,
     User,
+    Age,
+    Parent,
+    Where,
     Command,
 }
 
@@ -44,18 +48,29 @@ pub struct Line<'a> {
     pub owner: usize,
     /// Owners shown on no line (the `+N` after the pid).
     pub more: usize,
+    /// The snapshot's time in seconds since the Unix epoch, for ages.
+    pub now: Option<u64>,
 }
 
 impl<'a> Line<'a> {
     /// The lines of one socket: its first owner with `+N` for the rest, or every owner.
-    pub fn of(entry: &'a SocketEntry, every_owner: bool) -> impl Iterator<Item = Line<'a>> {
+    pub fn of(
+        entry: &'a SocketEntry,
+        every_owner: bool,
+        now: Option<u64>,
+    ) -> impl Iterator<Item = Line<'a>> {
         let owners = entry.processes.len();
         let (lines, more) = if every_owner {
             (owners.max(1), 0)
         } else {
             (1, owners.saturating_sub(1))
         };
-        (0..lines).map(move |owner| Line { entry, owner, more })
+        (0..lines).map(move |owner| Line {
+            entry,
+            owner,
+            more,
+            now,
+        })
     }
 
     fn process(&self) -> Option<&'a ProcessInfo> {
@@ -67,12 +82,16 @@ impl<'a> Line<'a> {
 }
 
 impl Column {
-    pub fn for_view(wide: bool) -> Vec<Column> {
+    /// The default columns; `-l` adds who can reach each listener, `-w` everything.
+    pub fn for_view(wide: bool, listening: bool) -> Vec<Column> {
         use Column::*;
         if wide {
             vec![
-                Proto, Local, Remote, State, RecvQ, SendQ, Service, Pid, Process, User, Command,
+                Proto, Local, Remote, State, RecvQ, SendQ, Service, Exposure, Pid, Process, User,
+                Age, Parent, Where, Command,
             ]
+        } else if listening {
+            vec![Proto, Local, State, Exposure, Pid, Process, User]
         } else {
             vec![Proto, Local, Remote, State, Pid, Process, User]
         }
@@ -87,6 +106,10 @@ impl Column {
             Column::RecvQ => "RECV-Q",
             Column::SendQ => "SEND-Q",
             Column::Service => "SERVICE",
+            Column::Exposure => "EXPOSURE",
+            Column::Age => "AGE",
+            Column::Parent => "PARENT",
+            Column::Where => "UNIT/CONTAINER",
             Column::Pid => "PID",
             Column::Process => "PROCESS",
             Column::User => "USER",
@@ -98,7 +121,13 @@ impl Column {
     fn is_socket(self) -> bool {
         !matches!(
             self,
-            Column::Pid | Column::Process | Column::User | Column::Command
+            Column::Pid
+                | Column::Process
+                | Column::User
+                | Column::Age
+                | Column::Parent
+                | Column::Where
+                | Column::Command
         )
     }
 
@@ -130,6 +159,7 @@ impl Column {
             Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
             Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
+            Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, exposure_name)),
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
             _ => owner_text(self, line, buf),
         }
@@ -193,9 +223,65 @@ fn owner_text(column: Column, line: &Line, buf: &mut String) {
                 push(buf, format_args!("+{}", line.more));
             }
         }
-        Column::Process => buf.push_str(&sanitize(&process.name)),
+        Column::Process => buf.push_str(&sanitize(process.program())),
         Column::User => user_label(process, buf),
+        Column::Age => match (process.started, line.now) {
+            (Some(started), Some(now)) => push_age(now.saturating_sub(started), buf),
+            _ => buf.push_str(NONE),
+        },
+        Column::Parent => match (process.ppid, &process.parent) {
+            (Some(ppid), Some(name)) => push(buf, format_args!("{ppid} {}", sanitize(name))),
+            (Some(ppid), None) => push(buf, ppid),
+            _ => buf.push_str(NONE),
+        },
+        Column::Where => push_where(process, buf),
         _ => buf.push_str(&sanitize(&process.cmdline)),
+    }
+}
+
+/// `3d4h`, `5h12m`, `4m10s`, `12s`: the two largest units, as people read an uptime.
+pub fn push_age(seconds: u64, buf: &mut String) {
+    let parts = [
+        (seconds / 86_400, 'd'),
+        (seconds / 3_600 % 24, 'h'),
+        (seconds / 60 % 60, 'm'),
+        (seconds % 60, 's'),
+    ];
+    let first = parts.iter().position(|&(n, _)| n > 0).unwrap_or(3);
+    for &(n, unit) in &parts[first..(first + 2).min(parts.len())] {
+        push(buf, format_args!("{n}{unit}"));
+    }
+}
+
+/// The container (`docker:web`, `docker:3f4e5d6c7b8a`) or else the unit; for a port forwarder,
+/// where it forwards (`docker-proxy → web 172.17.0.2:8080`).
+pub fn push_where(process: &ProcessInfo, buf: &mut String) {
+    if let Some(forward) = &process.forwards {
+        let to = forward
+            .container
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or_default();
+        let gap = if to.is_empty() { "" } else { " " };
+        push(buf, format_args!("→ {to}{gap}{}", forward.to));
+    } else if let Some(container) = &process.container {
+        let runtime = format!("{:?}", container.runtime).to_lowercase();
+        let short_id = &container.id[..container.id.len().min(12)];
+        let name = container.name.as_deref().map_or(short_id.into(), sanitize);
+        push(buf, format_args!("{runtime}:{name}"));
+    } else if let Some(unit) = &process.unit {
+        buf.push_str(&sanitize(unit));
+    } else {
+        buf.push_str(NONE);
+    }
+}
+
+fn exposure_name(exposure: Exposure) -> &'static str {
+    match exposure {
+        Exposure::Loopback => "loopback",
+        Exposure::All => "all",
+        Exposure::Interface => "interface",
+        Exposure::Address => "address",
     }
 }
 
@@ -314,7 +400,7 @@ mod tests {
     use crate::source::FakeSource;
 
     fn texts(entry: &SocketEntry, every_owner: bool, column: Column) -> Vec<String> {
-        let lines = Line::of(entry, every_owner).map(|line| {
+        let lines = Line::of(entry, every_owner, None).map(|line| {
             let mut text = String::new();
             column.write_text(&line, &mut text);
             text

@@ -9,8 +9,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::columns::{Column, GAP, Line};
 
 /// How the table makes room, least useful text first.
-const STEPS: [(Column, Step); 9] = [
+const STEPS: [(Column, Step); 10] = [
     (Column::State, Step::Floor),
+    (Column::Exposure, Step::Hide),
     (Column::Process, Step::ShrinkTo(12)),
     (Column::User, Step::ShrinkTo(8)),
     // Both addresses, the wider first: one long IPv6 address is cut in the middle before
@@ -143,7 +144,13 @@ fn min_width(column: Column, text: &str) -> usize {
             let suffix = port_suffix(text);
             suffix.len() + display_width(&text[..text.len() - suffix.len()]).min(7)
         }
-        Column::Command | Column::User | Column::Process | Column::Service => 4,
+        Column::Command
+        | Column::User
+        | Column::Process
+        | Column::Service
+        | Column::Parent
+        | Column::Where => 4,
+        Column::Exposure | Column::Age => display_width(text),
         Column::State => short_state(text).len(),
         Column::Proto | Column::Pid | Column::RecvQ | Column::SendQ => display_width(text),
     }
@@ -238,9 +245,9 @@ mod tests {
 
     #[test]
     fn room_is_made_from_the_least_useful_text_first() {
-        let columns = Column::for_view(false);
+        let columns = Column::for_view(false, false);
         let curl = FakeSource::sample().entries.remove(4);
-        let lines: Vec<Line> = Line::of(&curl, false).collect();
+        let lines: Vec<Line> = Line::of(&curl, false, None).collect();
         let natural = fit_widths(&columns, &lines, None);
         assert_eq!(natural, [5, 15, 14, 11, 4, 7, 5]);
         assert_eq!(total(&natural), 73);
@@ -258,9 +265,12 @@ mod tests {
 
     #[test]
     fn forty_columns_keep_the_port_and_owner_and_fit() {
-        let columns = Column::for_view(false);
+        let columns = Column::for_view(false, false);
         let sample = FakeSource::sample().entries;
-        let lines: Vec<Line> = sample.iter().flat_map(|e| Line::of(e, false)).collect();
+        let lines: Vec<Line> = sample
+            .iter()
+            .flat_map(|e| Line::of(e, false, None))
+            .collect();
         let widths = fit_widths(&columns, &lines, Some(40));
         assert!(total(&widths) <= 40, "{widths:?}");
         let shown: Vec<Column> = columns

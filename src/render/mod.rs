@@ -33,6 +33,8 @@ pub struct RenderContext {
     pub width: Option<u16>,
     /// Add the command-line column.
     pub wide: bool,
+    /// Only listeners are shown (`-l`): who can reach them replaces the empty REMOTE column.
+    pub listening: bool,
     /// The columns to show; empty means the default set for the view.
     pub columns: Vec<Column>,
     /// When the snapshot was taken, for ages and timestamps.
@@ -47,6 +49,7 @@ impl Default for RenderContext {
             color: false,
             width: None,
             wide: false,
+            listening: false,
             columns: Vec::new(),
             now: SystemTime::UNIX_EPOCH,
             hidden_owners: 0,

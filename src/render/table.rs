@@ -20,9 +20,14 @@ pub fn write(
         return Ok(());
     }
     // Under -w every owner has a line of its own; otherwise the first, with `+N`.
+    let now = context
+        .now
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs());
     let lines: Vec<Line> = entries
         .iter()
-        .flat_map(|entry| Line::of(entry, context.wide))
+        .flat_map(|entry| Line::of(entry, context.wide, now))
         .collect();
     let layout = Layout::new(&lines, context);
     let mut text = String::new();
@@ -57,7 +62,7 @@ struct Layout {
 impl Layout {
     fn new(lines: &[Line], context: &RenderContext) -> Layout {
         let columns = if context.columns.is_empty() {
-            Column::for_view(context.wide)
+            Column::for_view(context.wide, context.listening)
         } else {
             context.columns.clone()
         };

@@ -3,9 +3,12 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Problem, Query, Snapshot, SocketSource, SourceError};
-use crate::model::{Endpoint, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State};
+use crate::model::{
+    Container, Endpoint, InetSocket, Netns, ProcessInfo, Proto, Queues, Runtime, SocketEntry, State,
+};
 
 /// The host namespace's inode in the sample (Linux 6.18's initial network namespace).
 const SAMPLE_NETNS: u64 = 4026531833;
@@ -15,6 +18,8 @@ const SAMPLE_NETNS: u64 = 4026531833;
 pub struct FakeSource {
     pub entries: Vec<SocketEntry>,
     pub problems: Vec<Problem>,
+    /// When the snapshot says it was taken; `None` for now.
+    pub taken_at: Option<SystemTime>,
 }
 
 impl SocketSource for FakeSource {
@@ -29,6 +34,7 @@ impl SocketSource for FakeSource {
             sockets: self.entries.clone(),
             namespaces,
             problems: self.problems.clone(),
+            taken_at: self.taken_at,
         })
     }
 }
@@ -42,7 +48,11 @@ impl FakeSource {
         let entries: Vec<SocketEntry> = serde_json::from_str(&text)
             .map_err(|error| format!("'{}' is not a ports --json dump: {error}", path.display()))?;
         let problems = replayed_problems(&entries);
-        Ok(FakeSource { entries, problems })
+        Ok(FakeSource {
+            entries,
+            problems,
+            taken_at: None,
+        })
     }
 
     /// A small machine: a web server whose two workers share a listener, a client connection,
@@ -55,7 +65,16 @@ impl FakeSource {
             0,
             "nginx: master process /usr/sbin/nginx",
         );
-        let nginx_worker = process(1201, "nginx", "www-data", 33, "nginx: worker process");
+        let nginx_master = ProcessInfo {
+            unit: Some("nginx.service".into()),
+            ..nginx_master
+        };
+        let nginx_worker = ProcessInfo {
+            ppid: Some(1200),
+            parent: Some("nginx".into()),
+            unit: Some("nginx.service".into()),
+            ..process(1201, "nginx", "www-data", 33, "nginx: worker process")
+        };
         let postgres = process(
             880,
             "postgres",
@@ -63,13 +82,25 @@ impl FakeSource {
             112,
             "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main",
         );
-        let resolved = process(
-            412,
-            "systemd-resolve",
-            "systemd-resolve",
-            101,
-            "/lib/systemd/systemd-resolved",
-        );
+        let postgres = ProcessInfo {
+            container: Some(Container {
+                runtime: Runtime::Docker,
+                id: "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211".into(),
+                name: Some("db".into()),
+            }),
+            ..postgres
+        };
+        let resolved = ProcessInfo {
+            program: "systemd-resolved".into(),
+            unit: Some("systemd-resolved.service".into()),
+            ..process(
+                412,
+                "systemd-resolve",
+                "systemd-resolve",
+                101,
+                "/lib/systemd/systemd-resolved",
+            )
+        };
         let curl = process(
             5150,
             "curl",
@@ -84,6 +115,8 @@ impl FakeSource {
             1666,
             "\x1b[31mevil --\u{202e}txt.exe",
         );
+        let [nginx_master, nginx_worker, postgres, resolved, curl, evil] =
+            [nginx_master, nginx_worker, postgres, resolved, curl, evil].map(Arc::new);
         let web = [nginx_master, nginx_worker];
         let mut entries = vec![
             tcp("0.0.0.0:8080", None, State::Listen, &web),
@@ -137,6 +170,7 @@ impl FakeSource {
             problems: vec![Problem::OwnersHidden {
                 reason: super::HiddenReason::NotRoot,
             }],
+            taken_at: Some(UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME)),
         }
     }
 }
@@ -151,14 +185,21 @@ fn replayed_problems(entries: &[SocketEntry]) -> Vec<Problem> {
     vec![Problem::OwnersHidden { reason }]
 }
 
-fn process(pid: u32, name: &str, user: &str, uid: u32, cmdline: &str) -> Arc<ProcessInfo> {
-    Arc::new(ProcessInfo {
+/// When the sample snapshot was taken: 2026-11-26 12:00 UTC, so ages are the same every run.
+pub const SAMPLE_TIME: u64 = 1_795_694_400;
+
+fn process(pid: u32, name: &str, user: &str, uid: u32, cmdline: &str) -> ProcessInfo {
+    ProcessInfo {
         pid,
         name: name.into(),
         user: Some(user.into()),
         uid: Some(uid),
         cmdline: cmdline.into(),
-    })
+        ppid: Some(1),
+        parent: Some("systemd".into()),
+        started: Some(SAMPLE_TIME - 3 * 86_400 - 4 * 3_600),
+        ..ProcessInfo::default()
+    }
 }
 
 fn tcp(

@@ -1,6 +1,10 @@
 //! Where sockets come from: a `Query` in, a `Snapshot` out. The real system source, the OS
 //! layers it drives, and a fake that also replays `--json` dumps.
 
+#[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+mod containers;
 mod fake;
 #[cfg(any(not(target_os = "linux"), test))]
 mod netstat2_map;

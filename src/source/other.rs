@@ -34,5 +34,7 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         owners,
         netns,
         problems: Vec::new(),
+        hidden_because: None,
+        unseen: Default::default(),
     })
 }

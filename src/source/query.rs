@@ -21,6 +21,9 @@ pub struct Query {
     pub port: Option<u16>,
     /// TCP listeners and unconnected UDP sockets only.
     pub listening_only: bool,
+    /// Read where owners come from and run (parent, start, unit, container), for `-w`, JSON
+    /// and the card; the plain table needs names only.
+    pub owner_context: bool,
 }
 
 impl Default for Query {
@@ -34,6 +37,7 @@ impl Default for Query {
             states: Vec::new(),
             port: None,
             listening_only: false,
+            owner_context: false,
         }
     }
 }
@@ -44,6 +48,8 @@ pub struct Snapshot {
     pub sockets: Vec<SocketEntry>,
     pub namespaces: Vec<Arc<Netns>>,
     pub problems: Vec<super::Problem>,
+    /// When it was taken, where the source says (a replayed or sample snapshot); else now.
+    pub taken_at: Option<std::time::SystemTime>,
 }
 
 impl Snapshot {

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use super::Problem;
+use super::{HiddenReason, Problem};
 use crate::model::{Netns, SocketEntry};
 
 /// Everything one OS-level scan found: the sockets without process details (`owner_hidden`
@@ -16,6 +16,36 @@ pub struct RawSnapshot {
     pub owners: Vec<(u32, u32)>,
     pub netns: Arc<Netns>,
     pub problems: Vec<Problem>,
+    /// Why an owner may be missing, when some process could not be read; `None` when every
+    /// process was. The caller states it as a problem if any socket turns out hidden.
+    pub hidden_because: Option<HiddenReason>,
+    /// Whose processes could not be read.
+    pub unseen: Unseen,
+}
+
+/// Whose processes a scan could not read, so may hold a socket unseen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Unseen {
+    /// Every process was read.
+    #[default]
+    Nobody,
+    /// Not root: any user's but this one's.
+    AllBut(u32),
+    /// Refused even to root: processes running as these users.
+    Users(Vec<u32>),
+    /// /proc could not be read at all.
+    Everyone,
+}
+
+impl Unseen {
+    pub fn includes(&self, uid: u32) -> bool {
+        match self {
+            Unseen::Nobody => false,
+            Unseen::AllBut(me) => uid != *me,
+            Unseen::Users(uids) => uids.contains(&uid),
+            Unseen::Everyone => true,
+        }
+    }
 }
 
 /// Shows IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) as the IPv4 address they carry, like ss.

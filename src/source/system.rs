@@ -3,11 +3,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
+use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use super::raw::RawSnapshot;
+use super::cgroup;
+use super::containers::{self, ContainerFiles};
+use super::raw::{RawSnapshot, Unseen};
 use super::{Problem, Query, Snapshot, SocketSource, SourceError, os};
-use crate::model::ProcessInfo;
+use crate::model::{ProcessInfo, SocketEntry};
 
 /// Lists this machine's sockets. Keeps sysinfo's process table and resolved user names between
 /// snapshots, so asking again reuses them.
@@ -30,9 +32,11 @@ impl SocketSource for SystemSource {
             owners,
             netns,
             mut problems,
+            hidden_because,
+            unseen,
         } = os::sockets_with_owners(query)?;
         let pids = owners.iter().map(|&(_, pid)| pid);
-        let processes = match self.describe(pids.clone()) {
+        let processes = match self.describe(pids.clone(), query.owner_context) {
             Ok(processes) => processes,
             Err(error) => {
                 problems.push(Problem::ProcessDetailsUnavailable { error });
@@ -45,11 +49,34 @@ impl SocketSource for SystemSource {
                 sockets[index as usize].processes.push(Arc::clone(process));
             }
         }
+        if let Some(reason) = hidden_because {
+            sockets
+                .iter_mut()
+                .for_each(|entry| mark_partly_hidden(entry, &unseen));
+            if sockets.iter().any(|s| s.owner_hidden) {
+                problems.push(Problem::OwnersHidden { reason });
+            }
+        }
         Ok(Snapshot {
             sockets,
             namespaces: vec![netns],
             problems,
+            taken_at: None,
         })
+    }
+}
+
+/// A socket whose visible owners all run as users other than its creator, while that user's
+/// processes could not be read, may have another owner we cannot see: nginx's root master
+/// beside its `nobody` workers, seen as `nobody`. (A daemon that bound as root and dropped
+/// its privileges looks the same from outside.)
+fn mark_partly_hidden(entry: &mut SocketEntry, unseen: &Unseen) {
+    let seen = |uid| entry.processes.iter().any(|p| p.uid == Some(uid));
+    let creator_unseen = entry
+        .uid
+        .is_some_and(|uid| !seen(uid) && unseen.includes(uid));
+    if !entry.processes.is_empty() && creator_unseen {
+        entry.owner_hidden = true;
     }
 }
 
@@ -58,10 +85,7 @@ fn bare_pids(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> 
     pids.map(|pid| {
         let info = ProcessInfo {
             pid,
-            name: String::new(),
-            user: None,
-            uid: None,
-            cmdline: String::new(),
+            ..ProcessInfo::default()
         };
         (pid, Arc::new(info))
     })
@@ -69,10 +93,13 @@ fn bare_pids(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> 
 }
 
 impl SystemSource {
-    /// Names, users and command lines of the given pids only: a full process refresh costs more.
+    /// Details of the given pids only: a full process refresh costs more. With `context`, also
+    /// the parent, start time, executable, unit and container, which only `-w`, JSON and the
+    /// card show.
     fn describe(
         &mut self,
         pids: impl Iterator<Item = u32>,
+        context: bool,
     ) -> Result<HashMap<u32, Arc<ProcessInfo>>, String> {
         let mut pids: Vec<Pid> = pids.map(Pid::from_u32).collect();
         pids.sort_unstable();
@@ -84,26 +111,108 @@ impl SystemSource {
             Some(system) => system,
             empty => empty.insert(System::new().map_err(|e| e.to_string())?),
         };
-        let fields = ProcessRefreshKind::nothing()
-            .without_tasks()
-            .with_user(UpdateKind::Always)
-            .with_cmd(UpdateKind::Always);
-        system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, fields);
+        refresh(system, &pids);
+        if context {
+            let parents: Vec<Pid> = pids
+                .iter()
+                .filter_map(|&pid| system.process(pid)?.parent())
+                .collect();
+            refresh(system, &parents);
+        }
+        let mut files = ContainerFiles::under("/");
         let user_names = &mut self.user_names;
         let described = pids.iter().filter_map(|&pid| {
             let process = system.process(pid)?;
-            let uid = process.user_id().map(|uid| **uid);
-            let user = uid.and_then(|uid| cached_user_name(user_names, uid));
-            let info = ProcessInfo {
-                pid: pid.as_u32(),
-                name: process.name().to_string_lossy().into_owned(),
-                user,
-                uid,
-                cmdline: join_lossy(process.cmd()),
-            };
+            let mut info = details(process, user_names);
+            if context {
+                add_context(&mut info, process, system, &mut files);
+            }
             Some((pid.as_u32(), Arc::new(info)))
         });
         Ok(described.collect())
+    }
+}
+
+/// Reads the fields shown for `pids`: user, command line and executable (the program name).
+fn refresh(system: &mut System, pids: &[Pid]) {
+    let fields = ProcessRefreshKind::nothing()
+        .without_tasks()
+        .with_user(UpdateKind::Always)
+        .with_cmd(UpdateKind::Always)
+        .with_exe(UpdateKind::Always);
+    system.refresh_processes_specifics(ProcessesToUpdate::Some(pids), true, fields);
+}
+
+/// What every view shows: pid, names, the effective user (as `ps` and `lsof` show it), the
+/// command line.
+fn details(process: &Process, user_names: &mut HashMap<u32, Option<String>>) -> ProcessInfo {
+    let uid = process
+        .effective_user_id()
+        .or(process.user_id())
+        .map(|uid| **uid);
+    let name = process.name().to_string_lossy().into_owned();
+    let argv0 = process.cmd().first().map(|arg| arg.to_string_lossy());
+    let exe = process.exe().map(|exe| exe.to_string_lossy());
+    ProcessInfo {
+        pid: process.pid().as_u32(),
+        program: program_name(&name, [argv0.as_deref(), exe.as_deref()]),
+        name,
+        user: uid.and_then(|uid| cached_user_name(user_names, uid)),
+        uid,
+        cmdline: join_lossy(process.cmd()),
+        ..ProcessInfo::default()
+    }
+}
+
+/// The kernel cuts `comm` at 15 bytes: a longer base name of argv[0] or the executable that
+/// begins with it is the real name. Empty when `comm` is whole.
+fn program_name(comm: &str, candidates: [Option<&str>; 2]) -> String {
+    const COMM_MAX: usize = 15;
+    if comm.len() < COMM_MAX {
+        return String::new();
+    }
+    let base = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+    let names = candidates.into_iter().flatten().map(base);
+    names
+        .into_iter()
+        .find(|name| name.len() > comm.len() && name.starts_with(comm))
+        .unwrap_or_default()
+}
+
+/// Where the process comes from and runs: executable, parent, start time, unit, container, and
+/// for a container's port forwarder, where it forwards.
+fn add_context(
+    info: &mut ProcessInfo,
+    process: &Process,
+    system: &System,
+    files: &mut ContainerFiles,
+) {
+    info.exe = process.exe().map(|exe| exe.to_string_lossy().into_owned());
+    info.ppid = process.parent().map(Pid::as_u32);
+    info.parent = process
+        .parent()
+        .and_then(|ppid| system.process(ppid))
+        .map(|parent| {
+            let name = parent.name().to_string_lossy().into_owned();
+            let argv0 = parent
+                .cmd()
+                .first()
+                .map(|arg| arg.to_string_lossy().into_owned());
+            let program = program_name(&name, [argv0.as_deref(), None]);
+            if program.is_empty() { name } else { program }
+        });
+    info.started = Some(process.start_time()).filter(|&started| started > 0);
+    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", info.pid)).unwrap_or_default();
+    let placement = cgroup::path_of(&cgroup)
+        .map(cgroup::placement)
+        .unwrap_or_default();
+    info.unit = placement.unit;
+    info.container = placement.container.map(|mut container| {
+        files.name(&mut container);
+        container
+    });
+    if info.program() == "docker-proxy" {
+        info.forwards = containers::forward(&info.cmdline, files);
     }
 }
 
@@ -163,7 +272,7 @@ mod tests {
         let me = std::process::id();
         let mut source = SystemSource::default();
         for _ in 0..2 {
-            let processes = source.describe([me, me].into_iter()).unwrap();
+            let processes = source.describe([me, me].into_iter(), true).unwrap();
             let info = &processes[&me];
             assert_eq!(info.pid, me);
             assert!(!info.name.is_empty());
@@ -171,7 +280,29 @@ mod tests {
             assert_eq!(info.user.as_deref(), user_name(current_uid()).as_deref());
             assert!(info.cmdline.contains("ports"), "{}", info.cmdline);
             assert_eq!(processes.len(), 1, "only the pids asked for");
+            assert_eq!(info.ppid, Some(std::os::unix::process::parent_id()));
+            assert!(info.started.is_some() && info.exe.is_some(), "{info:?}");
         }
+    }
+
+    #[test]
+    fn long_names_come_from_argv0_or_the_executable() {
+        let comm = "my-long-server-";
+        let argv0 = Some("/opt/bin/my-long-server-name");
+        assert_eq!(program_name(comm, [argv0, None]), "my-long-server-name");
+        assert_eq!(
+            program_name(comm, [Some("python3"), Some("/tmp/my-long-server-name")]),
+            "my-long-server-name"
+        );
+        assert_eq!(
+            program_name("nginx", [Some("nginx: worker process"), None]),
+            ""
+        );
+        assert_eq!(
+            program_name(comm, [Some("other"), None]),
+            "",
+            "unrelated names are not taken"
+        );
     }
 
     #[cfg(target_os = "linux")]

@@ -17,6 +17,7 @@ fn process(pid: u32, name: &str, user: &str) -> Arc<ProcessInfo> {
         user: Some(user.into()),
         uid: Some(pid),
         cmdline: format!("/usr/sbin/{name} --serve"),
+        ..ProcessInfo::default()
     })
 }
 

@@ -147,7 +147,8 @@ fn unix_pairs(pairs: usize, index: usize) -> anyhow::Result<Option<UnixPopulatio
     if pairs == 0 {
         return Ok(None);
     }
-    let path = std::env::temp_dir().join(format!("ports-loadgen-{}-{index}.sock", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("ports-loadgen-{}-{index}.sock", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let listener = UnixListener::bind(&path)?;
     let mut ends = Vec::with_capacity(2 * pairs);

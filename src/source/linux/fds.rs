@@ -27,6 +27,8 @@ pub struct OwnerMap {
     pub refused: usize,
     /// /proc listed our own process: without that, it is empty or not the real /proc.
     pub saw_self: bool,
+    /// The users the refused processes run as.
+    pub refused_uids: Vec<u32>,
 }
 
 impl OwnerMap {
@@ -46,6 +48,7 @@ impl OwnerMap {
             pairs,
             refused,
             saw_self,
+            refused_uids: Vec::new(),
         }
     }
 }
@@ -61,13 +64,17 @@ struct FdDir {
 pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let pids = list_pids()?;
     let saw_self = pids.contains(&std::process::id());
-    let denied = AtomicUsize::new(0);
+    let refused = Mutex::new(Vec::new());
+    let refuse = |pid| {
+        refused
+            .lock()
+            .map(|mut all| all.push(pid))
+            .unwrap_or_default()
+    };
     let dirs: Vec<FdDir> = in_parallel(threads, &pids, |pid, found: &mut Vec<FdDir>| {
         match open_fd_dir(*pid) {
             Ok(dir) => found.push(dir),
-            Err(Errno::ACCESS | Errno::PERM) => {
-                denied.fetch_add(1, Ordering::Relaxed);
-            }
+            Err(Errno::ACCESS | Errno::PERM) => refuse(*pid),
             Err(_) => {} // exited since /proc was listed
         }
     });
@@ -77,19 +84,35 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
         .collect();
     // A process may list its fds yet refuse their links (seen as root: pid 1 of a sandbox).
     // The kernel refuses all of one process's links or none: count it at its first chunk.
-    let refused_links = AtomicUsize::new(0);
     let pairs = in_parallel(
         threads,
         &chunks,
         |(dir, fds), pairs: &mut Vec<(u32, u32)>| {
             let first_chunk = std::ptr::eq(fds.as_ptr(), dir.fds.as_ptr());
             if read_socket_links(dir, fds, pairs) && first_chunk {
-                refused_links.fetch_add(1, Ordering::Relaxed);
+                refuse(dir.pid);
             }
         },
     );
-    let refused = denied.into_inner() + refused_links.into_inner();
-    Ok(OwnerMap::from_pairs(pairs, refused, saw_self))
+    let refused = refused.into_inner().unwrap_or_default();
+    let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
+    map.refused_uids = owners_of(&refused);
+    Ok(map)
+}
+
+/// The users refused processes run as: /proc/PID belongs to the process's effective uid.
+fn owners_of(pids: &[u32]) -> Vec<u32> {
+    let mut path = [0u8; 32];
+    let mut uids: Vec<u32> = pids
+        .iter()
+        .filter_map(|pid| {
+            let path = c_path(&mut path, format_args!("/proc/{pid}"));
+            rustix::fs::stat(path).ok().map(|stat| stat.st_uid)
+        })
+        .collect();
+    uids.sort_unstable();
+    uids.dedup();
+    uids
 }
 
 /// Runs `work` on every item, spread over `threads` threads that take items in turn, and

@@ -17,7 +17,7 @@ use std::thread;
 use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, States};
 use fds::OwnerMap;
 
-use super::raw::{RawSnapshot, unmap};
+use super::raw::{RawSnapshot, Unseen, unmap};
 use super::{HiddenReason, Problem, Query, SourceError};
 use crate::model::{
     Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State, UnixName, UnixSocket,
@@ -53,8 +53,9 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         (dump(query, &netns), owners.join())
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
-    let (mut sockets, mut problems) = dumped?;
+    let (mut sockets, problems) = dumped?;
     let hidden_because = hidden_because(&owners);
+    let unseen = unseen(&owners, hidden_because.as_ref());
     let owners = owners.unwrap_or_default();
     let mut pairs = Vec::with_capacity(sockets.len());
     for (entry, index) in sockets.iter_mut().zip(0..) {
@@ -62,16 +63,13 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         pairs.extend(owners.pids(entry.inode as u32).map(|pid| (index, pid)));
         mark_hidden(entry, pairs.len() > before, hidden_because.is_some());
     }
-    if let Some(reason) = hidden_because
-        && sockets.iter().any(|s| s.owner_hidden)
-    {
-        problems.push(Problem::OwnersHidden { reason });
-    }
     Ok(RawSnapshot {
         sockets,
         owners: pairs,
         netns,
         problems,
+        hidden_because,
+        unseen,
     })
 }
 
@@ -90,6 +88,18 @@ fn hidden_because(owners: &rustix::io::Result<OwnerMap>) -> Option<HiddenReason>
         Ok(_) => return None,
     };
     Some(HiddenReason::ProcUnavailable { detail })
+}
+
+/// Whose processes could not be read, for owners that may be partly hidden.
+fn unseen(owners: &rustix::io::Result<OwnerMap>, reason: Option<&HiddenReason>) -> Unseen {
+    match (reason, owners) {
+        (None, _) => Unseen::Nobody,
+        (Some(HiddenReason::NotRoot), _) => Unseen::AllBut(rustix::process::geteuid().as_raw()),
+        (Some(HiddenReason::RefusedToRoot { .. }), Ok(map)) => {
+            Unseen::Users(map.refused_uids.clone())
+        }
+        _ => Unseen::Everyone,
+    }
 }
 
 /// The inode of the network namespace we run in; 0 where /proc cannot tell.

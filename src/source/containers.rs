@@ -1,0 +1,243 @@
+//! Container names and addresses from the runtimes' own files, without calling any daemon:
+//! Docker's `config.v2.json`, Podman's `containers.json`, the Kubernetes log links in
+//! /var/log/containers. And docker-proxy's command line, which says where it forwards.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use crate::model::{Container, Forward, Runtime};
+
+/// What the runtimes' files say, read once per snapshot and only when a container is seen.
+#[derive(Debug, Default)]
+pub struct ContainerFiles {
+    root: PathBuf,
+    docker: Option<Vec<DockerContainer>>,
+    podman: Option<HashMap<String, String>>,
+    kubernetes: Option<HashMap<String, String>>,
+}
+
+/// One Docker container: its id, name and addresses on its networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerContainer {
+    pub id: String,
+    pub name: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+impl ContainerFiles {
+    /// Files under `root` (`/` on a real machine; a directory of samples in tests).
+    pub fn under(root: impl Into<PathBuf>) -> ContainerFiles {
+        ContainerFiles {
+            root: root.into(),
+            ..ContainerFiles::default()
+        }
+    }
+
+    /// Fills in the container's name where a file gives it.
+    pub fn name(&mut self, container: &mut Container) {
+        if container.name.is_some() {
+            return;
+        }
+        container.name = match container.runtime {
+            Runtime::Docker => self
+                .docker()
+                .iter()
+                .find(|c| c.id == container.id)
+                .map(|c| c.name.clone()),
+            Runtime::Podman => self.podman().get(&container.id).cloned(),
+            Runtime::Containerd | Runtime::Crio | Runtime::Kubernetes => {
+                self.kubernetes().get(&container.id).cloned()
+            }
+            Runtime::Lxc | Runtime::Nspawn => None,
+        };
+    }
+
+    /// The Docker container that has `address` on one of its networks.
+    pub fn docker_at(&mut self, address: IpAddr) -> Option<String> {
+        let found = self
+            .docker()
+            .iter()
+            .find(|c| c.addresses.contains(&address));
+        found.map(|c| c.name.clone())
+    }
+
+    fn docker(&mut self) -> &[DockerContainer] {
+        let dir = self.root.join("var/lib/docker/containers");
+        self.docker.get_or_insert_with(|| read_docker(&dir))
+    }
+
+    fn podman(&mut self) -> &HashMap<String, String> {
+        let file = self
+            .root
+            .join("var/lib/containers/storage/overlay-containers/containers.json");
+        self.podman.get_or_insert_with(|| read_podman(&file))
+    }
+
+    fn kubernetes(&mut self) -> &HashMap<String, String> {
+        let dir = self.root.join("var/log/containers");
+        self.kubernetes.get_or_insert_with(|| read_kubernetes(&dir))
+    }
+}
+
+fn read_docker(dir: &Path) -> Vec<DockerContainer> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let configs = entries
+        .flatten()
+        .map(|entry| entry.path().join("config.v2.json"));
+    configs
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .filter_map(|text| parse_docker_config(&text))
+        .collect()
+}
+
+/// `config.v2.json`: `ID`, `Name` (with a leading `/`) and each network's `IPAddress`.
+pub fn parse_docker_config(text: &str) -> Option<DockerContainer> {
+    let config: serde_json::Value = serde_json::from_str(text).ok()?;
+    let networks = config["NetworkSettings"]["Networks"].as_object();
+    let addresses = networks
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, network)| network["IPAddress"].as_str()?.parse().ok());
+    Some(DockerContainer {
+        id: config["ID"].as_str()?.to_owned(),
+        name: config["Name"].as_str()?.trim_start_matches('/').to_owned(),
+        addresses: addresses.collect(),
+    })
+}
+
+/// Podman's `containers.json`: `[{"id": ..., "names": [...]}]`.
+fn read_podman(file: &Path) -> HashMap<String, String> {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return HashMap::new();
+    };
+    let Ok(serde_json::Value::Array(containers)) = serde_json::from_str(&text) else {
+        return HashMap::new();
+    };
+    let named = containers.iter().filter_map(|c| {
+        Some((
+            c["id"].as_str()?.to_owned(),
+            c["names"][0].as_str()?.to_owned(),
+        ))
+    });
+    named.collect()
+}
+
+/// /var/log/containers links are named `<pod>_<namespace>_<container>-<64 hex id>.log`.
+fn read_kubernetes(dir: &Path) -> HashMap<String, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return HashMap::new();
+    };
+    let names = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned());
+    names
+        .filter_map(|name| parse_kubernetes_log(&name))
+        .collect()
+}
+
+/// `(id, "pod/namespace/container")` from a /var/log/containers file name.
+pub fn parse_kubernetes_log(file: &str) -> Option<(String, String)> {
+    let stem = file.strip_suffix(".log")?;
+    let (rest, id) = stem.rsplit_once('-')?;
+    let mut parts = rest.splitn(3, '_');
+    let (pod, namespace, container) = (parts.next()?, parts.next()?, parts.next()?);
+    (id.len() == 64).then(|| (id.to_owned(), format!("{pod}/{namespace}/{container}")))
+}
+
+/// docker-proxy's arguments: `-proto tcp -host-ip 127.0.0.1 -host-port 18081 -container-ip
+/// 172.17.0.2 -container-port 8080` (and, since Docker 28, `-use-listen-fd`).
+pub fn docker_proxy_target(cmdline: &str) -> Option<SocketAddr> {
+    let args: Vec<&str> = cmdline.split_whitespace().collect();
+    let value = |flag: &str| {
+        let at = args.iter().position(|arg| *arg == flag)?;
+        args.get(at + 1).copied()
+    };
+    let ip: IpAddr = value("-container-ip")?.parse().ok()?;
+    let port: u16 = value("-container-port")?.parse().ok()?;
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Where a docker-proxy process forwards, with the container found by its address.
+pub fn forward(cmdline: &str, files: &mut ContainerFiles) -> Option<Forward> {
+    let to = docker_proxy_target(cmdline)?;
+    Some(Forward {
+        container: files.docker_at(to.ip()),
+        to,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211";
+
+    #[test]
+    fn docker_config_gives_name_and_addresses() {
+        let text = format!(
+            r#"{{"ID":"{ID}","Name":"/web","State":{{"Pid":4121}},
+            "NetworkSettings":{{"Networks":{{"bridge":{{"IPAddress":"172.17.0.2"}}}}}}}}"#
+        );
+        let container = parse_docker_config(&text).unwrap();
+        assert_eq!(
+            (container.id.as_str(), container.name.as_str()),
+            (ID, "web")
+        );
+        assert_eq!(
+            container.addresses,
+            ["172.17.0.2".parse::<IpAddr>().unwrap()]
+        );
+        assert!(parse_docker_config("{}").is_none());
+    }
+
+    #[test]
+    fn docker_proxy_arguments_with_and_without_listen_fd() {
+        let classic = "/usr/sbin/docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 18081 \
+                       -container-ip 172.17.0.2 -container-port 8080";
+        assert_eq!(
+            docker_proxy_target(classic),
+            Some("172.17.0.2:8080".parse().unwrap())
+        );
+        let docker28 = format!("{classic} -use-listen-fd");
+        assert_eq!(
+            docker_proxy_target(&docker28),
+            Some("172.17.0.2:8080".parse().unwrap())
+        );
+        assert_eq!(
+            docker_proxy_target("/usr/sbin/docker-proxy -proto tcp"),
+            None
+        );
+    }
+
+    #[test]
+    fn kubernetes_log_names_give_pod_namespace_container() {
+        let name = format!("web-7d9f_shop_nginx-{ID}.log");
+        assert_eq!(
+            parse_kubernetes_log(&name),
+            Some((ID.into(), "web-7d9f/shop/nginx".into()))
+        );
+        assert_eq!(parse_kubernetes_log("not-a-log.txt"), None);
+    }
+
+    #[test]
+    fn names_come_from_files_under_a_root() {
+        let root = std::env::temp_dir().join(format!("ports-containers-{}", std::process::id()));
+        let dir = root.join(format!("var/lib/docker/containers/{ID}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config =
+            format!(r#"{{"ID":"{ID}","Name":"/db","NetworkSettings":{{"Networks":{{}}}}}}"#);
+        std::fs::write(dir.join("config.v2.json"), config).unwrap();
+        let mut files = ContainerFiles::under(&root);
+        let mut container = Container {
+            runtime: Runtime::Docker,
+            id: ID.into(),
+            name: None,
+        };
+        files.name(&mut container);
+        assert_eq!(container.name.as_deref(), Some("db"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
