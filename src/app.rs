@@ -8,8 +8,10 @@ use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
-use crate::model::SocketEntry;
-use crate::render::{RenderContext, render, render_summary};
+use crate::model::{ProcessInfo, Proto, SocketEntry};
+use crate::render::{
+    Card, Format, RenderContext, render, render_card, render_summary, single_program,
+};
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
@@ -63,6 +65,14 @@ pub fn run(
             &context,
             out,
         )?;
+    } else if let Some(owners) = card_owners(settings, &entries) {
+        let other_ports = other_ports(source, &owners, filter)?;
+        let card = Card {
+            sockets: &entries,
+            owners,
+            other_ports,
+        };
+        render_card(&card, &context, out)?;
     } else {
         render(settings.format, &entries, &context, out)?;
     }
@@ -77,6 +87,56 @@ pub fn run(
         hidden_owners,
         problems: snapshot.problems,
     })
+}
+
+/// The card's owners: a port query shown as a table (not `-w`), held by one program.
+fn card_owners(settings: &Settings, entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> {
+    let filter = &settings.filter;
+    let asked = settings.format == Format::Table && !settings.render.wide;
+    (asked && !filter.ports.is_empty() && filter.paths.is_empty())
+        .then(|| single_program(entries))
+        .flatten()
+}
+
+/// The other ports the card's processes listen on (`443/tcp`), from a listing of listeners.
+fn other_ports(
+    source: &mut dyn SocketSource,
+    owners: &[Arc<ProcessInfo>],
+    filter: &Filter,
+) -> anyhow::Result<Vec<String>> {
+    let listeners = Query {
+        listening_only: true,
+        ..Query::default()
+    };
+    let snapshot = source.snapshot(&listeners).context("cannot list sockets")?;
+    let theirs = |e: &SocketEntry| {
+        e.processes
+            .iter()
+            .any(|p| owners.iter().any(|o| o.pid == p.pid))
+    };
+    let asked = |port: u16| filter.ports.iter().any(|spec| spec.range.contains(port));
+    let mut ports: Vec<(u16, &'static str)> = snapshot
+        .sockets
+        .iter()
+        .filter(|e| theirs(e) && e.is_listening())
+        .filter_map(|e| {
+            Some((
+                e.local_port()?,
+                if e.proto()? == Proto::Tcp {
+                    "tcp"
+                } else {
+                    "udp"
+                },
+            ))
+        })
+        .filter(|&(port, _)| !asked(port))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports
+        .into_iter()
+        .map(|(port, proto)| format!("{port}/{proto}"))
+        .collect())
 }
 
 /// Whether anything at all uses the asked ports, when other filters left nothing: so the note

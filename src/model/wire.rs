@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
-    Endpoint, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State, UnixName,
-    UnixSocket, UnixType,
+    Endpoint, Exposure, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State,
+    UnixName, UnixSocket, UnixType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,9 @@ struct Wire<'a> {
     service: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     interface: Option<Cow<'a, str>>,
+    /// Derived from the address and device: written, and ignored when read back.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    exposure: Option<Exposure>,
 }
 
 impl Serialize for SocketEntry {
@@ -105,6 +108,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             peer: None,
             service: entry.service.as_deref().map(Cow::Borrowed),
             interface: None,
+            exposure: entry.exposure(),
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),

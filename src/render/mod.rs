@@ -1,5 +1,6 @@
 //! Presenters: the table for people, JSON and CSV for programs. Pure: data in, bytes out.
 
+mod card;
 mod columns;
 mod csv;
 mod fit;
@@ -57,6 +58,7 @@ impl Default for RenderContext {
     }
 }
 
+pub use card::{Card, single_program, write as render_card};
 pub use summary::write as render_summary;
 
 /// Writes `entries` in `format`. An empty table writes nothing; empty JSON is `[]`.

@@ -112,8 +112,12 @@ fn udp_socket_is_found_and_counts_as_listening() {
 fn table_names_our_pid() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let output = ports().args([&port, "--color", "never"]).output().unwrap();
-    let why = explain(&[&port], &output);
+    // -w keeps the table: a port held by one program is otherwise told as a card.
+    let output = ports()
+        .args([&port, "-w", "--color", "never"])
+        .output()
+        .unwrap();
+    let why = explain(&[&port, "-w"], &output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let row = stdout
         .lines()

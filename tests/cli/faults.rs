@@ -50,7 +50,7 @@ fn without_netlink_proc_net_still_lists_sockets_and_owners() {
     assert_eq!(tcp["processes"][0]["pid"], me, "{why}");
     let udp = sockets
         .iter()
-        .find(|s| s["local_port"] == client_port)
+        .find(|s| s["local_port"] == client_port && s["proto"] == "udp")
         .expect(&why);
     assert_eq!(udp["remote_addr"], "::1", "{why}");
     assert_eq!(udp["processes"][0]["pid"], me, "{why}");

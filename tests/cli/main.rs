@@ -8,6 +8,7 @@
 mod agreement;
 mod bad_input;
 mod churn;
+mod context;
 mod end_to_end;
 mod faults;
 mod habits;

@@ -269,13 +269,8 @@ fn ss_summary_tcp() -> (u64, u64) {
     (number_after("estab"), number_after("timewait"))
 }
 
-#[test]
-fn the_summary_agrees_with_the_listing_and_with_ss() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let clients: Vec<_> = (0..5)
-        .map(|_| std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap())
-        .collect();
-    let accepted: Vec<_> = (0..5).map(|_| listener.accept().unwrap()).collect();
+/// ports -s -t: (established + close-wait, time-wait).
+fn summary_tcp() -> (u64, u64) {
     let output = crate::support::ports()
         .args(["-s", "-t", "--json"])
         .output()
@@ -289,24 +284,30 @@ fn the_summary_agrees_with_the_listing_and_with_ss() {
             .filter(|r| states.iter().any(|s| r["state"] == *s));
         wanted.map(|r| r["sockets"].as_u64().unwrap()).sum()
     };
+    (count(&["established", "close-wait"]), count(&["time-wait"]))
+}
+
+#[test]
+fn the_summary_agrees_with_ss() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap())
+        .collect();
+    let accepted: Vec<_> = (0..5).map(|_| listener.accept().unwrap()).collect();
     // ss -s takes estab from the kernel's CurrEstab (ESTABLISHED and CLOSE-WAIT) and timewait
-    // from sockstat: other tests' sockets come and go, so allow a little churn.
-    let (estab, timewait) = ss_summary_tcp();
-    let ours = count(&["established", "close-wait"]);
+    // from sockstat. Other tests open and close sockets meanwhile: a try counts when ports'
+    // figures lie between ss's before and after them, give or take 2; tries ride out bursts.
+    let within = |ours: u64, a: u64, b: u64| ours + 2 >= a.min(b) && ours <= a.max(b) + 2;
+    let mut tries = Vec::new();
+    let agreed = (0..8).any(|_| {
+        let (before, ours, after) = (ss_summary_tcp(), summary_tcp(), ss_summary_tcp());
+        tries.push((before, ours, after));
+        within(ours.0, before.0, after.0) && within(ours.1, before.1, after.1)
+    });
     assert!(
-        ours.abs_diff(estab) <= 6,
-        "ports {ours}, ss -s {estab}: {why}"
+        agreed,
+        "(ss before, ports, ss after) as (estab, time-wait): {tries:?}"
     );
-    assert!(count(&["time-wait"]).abs_diff(timewait) <= 20, "{why}");
-    assert!(ours >= 10, "our five pairs are counted: {why}");
-    let (listing, _) = json(&["-t"]);
-    assert!(
-        summary["total"]
-            .as_u64()
-            .unwrap()
-            .abs_diff(listing.len() as u64)
-            <= 6,
-        "{why}"
-    );
+    assert!(summary_tcp().0 >= 10, "our five pairs are counted");
     drop((clients, accepted));
 }

@@ -1,0 +1,190 @@
+//! The card: `ports PORT` when one program holds the port, told as a short card rather than a
+//! one-row table. comfy-table lays out the label column and wraps long command lines to the
+//! terminal's width.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use comfy_table::{Cell, ContentArrangement, Table, presets};
+use owo_colors::OwoColorize;
+
+use super::RenderContext;
+use super::columns::{Column, Line, NONE, push_age, push_where};
+use crate::model::{ProcessInfo, SocketEntry};
+use crate::sanitize::sanitize;
+
+/// What a card shows: the matched sockets, the one program's processes, and the other ports
+/// those processes listen on.
+pub struct Card<'a> {
+    pub sockets: &'a [SocketEntry],
+    pub owners: Vec<Arc<ProcessInfo>>,
+    pub other_ports: Vec<String>,
+}
+
+/// The owners of `entries`, by pid, when they are one program: one process, or one master and
+/// the workers it forked (same name, each parent in the set). `None` when a listener's owners
+/// cannot all be seen, or when nothing listens: then the table says more.
+pub fn single_program(entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> {
+    let listening = entries.iter().any(SocketEntry::is_listening);
+    if !listening || entries.iter().any(|e| e.owner_hidden) {
+        return None;
+    }
+    let mut owners: Vec<Arc<ProcessInfo>> =
+        entries.iter().flat_map(|e| e.processes.clone()).collect();
+    owners.sort_by_key(|p| p.pid);
+    owners.dedup_by_key(|p| p.pid);
+    let first = owners.first()?;
+    let same_name = owners.iter().all(|p| p.program() == first.program());
+    let pids: BTreeSet<u32> = owners.iter().map(|p| p.pid).collect();
+    let roots = owners
+        .iter()
+        .filter(|p| !p.ppid.is_some_and(|ppid| pids.contains(&ppid)));
+    (same_name && roots.count() == 1).then_some(owners)
+}
+
+pub fn write(card: &Card, context: &RenderContext, out: &mut dyn Write) -> io::Result<()> {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .force_no_tty();
+    if let Some(width) = context.width {
+        table.set_width(width);
+    }
+    let label = |text: &str| {
+        let text = text.to_owned();
+        if context.color {
+            Cell::new(text.bold())
+        } else {
+            Cell::new(text)
+        }
+    };
+    for (name, value) in rows(card, context) {
+        table.add_row(vec![label(name), Cell::new(value)]);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if i == 0 { 2 } else { 0 }));
+    }
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// The card's rows: label and text, in the order people ask.
+fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
+    let root = card.owners.iter().find(|p| {
+        !p.ppid
+            .is_some_and(|ppid| card.owners.iter().any(|o| o.pid == ppid))
+    });
+    let Some(root) = root else {
+        return Vec::new();
+    };
+    let mut rows = vec![("sockets", sockets(card.sockets))];
+    rows.push(("program", sanitize(root.program()).into_owned()));
+    rows.push(("pids", pids(&card.owners)));
+    rows.push(("command", sanitize(&root.cmdline).into_owned()));
+    let parent = root.ppid.map(|ppid| {
+        format!(
+            "{ppid} {}",
+            sanitize(root.parent.as_deref().unwrap_or(NONE))
+        )
+    });
+    rows.push(("parent", parent.unwrap_or_else(|| NONE.into())));
+    let now = context
+        .now
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs());
+    if let (Some(started), Some(now)) = (root.started, now) {
+        let mut age = String::new();
+        push_age(now.saturating_sub(started), &mut age);
+        rows.push(("running", age));
+    }
+    let mut placement = String::new();
+    push_where(root, &mut placement);
+    if placement != NONE {
+        rows.push(("in", placement));
+    }
+    if !card.other_ports.is_empty() {
+        rows.push(("also", card.other_ports.join(", ")));
+    }
+    rows
+}
+
+/// One line per socket: protocol, addresses, state and who can reach it.
+fn sockets(sockets: &[SocketEntry]) -> String {
+    let columns = [
+        Column::Proto,
+        Column::Local,
+        Column::Remote,
+        Column::State,
+        Column::Exposure,
+    ];
+    let lines = sockets.iter().map(|entry| {
+        let line = Line {
+            entry,
+            owner: 0,
+            more: 0,
+            now: None,
+        };
+        let cells = columns.iter().map(|column| {
+            let mut text = String::new();
+            column.write_text(&line, &mut text);
+            text
+        });
+        cells
+            .filter(|cell| cell != NONE)
+            .collect::<Vec<_>>()
+            .join("  ")
+    });
+    lines.collect::<Vec<_>>().join("\n")
+}
+
+/// `1200 (root), 1201 (www-data)`: each pid with its own user.
+fn pids(owners: &[Arc<ProcessInfo>]) -> String {
+    let each = owners.iter().map(|p| match &p.user {
+        Some(user) => format!("{} ({})", p.pid, sanitize(user)),
+        None => p.pid.to_string(),
+    });
+    each.collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FakeSource;
+
+    #[test]
+    fn one_master_and_its_workers_are_one_program() {
+        let sample = FakeSource::sample().entries;
+        let web: Vec<SocketEntry> = sample
+            .iter()
+            .filter(|e| e.local_port() == Some(8080) && e.is_listening())
+            .cloned()
+            .collect();
+        let owners = single_program(&web).expect("nginx master and worker");
+        assert_eq!(
+            owners.iter().map(|p| p.pid).collect::<Vec<_>>(),
+            [1200, 1201]
+        );
+    }
+
+    #[test]
+    fn two_programs_or_a_hidden_owner_keep_the_table() {
+        let sample = FakeSource::sample().entries;
+        let port_8080: Vec<SocketEntry> = sample
+            .iter()
+            .filter(|e| e.local_port() == Some(8080) || e.remote_port() == Some(8080))
+            .cloned()
+            .collect();
+        assert!(
+            single_program(&port_8080).is_none(),
+            "curl talks to 8080 too"
+        );
+        let mut hidden = sample[2].clone();
+        hidden.owner_hidden = true;
+        assert!(single_program(&[hidden]).is_none());
+    }
+}
