@@ -105,7 +105,12 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
     let mut placement = String::new();
     push_where(root, &mut placement);
     if placement != NONE {
-        rows.push(("in", placement));
+        let label = if root.forwards.is_some() {
+            "forwards"
+        } else {
+            "in"
+        };
+        rows.push((label, placement));
     }
     if !card.other_ports.is_empty() {
         rows.push(("also", card.other_ports.join(", ")));

@@ -9,6 +9,7 @@ mod agreement;
 mod bad_input;
 mod churn;
 mod context;
+mod docker;
 mod end_to_end;
 mod faults;
 mod habits;
