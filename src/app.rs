@@ -26,6 +26,8 @@ pub struct Outcome {
     pub port_in_use: Option<bool>,
     /// Sockets that met every condition but those on owners, and whose owner we could not see.
     pub hidden_owners: usize,
+    /// Of those, the ones that show some owners and may have more.
+    pub partly_hidden: usize,
     /// What the snapshot could not see, or how it had to look.
     pub problems: Vec<Problem>,
 }
@@ -45,6 +47,10 @@ pub fn run(
     entries.retain(|entry| filter.matches_socket(entry));
     // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
     let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
+    let partly_hidden = entries
+        .iter()
+        .filter(|entry| entry.owner_hidden && !entry.processes.is_empty())
+        .count();
     entries.retain(|entry| filter.matches_owner(entry));
     sort(&mut entries, settings.sort, settings.reverse);
     if settings.services {
@@ -85,6 +91,7 @@ pub fn run(
         matched: entries.len(),
         port_in_use,
         hidden_owners,
+        partly_hidden,
         problems: snapshot.problems,
     })
 }
@@ -216,7 +223,9 @@ impl Outcome {
             notes.push(no_match_message(settings, self.port_in_use));
         }
         let problems = self.problems.iter();
-        notes.extend(problems.filter_map(|problem| problem.note(self.hidden_owners)));
+        notes.extend(
+            problems.filter_map(|problem| problem.note(self.hidden_owners, self.partly_hidden)),
+        );
         notes
     }
 }

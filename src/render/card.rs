@@ -11,6 +11,7 @@ use owo_colors::OwoColorize;
 
 use super::RenderContext;
 use super::columns::{Column, Line, NONE, push_age, push_where};
+use super::fit::display_width;
 use crate::model::{ProcessInfo, SocketEntry};
 use crate::sanitize::sanitize;
 
@@ -118,7 +119,7 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// One line per socket: protocol, addresses, state and who can reach it.
+/// One line per socket: protocol, addresses, state and who can reach it, in aligned columns.
 fn sockets(sockets: &[SocketEntry]) -> String {
     let columns = [
         Column::Proto,
@@ -127,22 +128,43 @@ fn sockets(sockets: &[SocketEntry]) -> String {
         Column::State,
         Column::Exposure,
     ];
-    let lines = sockets.iter().map(|entry| {
-        let line = Line {
-            entry,
-            owner: 0,
-            more: 0,
-            now: None,
-        };
-        let cells = columns.iter().map(|column| {
-            let mut text = String::new();
-            column.write_text(&line, &mut text);
-            text
+    let rows: Vec<Vec<String>> = sockets
+        .iter()
+        .map(|entry| {
+            let line = Line {
+                entry,
+                owner: 0,
+                more: 0,
+                now: None,
+            };
+            let cell = |column: &Column| {
+                let mut text = String::new();
+                column.write_text(&line, &mut text);
+                text
+            };
+            columns.iter().map(cell).collect()
+        })
+        .collect();
+    // A column of dashes only (no peer anywhere) says nothing: leave it out.
+    let shown: Vec<usize> = (0..columns.len())
+        .filter(|&i| rows.iter().any(|row| row[i] != NONE))
+        .collect();
+    let width = |i: usize| {
+        rows.iter()
+            .map(|row| display_width(&row[i]))
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = shown.iter().map(|&i| width(i)).collect();
+    let lines = rows.iter().map(|row| {
+        let cells = shown.iter().zip(&widths).map(|(&i, &w)| {
+            format!(
+                "{}{}",
+                row[i],
+                " ".repeat(w.saturating_sub(display_width(&row[i])))
+            )
         });
-        cells
-            .filter(|cell| cell != NONE)
-            .collect::<Vec<_>>()
-            .join("  ")
+        cells.collect::<Vec<_>>().join("  ").trim_end().to_owned()
     });
     lines.collect::<Vec<_>>().join("\n")
 }

@@ -76,11 +76,12 @@ pub enum HiddenReason {
 }
 
 impl Problem {
-    /// One line for stderr. `hidden` is the number of shown sockets with a hidden owner.
-    pub fn note(&self, hidden: usize) -> Option<String> {
+    /// One line for stderr. `hidden` counts the shown sockets with an owner that could not be
+    /// seen; `partly` of them show some owners, and may have more.
+    pub fn note(&self, hidden: usize, partly: usize) -> Option<String> {
         match self {
             Problem::OwnersHidden { .. } if hidden == 0 => None,
-            Problem::OwnersHidden { reason } => Some(hidden_owners_note(hidden, reason)),
+            Problem::OwnersHidden { reason } => Some(hidden_owners_note(hidden, partly, reason)),
             Problem::NetlinkRefused { .. } => None,
             Problem::ProcessDetailsUnavailable { error } => Some(format!(
                 "process details could not be read ({error}): owners show their pid only"
@@ -89,11 +90,20 @@ impl Problem {
     }
 }
 
-fn hidden_owners_note(hidden: usize, reason: &HiddenReason) -> String {
-    let sockets = if hidden == 1 {
-        "1 socket's owner is"
-    } else {
-        &format!("{hidden} sockets' owners are")
+fn hidden_owners_note(hidden: usize, partly: usize, reason: &HiddenReason) -> String {
+    let whole = hidden - partly;
+    let whole_text = match whole {
+        1 => "1 socket's owner is hidden".to_owned(),
+        n => format!("{n} sockets' owners are hidden"),
+    };
+    let partly_text = match partly {
+        1 => "1 socket may have owners besides those shown".to_owned(),
+        n => format!("{n} sockets may have owners besides those shown"),
+    };
+    let sockets = match (whole, partly) {
+        (_, 0) => whole_text,
+        (0, _) => partly_text,
+        _ => format!("{whole_text}, and {partly_text}"),
     };
     let why = match reason {
         HiddenReason::NotRoot => os::NOT_ROOT_HINT.to_owned(),
@@ -104,5 +114,5 @@ fn hidden_owners_note(hidden: usize, reason: &HiddenReason) -> String {
         ),
         HiddenReason::ProcUnavailable { detail } => format!("{detail}, so no owner can be read"),
     };
-    format!("{sockets} hidden: {why}")
+    format!("{sockets}: {why}")
 }

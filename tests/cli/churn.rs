@@ -114,5 +114,6 @@ fn is_hidden_owners_note(line: &str) -> bool {
         return false;
     };
     let count = rest.split(' ').next().unwrap_or_default();
-    count.parse::<u32>().is_ok() && rest.contains(" hidden: ")
+    let counted = rest.contains(" hidden") || rest.contains(" besides those shown");
+    count.parse::<u32>().is_ok() && counted
 }
