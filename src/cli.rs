@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::filter::{InetSpec, NetMatch, Target, parse_lsof_inet, parse_net, parse_state};
+use crate::filter::{
+    InetSpec, NetMatch, PortSpec, Target, parse_lsof_inet, parse_net, parse_state,
+};
 use crate::model::State;
 use crate::sort::SortKey;
 
@@ -32,6 +34,52 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `ports man | man -l -`
     Man,
+    /// Free a port: signal the processes that hold it as a local port (never its clients)
+    Kill(KillArgs),
+}
+
+/// `ports kill PORT...`: who to signal, with what, and how carefully.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Ports to free (8080, 53/udp, http); only processes holding them as a local port
+    #[arg(value_name = "PORT", required = true, value_delimiter = ',', value_parser = str::parse::<PortSpec>)]
+    pub ports: Vec<PortSpec>,
+
+    /// Signal to send: a name (TERM, KILL, SIGHUP) or a number
+    #[arg(short = 's', long, value_name = "SIGNAL", default_value = "TERM")]
+    pub signal: String,
+
+    /// Do not ask: needed when not on a terminal
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Show what would be signalled, and signal nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Signal a container's port forwarder too (it breaks the container's port, not the service)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the plan and the result as JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// TCP only
+    #[arg(short, long)]
+    pub tcp: bool,
+
+    /// UDP only
+    #[arg(short, long)]
+    pub udp: bool,
+
+    /// IPv4 only
+    #[arg(short = '4', long = "ipv4")]
+    pub ipv4: bool,
+
+    /// IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
 }
 
 /// The bare `ports [PORT...]` query: which sockets, and how to show them.

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod exit;
 pub mod filter;
 pub mod generate;
+#[cfg(unix)]
+pub mod kill;
 pub mod model;
 pub mod render;
 pub mod sanitize;

@@ -6,7 +6,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use owo_colors::OwoColorize;
 
 use ports::app;
-use ports::cli::{Command, ListArgs, Opts};
+use ports::cli::{Command, KillArgs, ListArgs, Opts};
 use ports::exit::ExitCode as Code;
 use ports::generate;
 use ports::settings::{Settings, Terminal};
@@ -34,6 +34,7 @@ fn main() -> ExitCode {
     let written = match opts.command {
         Some(Command::Completions { shell }) => generate::completions(shell, &mut out),
         Some(Command::Man) => generate::man_page(&mut out),
+        Some(Command::Kill(args)) => return kill(args, out),
         None => return list(opts.list, out),
     };
     match written.and_then(|()| out.flush()) {
@@ -41,6 +42,60 @@ fn main() -> ExitCode {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string()),
     }
+}
+
+/// `ports kill PORT...`: plan, ask, signal, report; notes on stderr.
+#[cfg(unix)]
+fn kill(args: KillArgs, mut out: impl Write) -> ExitCode {
+    use ports::kill::{self, Live, Request};
+    use ports::model::{Family, Proto};
+    let signal = match kill::parse_signal(&args.signal) {
+        Ok(signal) => signal,
+        Err(error) => return fail(&error),
+    };
+    let protos = [(args.tcp, Proto::Tcp), (args.udp, Proto::Udp)];
+    let families = [(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)];
+    let request = Request {
+        ports: args.ports,
+        protos: protos
+            .into_iter()
+            .filter_map(|(on, p)| on.then_some(p))
+            .collect(),
+        families: families
+            .into_iter()
+            .filter_map(|(on, f)| on.then_some(f))
+            .collect(),
+        signal,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        force: args.force,
+        json: args.json,
+        interactive: io::stdin().is_terminal(),
+    };
+    let mut input = io::stdin().lock();
+    let result = kill::run(
+        &request,
+        &mut SystemSource::default(),
+        &Live,
+        &mut out,
+        &mut input,
+    )
+    .and_then(|done| out.flush().map(|()| done).map_err(Into::into));
+    match result {
+        Ok((code, notes)) => {
+            for note in notes {
+                say(&format!("ports: {note}"));
+            }
+            code.into()
+        }
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+#[cfg(not(unix))]
+fn kill(_args: KillArgs, _out: impl Write) -> ExitCode {
+    fail("ports kill is not supported on this platform yet")
 }
 
 /// The bare `ports [PORT...]`: list, then notes on stderr, then the exit code by match.

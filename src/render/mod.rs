@@ -11,7 +11,7 @@ mod table;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-pub use columns::Column;
+pub use columns::{Column, Line};
 
 use crate::model::SocketEntry;
 

@@ -14,6 +14,7 @@ mod end_to_end;
 mod faults;
 mod habits;
 mod hostile;
+mod kill;
 mod parity;
 mod plumbing;
 mod presenter;
