@@ -133,7 +133,10 @@ const HABITS: [(&str, &str); 7] = [
     ),
     ("-o", "ss -o (timers) is not shown by ports"),
     ("-m", "ss -m (socket memory) is not shown by ports"),
-    ("-K", "ports does not kill sockets"),
+    (
+        "-K",
+        "ports does not kill sockets; ports kill PORT signals the processes holding it",
+    ),
     (
         "-N",
         "ports lists the current network namespace only (ss -N is not supported yet)",

@@ -196,6 +196,22 @@ fn units_and_containers_come_from_cgroups() {
 }
 
 #[test]
+fn killing_a_service_warns_that_systemd_restarts_it() {
+    assert_root();
+    let holder = Holder::start(PYTHON, LISTEN);
+    let unit = format!("ports-kill-{}.service", std::process::id());
+    let _cgroup = Cgroup::create(&format!("system.slice/{unit}"), holder.pid());
+    let output = ports()
+        .args(["kill", "--dry-run", &holder.port()])
+        .output()
+        .unwrap();
+    let why = explain(&["kill --dry-run", &holder.port()], &output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("systemctl stop {unit}")), "{why}");
+    drop(holder);
+}
+
+#[test]
 fn the_effective_user_is_shown_and_matched() {
     assert_root();
     let script = format!("import os\nos.setreuid(65534, 0)\n{LISTEN}");
