@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
-use crate::model::{ProcessInfo, Proto, SocketEntry};
+use crate::model::{ProcessInfo, Proto, SocketEntry, State};
 use crate::render::{
     Card, Format, RenderContext, render, render_card, render_summary, single_program,
 };
@@ -125,7 +125,7 @@ fn other_ports(
     let mut ports: Vec<(u16, &'static str)> = snapshot
         .sockets
         .iter()
-        .filter(|e| theirs(e) && e.is_listening())
+        .filter(|e| theirs(e) && e.is_listening() && e.state() != Some(State::Bound))
         .filter_map(|e| {
             Some((
                 e.local_port()?,
@@ -220,7 +220,11 @@ impl Outcome {
     pub fn notes(&self, settings: &Settings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.matched == 0 {
-            notes.push(no_match_message(settings, self.port_in_use));
+            notes.push(no_match_message(
+                settings,
+                self.port_in_use,
+                self.hidden_owners,
+            ));
         }
         let problems = self.problems.iter();
         notes.extend(
@@ -230,7 +234,7 @@ impl Outcome {
     }
 }
 
-fn no_match_message(settings: &Settings, port_in_use: Option<bool>) -> String {
+fn no_match_message(settings: &Settings, port_in_use: Option<bool>, hidden: usize) -> String {
     let filter = &settings.filter;
     let ports = &filter.ports;
     if ports.is_empty() {
@@ -244,7 +248,14 @@ fn no_match_message(settings: &Settings, port_in_use: Option<bool>) -> String {
         ("ports", "are")
     };
     let list = list.join(" or ");
+    let owner_filter =
+        filter.pids.len() + usize::from(filter.process.is_some() || filter.user.is_some());
     match port_in_use {
+        // The owner the filter asks about may be the one that could not be seen.
+        Some(true) if hidden > 0 && owner_filter > 0 => format!(
+            "{noun} {list} {verb} in use, but by a process that could not be seen, so {} cannot be checked",
+            filter.describe_others()
+        ),
         Some(true) => format!(
             "{noun} {list} {verb} in use, but not by a socket matching {}",
             filter.describe_others()

@@ -107,7 +107,7 @@ pub struct FilterArgs {
     #[arg(short, long)]
     pub listen: bool,
 
-    /// Only listeners and bound sockets reachable from the network (not loopback-only)
+    /// Only listeners (and bound UDP sockets) reachable from the network, not loopback-only
     #[arg(long)]
     pub exposed: bool,
 
@@ -175,6 +175,10 @@ pub struct FilterArgs {
         help_heading = "Habits from ss, netstat and lsof"
     )]
     pub all: bool,
+
+    /// Accepted for lsof's -P (port numbers): ports shows numbers unless -w
+    #[arg(short = 'P', help_heading = "Habits from ss, netstat and lsof")]
+    pub port_numbers: bool,
 }
 
 #[derive(Debug, Args)]

@@ -126,7 +126,7 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
 }
 
 /// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
-const HABITS: [(&str, &str); 7] = [
+const HABITS: [(&str, &str); 8] = [
     (
         "-e",
         "ss -e (extended): ports --json has each socket's uid and inode",
@@ -144,6 +144,10 @@ const HABITS: [(&str, &str); 7] = [
     (
         "-H",
         "ports always prints its header: ports --csv | tail -n +2 drops it",
+    ),
+    (
+        "-T",
+        "lsof -sTCP:LISTEN: use -l (listeners) or --state STATE",
     ),
     (
         "-f",

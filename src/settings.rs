@@ -83,10 +83,12 @@ impl Settings {
             _ => Format::Table,
         };
         let replaying = opts.replay.is_some();
-        let port_query = !opts.targets.is_empty();
-        let listening = opts.filter.listen || opts.filter.exposed;
+        let listening = (opts.filter.listen && !opts.filter.all) || opts.filter.exposed;
+        let filter = filter(opts.targets, opts.filter, replaying)?;
+        // A port query may become a card, which shows where owners run: read it then too.
+        let port_query = !filter.ports.is_empty();
         Ok(Settings {
-            filter: filter(opts.targets, opts.filter, replaying)?,
+            filter,
             sort: output.sort,
             reverse: output.reverse,
             services: !output.numeric
@@ -139,7 +141,8 @@ fn filter(targets: Vec<Target>, args: FilterArgs, replaying: bool) -> Result<Fil
         ports,
         unix: args.unix || !paths.is_empty(),
         paths,
-        listening_only: args.listen,
+        // As in ss and netstat, -a (all) wins over -l: `ports -plant` lists everything.
+        listening_only: args.listen && !args.all,
         protos,
         families,
         states: args.state,

@@ -71,10 +71,13 @@ impl Filter {
             net.as_ref()
                 .is_none_or(|net| addr.is_some_and(|addr| net.matches(addr.ip(), interface)))
         };
+        // Like a port, a path matches either end: the socket's own name, or its peer's.
         let path_hit = |path: &String| {
-            entry
-                .unix()
-                .is_some_and(|unix| unix.name.to_string().starts_with(path.as_str()))
+            entry.unix().is_some_and(|unix| {
+                let names = [Some(&unix.name), unix.peer_name.as_ref()];
+                let text = names.into_iter().flatten().map(ToString::to_string);
+                text.into_iter().any(|name| name.starts_with(path.as_str()))
+            })
         };
         let any_target = self.ports.is_empty() && self.paths.is_empty();
         self.wants_kind(entry)
@@ -106,9 +109,11 @@ impl Filter {
     }
 }
 
-/// A listener or bound socket on anything but loopback.
+/// A listener (or bound UDP socket) on anything but loopback. A TCP socket bound without
+/// listening holds its port but refuses every connection: not exposed.
 fn is_exposed(entry: &SocketEntry) -> bool {
-    entry.is_listening() && entry.exposure().is_some_and(|e| e != Exposure::Loopback)
+    let accepts = entry.is_listening() && entry.state() != Some(State::Bound);
+    accepts && entry.exposure().is_some_and(|e| e != Exposure::Loopback)
 }
 
 fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {

@@ -98,7 +98,13 @@ impl FromStr for PortSpec {
     /// Accepts what `PortRange` does, service names from /etc/services (`http`, `:https`) and a
     /// protocol suffix on either (`53/udp`, `ssh/tcp`, `8000-8100/tcp`).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (body, proto) = match text.rsplit_once('/') {
+        if text.is_empty() {
+            return Err("an empty port (a comma too many?)".into());
+        }
+        let split = text
+            .rsplit_once('/')
+            .map(|(body, proto)| (body, proto.to_ascii_lowercase()));
+        let (body, proto) = match split.as_ref().map(|(body, proto)| (*body, proto.as_str())) {
             Some((body, "tcp")) => (body, Some(Proto::Tcp)),
             Some((body, "udp")) => (body, Some(Proto::Udp)),
             Some((_, other)) => {
@@ -244,10 +250,14 @@ pub fn parse_net(text: &str) -> Result<NetMatch, String> {
 /// Parses one `--state` value, case-insensitively; `_` may stand for `-`.
 pub fn parse_state(text: &str) -> Result<State, String> {
     let wanted = text.trim().to_ascii_lowercase().replace('_', "-");
+    if matches!(wanted.as_str(), "close" | "closed") {
+        return Err(format!(
+            "'{text}': a closed TCP socket that still holds a port is listed as bound: use --state bound"
+        ));
+    }
     let alias = match wanted.as_str() {
         "estab" => "established",
         "syn-received" | "syn-rcvd" => "syn-recv",
-        "closed" => "close",
         other => other,
     };
     State::ALL
@@ -338,7 +348,7 @@ mod tests {
             ("estab", Some(State::Established)),
             ("syn-sent", Some(State::SynSent)),
             ("fin-wait-1", Some(State::FinWait1)),
-            ("closed", Some(State::Close)),
+            ("closed", None),
             ("listening", None),
             ("", None),
         ];

@@ -49,8 +49,9 @@ pub enum State {
 }
 
 impl State {
-    /// Every state, for parsing and help text.
-    pub const ALL: [State; 14] = [
+    /// Every state `--state` takes, for parsing and help text. `Close` is not one: a closed TCP
+    /// socket the kernel still lists holds a port, and is shown as `Bound`.
+    pub const ALL: [State; 13] = [
         State::Listen,
         State::Bound,
         State::Unconn,
@@ -63,7 +64,6 @@ impl State {
         State::Closing,
         State::LastAck,
         State::TimeWait,
-        State::Close,
         State::Unknown,
     ];
 

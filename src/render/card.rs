@@ -27,8 +27,11 @@ pub struct Card<'a> {
 /// the workers it forked (same name, each parent in the set). `None` when a listener's owners
 /// cannot all be seen, or when nothing listens: then the table says more.
 pub fn single_program(entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> {
-    let listening = entries.iter().any(SocketEntry::is_listening);
-    if !listening || entries.iter().any(|e| e.owner_hidden) {
+    // Every listener must show who holds it: an ownerless one (a kernel socket, one in flight)
+    // would let a client of the port pass for its holder.
+    let mut listeners = entries.iter().filter(|e| e.is_listening()).peekable();
+    let owned = listeners.peek().is_some() && listeners.all(|e| !e.processes.is_empty());
+    if !owned || entries.iter().any(|e| e.owner_hidden) {
         return None;
     }
     let mut owners: Vec<Arc<ProcessInfo>> =

@@ -266,8 +266,9 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
         push(buf, format_args!("→ {to}{gap}{}", forward.to));
     } else if let Some(container) = &process.container {
         let runtime = format!("{:?}", container.runtime).to_lowercase();
-        let short_id = &container.id[..container.id.len().min(12)];
-        let name = container.name.as_deref().map_or(short_id.into(), sanitize);
+        let short_id: String = container.id.chars().take(12).collect();
+        let name = container.name.as_deref().unwrap_or(&short_id);
+        let name = sanitize(name);
         push(buf, format_args!("{runtime}:{name}"));
     } else if let Some(unit) = &process.unit {
         buf.push_str(&sanitize(unit));

@@ -82,7 +82,10 @@ impl Problem {
         match self {
             Problem::OwnersHidden { .. } if hidden == 0 => None,
             Problem::OwnersHidden { reason } => Some(hidden_owners_note(hidden, partly, reason)),
-            Problem::NetlinkRefused { .. } => None,
+            Problem::NetlinkRefused { error } => Some(format!(
+                "netlink SOCK_DIAG was refused ({error}): listed from /proc/net, which shows no \
+                 TCP socket bound without listening and no device a socket is bound to"
+            )),
             Problem::ProcessDetailsUnavailable { error } => Some(format!(
                 "process details could not be read ({error}): owners show their pid only"
             )),

@@ -54,6 +54,8 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
         (&["80-"], "range '80-' needs a port on each side"),
         (&["8080", "99999"], "port '99999' is out of range"),
         (&["-c"], "a value is required for '--process <NAME>'"),
+        (&["80,"], "an empty port (a comma too many?)"),
+        (&["--state", "closed"], "use --state bound"),
         (
             &["completions", "tcsh"],
             "invalid value 'tcsh' for '<SHELL>'",

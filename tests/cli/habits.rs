@@ -43,6 +43,12 @@ fn netstat_and_ss_letter_soup_works() {
             "only listeners: {why}"
         );
     }
+    // -a wins over -l, as in ss and netstat; lsof's -nP is understood.
+    for soup in ["-antp", "-plant", "-nP"] {
+        let (sockets, output) = json(&[soup, &p]);
+        let why = explain(&[soup, &p], &output);
+        assert!(sockets.iter().any(|s| s["state"] == "established"), "{why}");
+    }
     let (sockets, output) = json(&["-antp", &p]);
     let why = explain(&["-antp", &p], &output);
     assert!(has_ours(&sockets, port, Some("listen")), "{why}");

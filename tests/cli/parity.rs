@@ -56,6 +56,11 @@ fn a_socket_bound_without_listen_holds_its_port() {
             panic!("one socket expected: {why}")
         };
         assert_eq!(socket["state"], "bound", "{why}");
+        assert_eq!(
+            socket["remote_addr"],
+            serde_json::Value::Null,
+            "no peer: {why}"
+        );
         assert_eq!(socket["proto"], "tcp", "{why}");
         assert_eq!(socket["local_addr"], "127.0.0.1", "{why}");
         assert_eq!(socket["processes"][0]["pid"], bound.child.id(), "{why}");

@@ -122,7 +122,8 @@ fn compare_with_ss(inodes: &[u64]) {
 fn a_path_argument_finds_the_listener_and_filters_apply() {
     let path = SocketPath::new("arg");
     let listener = UnixListener::bind(&path.0).unwrap();
-    let _client = UnixStream::connect(&path.0).unwrap();
+    let client = UnixStream::connect(&path.0).unwrap();
+    let _accepted = listener.accept().unwrap();
     let (sockets, output) = json(&["-l", path.text()]);
     let why = explain(&["-l", path.text()], &output);
     let [socket] = &sockets[..] else {
@@ -137,6 +138,11 @@ fn a_path_argument_finds_the_listener_and_filters_apply() {
     );
     let (sockets, _) = json(&["-x", "--state", "established", path.text()]);
     assert!(sockets.iter().all(|s| s["state"] == "established"));
+    // Like a port, a path matches the client too: its peer carries the path.
+    assert!(
+        by_inode(&sockets, inode_of(&client)).is_some(),
+        "the client of the path"
+    );
     let (none, output) = json(&["-x", "-c", "no-such-process-name", path.text()]);
     assert!(none.is_empty() && output.status.code() == Some(1));
     // -t -u -x lists both kinds; the default lists no Unix socket.

@@ -401,7 +401,12 @@ fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>, names: &mut InterfaceNames)
         (Proto::Udp, Some(state), connected)
     } else {
         let state = tcp_state(socket.state);
-        (Proto::Tcp, Some(state), state != State::Listen)
+        // Listeners and bound sockets have no peer: the kernel reports 0.0.0.0:0.
+        (
+            Proto::Tcp,
+            Some(state),
+            !matches!(state, State::Listen | State::Bound),
+        )
     };
     let endpoint = Endpoint::Inet(InetSocket {
         proto,

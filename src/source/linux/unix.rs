@@ -105,16 +105,17 @@ fn trim_path(name: &[u8]) -> &[u8] {
 }
 
 /// Reads /proc/net/unix: `Num RefCount Protocol Flags Type St Inode Path`. It has no peer,
-/// queues or uid; a listener has `__SO_ACCEPTCON` (0x10000) in its flags.
+/// queues or uid; a listener has `__SO_ACCEPTCON` (0x10000) in its flags. Paths are bytes:
+/// decoded lossily, and a line that a newline in some path split off is skipped.
 pub fn read_proc() -> io::Result<Vec<UnixDiag>> {
-    let text = std::fs::read_to_string("/proc/net/unix")
+    let bytes = std::fs::read("/proc/net/unix")
         .map_err(|error| io::Error::new(error.kind(), format!("/proc/net/unix: {error}")))?;
-    parse_proc(&text).map_err(|line| invalid_data(format!("/proc/net/unix: {line:?}")))
+    Ok(parse_proc(&String::from_utf8_lossy(&bytes)))
 }
 
-fn parse_proc(text: &str) -> Result<Vec<UnixDiag>, &str> {
+fn parse_proc(text: &str) -> Vec<UnixDiag> {
     let rows = text.lines().skip(1).filter(|line| !line.trim().is_empty());
-    rows.map(|line| parse_proc_row(line).ok_or(line)).collect()
+    rows.filter_map(parse_proc_row).collect()
 }
 
 fn parse_proc_row(line: &str) -> Option<UnixDiag> {
@@ -123,8 +124,14 @@ fn parse_proc_row(line: &str) -> Option<UnixDiag> {
     let kind = u8::from_str_radix(fields.next()?, 16).ok()?;
     let connection = u8::from_str_radix(fields.next()?, 16).ok()?;
     let inode = fields.next()?.parse::<u64>().ok()? as u32;
-    // The path may hold spaces: it is the rest of the line. `@` starts an abstract name.
-    let name = line.splitn(8, ' ').filter(|f| !f.is_empty()).nth(7);
+    // The path may hold spaces: it is the rest of the line after seven fields (the inode is
+    // padded, `%5lu`). `@` starts an abstract name.
+    let mut rest = line;
+    for _ in 0..7 {
+        rest = rest.trim_start();
+        rest = &rest[rest.find(' ').unwrap_or(rest.len())..];
+    }
+    let name = Some(rest.strip_prefix(' ').unwrap_or(rest)).filter(|name| !name.is_empty());
     let state = match (flags & 0x10000 != 0, connection) {
         (true, _) => 10,
         (_, 3) => 1,
@@ -190,15 +197,30 @@ ffff8880053e5400: 00000002 00000000 00010000 0001 01 20716 /run/docker.sock
 ffff8880053e5800: 00000003 00000000 00000000 0001 03 20777 
 ffff8880053e6000: 00000002 00000000 00000000 0002 01 20800 @dbus abstract
 ffff8880053e6400: 00000002 00000000 00000000 0005 01 20801 /tmp/with space.sock
+ffff8880053e6800: 00000002 00000000 00010000 0001 01  1056 /run/dbus/system_bus_socket
+ffff8880053e6c00: 00000002 00000000 00010000 0001 01 20900 /tmp/a
+second line of a path with a newline
 ";
 
     #[test]
     fn parses_proc_net_unix() {
-        let sockets = parse_proc(PROC).unwrap();
+        let sockets = parse_proc(PROC);
+        assert_eq!(
+            sockets[4].name.as_deref(),
+            Some(&b"/run/dbus/system_bus_socket"[..]),
+            "a padded inode"
+        );
         let summary: Vec<_> = sockets.iter().map(|s| (s.kind, s.state, s.inode)).collect();
         assert_eq!(
             summary,
-            [(1, 10, 20716), (1, 1, 20777), (2, 7, 20800), (5, 7, 20801)]
+            [
+                (1, 10, 20716),
+                (1, 1, 20777),
+                (2, 7, 20800),
+                (5, 7, 20801),
+                (1, 10, 1056),
+                (1, 10, 20900)
+            ]
         );
         assert_eq!(sockets[0].name.as_deref(), Some(&b"/run/docker.sock"[..]));
         assert_eq!(sockets[1].name, None);
