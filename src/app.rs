@@ -10,7 +10,8 @@ use crate::exit::ExitCode;
 use crate::filter::Filter;
 use crate::model::{ProcessInfo, Proto, SocketEntry, State};
 use crate::render::{
-    Card, Format, RenderContext, render, render_card, render_summary, single_program,
+    Card, Format, Metrics, RenderContext, render, render_card, render_metrics, render_summary,
+    single_program,
 };
 use crate::services::Services;
 use crate::settings::Settings;
@@ -79,6 +80,13 @@ pub fn run(
             other_ports,
         };
         render_card(&card, &context, out)?;
+    } else if settings.envelope {
+        write_envelope(
+            &snapshot_head(&snapshot.host, &snapshot.problems, context.now),
+            out,
+        )?;
+        render(settings.format, &entries, &context, out)?;
+        out.write_all(b"}\n")?;
     } else {
         render(settings.format, &entries, &context, out)?;
     }
@@ -94,6 +102,43 @@ pub fn run(
         partly_hidden,
         problems: snapshot.problems,
     })
+}
+
+/// The JSON document's version: 2 since round 2 (docs/json.md).
+pub const SCHEMA: &str = "ports/2";
+
+/// What a `--envelope` document says before its sockets.
+#[derive(serde::Serialize)]
+struct Head<'a> {
+    schema: &'static str,
+    host: &'a str,
+    /// Seconds since the Unix epoch.
+    taken_at: u64,
+    problems: &'a [Problem],
+}
+
+fn snapshot_head<'a>(
+    host: &'a Option<String>,
+    problems: &'a [Problem],
+    now: SystemTime,
+) -> Head<'a> {
+    Head {
+        schema: SCHEMA,
+        host: host.as_deref().unwrap_or_default(),
+        taken_at: now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        problems,
+    }
+}
+
+/// `{"schema":...,"host":...,"taken_at":...,"problems":[...],"sockets":` — the array and the
+/// closing brace follow.
+fn write_envelope(head: &Head, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut head = serde_json::to_vec(head)?;
+    head.pop(); // the closing brace: the sockets come first
+    out.write_all(&head)?;
+    out.write_all(b",\"sockets\":")
 }
 
 /// The card's owners: a port query shown as a table (not `-w`), held by one program.
@@ -178,6 +223,38 @@ fn service_of(entry: &SocketEntry, services: &Services) -> Option<Arc<str>> {
         }
         None => name(local),
     }
+}
+
+/// `ports metrics`: every socket (for the counts) with its owners' context (for the labels).
+pub fn metrics(
+    source: &mut dyn SocketSource,
+    openmetrics: bool,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let started = std::time::Instant::now();
+    let query = Query {
+        owner_context: true,
+        ..Query::default()
+    };
+    let snapshot = source.snapshot(&query).context("cannot list sockets")?;
+    let hidden = snapshot.sockets.iter().filter(|e| e.owner_hidden).count();
+    let partly = snapshot
+        .sockets
+        .iter()
+        .filter(|e| e.owner_hidden && !e.processes.is_empty())
+        .count();
+    let text = render_metrics(&Metrics {
+        sockets: &snapshot.sockets,
+        hidden_owners: hidden,
+        duration: started.elapsed(),
+        version: env!("CARGO_PKG_VERSION"),
+        openmetrics,
+    });
+    let notes = snapshot
+        .problems
+        .iter()
+        .filter_map(|p| p.note(hidden, partly))
+        .collect();
+    Ok((text, notes))
 }
 
 /// What the source must list for `filter`: the kernel can narrow by protocol, family, state,

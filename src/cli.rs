@@ -36,6 +36,15 @@ pub enum Command {
     Man,
     /// Free a port: signal the processes that hold it as a local port (never its clients)
     Kill(KillArgs),
+    /// Print listeners and socket counts as Prometheus metrics (node_exporter's textfile format)
+    Metrics {
+        /// Write to FILE atomically (a temporary file beside it, then a rename) instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// OpenMetrics text (ends with `# EOF`) for scrapers that want it
+        #[arg(long)]
+        openmetrics: bool,
+    },
 }
 
 /// `ports kill PORT...`: who to signal, with what, and how carefully.
@@ -195,6 +204,11 @@ pub struct OutputArgs {
     /// Print a JSON array instead of the table (fields: see docs/json.md)
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+
+    /// With --json: one object that says where and when it was made (host, schema, time, what
+    /// could not be seen) around the sockets, for merging many hosts' output
+    #[arg(long, requires = "json")]
+    pub envelope: bool,
 
     /// Print CSV instead of the table, one row per socket and owner
     #[arg(long)]

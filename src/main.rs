@@ -35,12 +35,70 @@ fn main() -> ExitCode {
         Some(Command::Completions { shell }) => generate::completions(shell, &mut out),
         Some(Command::Man) => generate::man_page(&mut out),
         Some(Command::Kill(args)) => return kill(args, out),
+        Some(Command::Metrics {
+            output,
+            openmetrics,
+        }) => return metrics(output, openmetrics, out),
         None => return list(opts.list, out),
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => fail(&error.to_string()),
+    }
+}
+
+/// `ports metrics`: to stdout, or atomically to a file, so a collector never reads half of one.
+fn metrics(output: Option<std::path::PathBuf>, openmetrics: bool, mut out: impl Write) -> ExitCode {
+    let (text, notes) = match app::metrics(&mut SystemSource::default(), openmetrics) {
+        Ok(done) => done,
+        Err(error) => return fail(&format!("{error:#}")),
+    };
+    let written = match output {
+        Some(path) => write_atomically(&path, text.as_bytes())
+            .map_err(|e| format!("cannot write '{}': {e}", path.display())),
+        None => out
+            .write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .or_else(|e| {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    Ok(())
+                } else {
+                    Err(e.to_string())
+                }
+            }),
+    };
+    for note in notes {
+        say(&format!("ports: {note}"));
+    }
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// A temporary file in the same directory (so the rename cannot cross file systems), synced,
+/// then renamed over `path`.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("no file name"))?;
+    let mut temporary = path.to_path_buf();
+    temporary.set_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    match result.and_then(|()| std::fs::rename(&temporary, path)) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let _ = std::fs::remove_file(&temporary);
+            Err(error)
+        }
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Settings {
     pub services: bool,
     /// Print the summary instead of the list.
     pub summary: bool,
+    /// Wrap the JSON array in a document that names its host and schema.
+    pub envelope: bool,
     /// Read where owners come from and run: -w, JSON, and port queries (the card).
     pub owner_context: bool,
     /// A `--json` dump to show instead of this machine's sockets.
@@ -95,6 +97,7 @@ impl Settings {
                 && !output.summary
                 && (output.wide || format != Format::Table),
             summary: output.summary,
+            envelope: output.envelope,
             owner_context: output.wide || format == Format::Json || port_query,
             format,
             render: RenderContext {

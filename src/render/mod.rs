@@ -5,6 +5,7 @@ mod columns;
 mod csv;
 mod fit;
 mod json;
+mod metrics;
 mod summary;
 mod table;
 
@@ -59,6 +60,7 @@ impl Default for RenderContext {
 }
 
 pub use card::{Card, single_program, write as render_card};
+pub use metrics::{Metrics, render as render_metrics};
 pub use summary::write as render_summary;
 
 /// Writes `entries` in `format`. An empty table writes nothing; empty JSON is `[]`.

@@ -35,6 +35,7 @@ impl SocketSource for FakeSource {
             namespaces,
             problems: self.problems.clone(),
             taken_at: self.taken_at,
+            host: None,
         })
     }
 }
@@ -45,8 +46,15 @@ impl FakeSource {
     pub fn replay(path: &Path) -> Result<FakeSource, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
-        let entries: Vec<SocketEntry> = serde_json::from_str(&text)
-            .map_err(|error| format!("'{}' is not a ports --json dump: {error}", path.display()))?;
+        let not_a_dump = |error: serde_json::Error| {
+            format!("'{}' is not a ports --json dump: {error}", path.display())
+        };
+        // A plain array, or a --envelope document around one.
+        let mut document: serde_json::Value = serde_json::from_str(&text).map_err(not_a_dump)?;
+        if let Some(sockets) = document.get_mut("sockets") {
+            document = sockets.take();
+        }
+        let entries: Vec<SocketEntry> = serde_json::from_value(document).map_err(not_a_dump)?;
         let problems = replayed_problems(&entries);
         Ok(FakeSource {
             entries,

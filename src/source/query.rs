@@ -50,6 +50,8 @@ pub struct Snapshot {
     pub problems: Vec<super::Problem>,
     /// When it was taken, where the source says (a replayed or sample snapshot); else now.
     pub taken_at: Option<std::time::SystemTime>,
+    /// The machine's host name, where the source knows it.
+    pub host: Option<String>,
 }
 
 impl Snapshot {

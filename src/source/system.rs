@@ -62,6 +62,7 @@ impl SocketSource for SystemSource {
             namespaces: vec![netns],
             problems,
             taken_at: None,
+            host: host_name(),
         })
     }
 }
@@ -78,6 +79,11 @@ fn mark_partly_hidden(entry: &mut SocketEntry, unseen: &Unseen) {
     if !entry.processes.is_empty() && creator_unseen {
         entry.owner_hidden = true;
     }
+}
+
+/// The host name, as `hostname` prints it.
+fn host_name() -> Option<String> {
+    System::host_name().ok()
 }
 
 /// Owners known by pid only, for when sysinfo cannot start.

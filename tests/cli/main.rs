@@ -6,6 +6,7 @@
 )]
 
 mod agreement;
+mod ansible;
 mod bad_input;
 mod churn;
 mod context;
@@ -19,6 +20,7 @@ mod parity;
 mod plumbing;
 mod presenter;
 mod privilege;
+mod prometheus;
 mod replay;
 mod support;
 mod unix;
