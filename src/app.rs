@@ -16,7 +16,7 @@ use crate::render::{
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{Problem, Query, SocketSource};
+use crate::source::{NetnsScope, Problem, Query, SocketSource};
 use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
@@ -41,6 +41,7 @@ pub fn run(
     let filter = &settings.filter;
     let query = Query {
         owner_context: settings.owner_context,
+        netns: settings.netns.clone(),
         ..query(filter)
     };
     let snapshot = source.snapshot(&query).context("cannot list sockets")?;
@@ -63,6 +64,10 @@ pub fn run(
     let context = RenderContext {
         now: snapshot.taken_at.unwrap_or_else(SystemTime::now),
         hidden_owners,
+        // A NETNS column only when the rows come from more than one namespace.
+        netns_column: entries
+            .windows(2)
+            .any(|w| w[0].netns.inode != w[1].netns.inode),
         ..settings.render.clone()
     };
     if settings.summary {
@@ -91,7 +96,7 @@ pub fn run(
         render(settings.format, &entries, &context, out)?;
     }
     let port_in_use = if entries.is_empty() {
-        port_in_use(filter, source)?
+        port_in_use(filter, &settings.netns, source)?
     } else {
         None
     };
@@ -193,14 +198,20 @@ fn other_ports(
 
 /// Whether anything at all uses the asked ports, when other filters left nothing: so the note
 /// can say "in use, but not by a socket matching -l" rather than suggest the port is free.
-fn port_in_use(filter: &Filter, source: &mut dyn SocketSource) -> anyhow::Result<Option<bool>> {
+fn port_in_use(
+    filter: &Filter,
+    netns: &NetnsScope,
+    source: &mut dyn SocketSource,
+) -> anyhow::Result<Option<bool>> {
     let ports_only = filter.ports_only();
     if filter.ports.is_empty() || *filter == ports_only {
         return Ok(None);
     }
-    let snapshot = source
-        .snapshot(&query(&ports_only))
-        .context("cannot list sockets")?;
+    let scoped = Query {
+        netns: netns.clone(),
+        ..query(&ports_only)
+    };
+    let snapshot = source.snapshot(&scoped).context("cannot list sockets")?;
     Ok(Some(
         snapshot
             .sockets
@@ -281,6 +292,7 @@ pub fn query(filter: &Filter) -> Query {
         port,
         listening_only: filter.listening_only || filter.exposed,
         owner_context: false,
+        netns: NetnsScope::Own,
     }
 }
 

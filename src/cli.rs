@@ -132,6 +132,14 @@ pub struct FilterArgs {
     #[arg(short = 'x', long)]
     pub unix: bool,
 
+    /// Every network namespace on the machine (containers, ip netns), not only this one
+    #[arg(short = 'N', long = "all-netns", conflicts_with = "netns")]
+    pub all_netns: bool,
+
+    /// Only this network namespace: a name under /run/netns, a container, a pid or a path
+    #[arg(long, value_name = "NAME|PID|PATH")]
+    pub netns: Option<String>,
+
     /// IPv4 sockets (both families when neither -4 nor -6 is given)
     #[arg(short = '4', long = "ipv4")]
     pub ipv4: bool,

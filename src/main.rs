@@ -184,7 +184,7 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
 }
 
 /// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
-const HABITS: [(&str, &str); 8] = [
+const HABITS: [(&str, &str); 7] = [
     (
         "-e",
         "ss -e (extended): ports --json has each socket's uid and inode",
@@ -194,10 +194,6 @@ const HABITS: [(&str, &str); 8] = [
     (
         "-K",
         "ports does not kill sockets; ports kill PORT signals the processes holding it",
-    ),
-    (
-        "-N",
-        "ports lists the current network namespace only (ss -N is not supported yet)",
     ),
     (
         "-H",

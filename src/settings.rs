@@ -9,7 +9,7 @@ use crate::filter::{Filter, Target, UserMatch};
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
-use crate::source::uid_of;
+use crate::source::{NetnsScope, uid_of};
 
 /// What the terminal and environment say, read once at start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub struct Settings {
     pub summary: bool,
     /// Wrap the JSON array in a document that names its host and schema.
     pub envelope: bool,
+    /// Which network namespaces to list.
+    pub netns: NetnsScope,
     /// Read where owners come from and run: -w, JSON, and port queries (the card).
     pub owner_context: bool,
     /// A `--json` dump to show instead of this machine's sockets.
@@ -86,6 +88,11 @@ impl Settings {
         };
         let replaying = opts.replay.is_some();
         let listening = (opts.filter.listen && !opts.filter.all) || opts.filter.exposed;
+        let netns = match (opts.filter.all_netns, &opts.filter.netns) {
+            (true, _) => NetnsScope::All,
+            (false, Some(selector)) => NetnsScope::One(selector.clone()),
+            (false, None) => NetnsScope::Own,
+        };
         let filter = filter(opts.targets, opts.filter, replaying)?;
         // A port query may become a card, which shows where owners run: read it then too.
         let port_query = !filter.ports.is_empty();
@@ -98,6 +105,7 @@ impl Settings {
                 && (output.wide || format != Format::Table),
             summary: output.summary,
             envelope: output.envelope,
+            netns,
             owner_context: output.wide || format == Format::Json || port_query,
             format,
             render: RenderContext {

@@ -106,6 +106,18 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
         push_age(now.saturating_sub(started), &mut age);
         rows.push(("running", age));
     }
+    let netns = card
+        .sockets
+        .iter()
+        .map(|s| &s.netns)
+        .find(|ns| ns.kind != crate::model::NetnsKind::Host);
+    if let Some(netns) = netns {
+        let label = netns
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("net:[{}]", netns.inode));
+        rows.push(("netns", sanitize(&label).into_owned()));
+    }
     let mut placement = String::new();
     push_where(root, &mut placement);
     if placement != NONE {

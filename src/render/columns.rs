@@ -8,14 +8,15 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Exposure, Family, InetSocket, ProcessInfo, Proto, SocketEntry, State, UnixName,
-    UnixSocket, UnixType,
+    Endpoint, Exposure, Family, InetSocket, Netns, NetnsKind, ProcessInfo, Proto, SocketEntry,
+    State, UnixName, UnixSocket, UnixType,
 };
 use crate::sanitize::sanitize;
 
 /// A table column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
+    Netns,
     Proto,
     Local,
     Remote,
@@ -99,6 +100,7 @@ impl Column {
 
     pub fn header(self) -> &'static str {
         match self {
+            Column::Netns => "NETNS",
             Column::Proto => "PROTO",
             Column::Local => "LOCAL",
             Column::Remote => "REMOTE",
@@ -138,6 +140,7 @@ impl Column {
             return;
         }
         match self {
+            Column::Netns => push_netns(&entry.netns, buf),
             Column::Proto => {
                 buf.push_str(proto_name(entry));
                 buf.push_str(family_digit(entry));
@@ -274,6 +277,15 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
         buf.push_str(&sanitize(unit));
     } else {
         buf.push_str(NONE);
+    }
+}
+
+/// `host`, a name (`blue`, `web`), or `net:[INODE]`.
+fn push_netns(netns: &Netns, buf: &mut String) {
+    match (&netns.name, netns.kind) {
+        (Some(name), _) => buf.push_str(&sanitize(name)),
+        (None, NetnsKind::Host) => buf.push_str("host"),
+        (None, _) => push(buf, format_args!("net:[{}]", netns.inode)),
     }
 }
 

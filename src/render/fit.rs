@@ -151,6 +151,7 @@ fn min_width(column: Column, text: &str) -> usize {
         | Column::Parent
         | Column::Where => 4,
         Column::Exposure | Column::Age => display_width(text),
+        Column::Netns => display_width(text).min(12),
         Column::State => short_state(text).len(),
         Column::Proto | Column::Pid | Column::RecvQ | Column::SendQ => display_width(text),
     }

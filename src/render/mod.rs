@@ -43,6 +43,8 @@ pub struct RenderContext {
     pub now: SystemTime,
     /// Shown sockets whose owner could not be seen.
     pub hidden_owners: usize,
+    /// The rows come from more than one network namespace: say which each is in.
+    pub netns_column: bool,
 }
 
 impl Default for RenderContext {
@@ -55,6 +57,7 @@ impl Default for RenderContext {
             columns: Vec::new(),
             now: SystemTime::UNIX_EPOCH,
             hidden_owners: 0,
+            netns_column: false,
         }
     }
 }

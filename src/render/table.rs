@@ -61,11 +61,14 @@ struct Layout {
 
 impl Layout {
     fn new(lines: &[Line], context: &RenderContext) -> Layout {
-        let columns = if context.columns.is_empty() {
+        let mut columns = if context.columns.is_empty() {
             Column::for_view(context.wide, context.listening)
         } else {
             context.columns.clone()
         };
+        if context.netns_column && !columns.contains(&Column::Netns) {
+            columns.insert(0, Column::Netns);
+        }
         let limit = if context.wide {
             None
         } else {

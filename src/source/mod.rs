@@ -23,7 +23,7 @@ mod other;
 use other as os;
 
 pub use fake::FakeSource;
-pub use query::{Query, Snapshot};
+pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
 
 /// Why sockets could not be listed at all. Partial visibility is not an error: it is a
@@ -60,6 +60,10 @@ pub enum Problem {
     NetlinkRefused { error: String },
     /// Process details (names, users, command lines) could not be read; owners show pids only.
     ProcessDetailsUnavailable { error: String },
+    /// A network namespace could not be entered, nor read through a process in it.
+    NamespaceUnreadable { netns: String, error: String },
+    /// Namespaces that could not be entered were read from /proc/PID/net instead.
+    NamespacesFromProc { netns: Vec<String> },
 }
 
 /// Why owners could not be seen.
@@ -88,6 +92,19 @@ impl Problem {
             )),
             Problem::ProcessDetailsUnavailable { error } => Some(format!(
                 "process details could not be read ({error}): owners show their pid only"
+            )),
+            Problem::NamespaceUnreadable { netns, error } => Some(format!(
+                "network namespace {netns} could not be read ({error}); run as root to enter it"
+            )),
+            Problem::NamespacesFromProc { netns } => Some(format!(
+                "{} could not be entered (that needs root), so {} read from /proc/PID/net, which \
+                 shows no TCP socket bound without listening",
+                netns.join(", "),
+                if netns.len() == 1 {
+                    "it was"
+                } else {
+                    "they were"
+                }
             )),
         }
     }

@@ -32,7 +32,7 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
     Ok(RawSnapshot {
         sockets: entries,
         owners,
-        netns,
+        namespaces: vec![netns],
         problems: Vec::new(),
         hidden_because: None,
         unseen: Default::default(),

@@ -24,6 +24,20 @@ pub struct Query {
     /// Read where owners come from and run (parent, start, unit, container), for `-w`, JSON
     /// and the card; the plain table needs names only.
     pub owner_context: bool,
+    /// Which network namespaces to list.
+    pub netns: NetnsScope,
+}
+
+/// Which network namespaces a query covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NetnsScope {
+    /// The one `ports` runs in.
+    #[default]
+    Own,
+    /// Every one on the machine (`-N`).
+    All,
+    /// One, by name, container, pid or path (`--netns`).
+    One(String),
 }
 
 impl Default for Query {
@@ -38,6 +52,7 @@ impl Default for Query {
             port: None,
             listening_only: false,
             owner_context: false,
+            netns: NetnsScope::Own,
         }
     }
 }

@@ -14,7 +14,8 @@ pub struct RawSnapshot {
     /// `(index into sockets, pid)`, each socket's pids ascending. One flat list rather than a
     /// list per socket: at 100,000 sockets that is 0.8 MB instead of 5.
     pub owners: Vec<(u32, u32)>,
-    pub netns: Arc<Netns>,
+    /// The namespaces listed, the first the one `ports` runs in (or the only one).
+    pub namespaces: Vec<Arc<Netns>>,
     pub problems: Vec<Problem>,
     /// Why an owner may be missing, when some process could not be read; `None` when every
     /// process was. The caller states it as a problem if any socket turns out hidden.

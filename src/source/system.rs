@@ -30,7 +30,7 @@ impl SocketSource for SystemSource {
         let RawSnapshot {
             mut sockets,
             owners,
-            netns,
+            namespaces,
             mut problems,
             hidden_because,
             unseen,
@@ -59,7 +59,7 @@ impl SocketSource for SystemSource {
         }
         Ok(Snapshot {
             sockets,
-            namespaces: vec![netns],
+            namespaces,
             problems,
             taken_at: None,
             host: host_name(),

@@ -16,6 +16,7 @@ mod faults;
 mod habits;
 mod hostile;
 mod kill;
+mod netns;
 mod parity;
 mod plumbing;
 mod presenter;

@@ -36,7 +36,8 @@ fn tcp(
     };
     SocketEntry {
         processes: owners,
-        ..SocketEntry::new(Endpoint::Inet(inet), Arc::new(Netns::host(1)))
+        // The sample's host namespace: one namespace, so no NETNS column.
+        ..SocketEntry::new(Endpoint::Inet(inet), Arc::new(Netns::host(4026531833)))
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod diag;
 mod fds;
+mod netns;
 mod procnet;
 mod unix;
 
@@ -18,7 +19,7 @@ use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, States};
 use fds::OwnerMap;
 
 use super::raw::{RawSnapshot, Unseen, unmap};
-use super::{HiddenReason, Problem, Query, SourceError};
+use super::{HiddenReason, NetnsScope, Problem, Query, SourceError};
 use crate::model::{
     Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State, UnixName, UnixSocket,
     UnixType,
@@ -47,10 +48,14 @@ pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to proces
      may not inspect; run with sudo to see them";
 
 pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
-    let netns = Arc::new(Netns::host(own_netns_inode()));
+    let (own, others) = namespaces(query)?;
     let (dumped, owners) = thread::scope(|scope| {
+        // One fd scan serves every namespace: socket inodes are unique across them.
         let owners = scope.spawn(|| fds::scan(SCAN_THREADS));
-        (dump(query, &netns), owners.join())
+        let others_dumped = scope.spawn(|| dump_namespaces(query, &others));
+        let own_dumped = own.as_ref().map(|own| dump(query, own));
+        let others_dumped = others_dumped.join().unwrap_or_default();
+        (merge(own_dumped, others_dumped), owners.join())
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     let (mut sockets, problems) = dumped?;
@@ -63,14 +68,123 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         pairs.extend(owners.pids(entry.inode as u32).map(|pid| (index, pid)));
         mark_hidden(entry, pairs.len() > before, hidden_because.is_some());
     }
+    let netns = own
+        .into_iter()
+        .chain(others.into_iter().map(|ns| ns.netns))
+        .collect();
     Ok(RawSnapshot {
         sockets,
         owners: pairs,
-        netns,
+        namespaces: netns,
         problems,
         hidden_because,
         unseen,
     })
+}
+
+/// The namespace `ports` runs in (dumped on this thread, as before namespaces existed), unless
+/// `--netns` names another; and the others to enter.
+fn namespaces(query: &Query) -> Result<(Option<Arc<Netns>>, Vec<netns::Namespace>), SourceError> {
+    let own_inode = own_netns_inode();
+    let own = || Arc::new(Netns::host(own_inode));
+    match &query.netns {
+        NetnsScope::Own => Ok((Some(own()), Vec::new())),
+        NetnsScope::All => {
+            let others = netns::discover()
+                .into_iter()
+                .filter(|ns| ns.netns.inode != own_inode);
+            Ok((Some(own()), others.collect()))
+        }
+        NetnsScope::One(selector) => {
+            let found = netns::find(selector).map_err(SourceError::Backend)?;
+            if found.netns.inode == own_inode {
+                Ok((Some(Arc::clone(&found.netns)), Vec::new()))
+            } else {
+                Ok((None, vec![found]))
+            }
+        }
+    }
+}
+
+/// Sockets found, and what could not be seen on the way.
+type Dumped = (Vec<SocketEntry>, Vec<Problem>);
+
+/// Our own namespace's sockets and problems, then the others', and what they could not see.
+fn merge(own: Option<Result<Dumped, SourceError>>, others: Dumped) -> Result<Dumped, SourceError> {
+    let (mut sockets, mut problems) = own.transpose()?.unwrap_or_default();
+    sockets.extend(others.0);
+    problems.extend(others.1);
+    Ok((sockets, problems))
+}
+
+/// Lists other namespaces on two threads: each enters one (setns, then its own netlink socket
+/// belongs there) or, refused, reads /proc/PID/net of a process in it.
+fn dump_namespaces(
+    query: &Query,
+    namespaces: &[netns::Namespace],
+) -> (Vec<SocketEntry>, Vec<Problem>) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    thread::scope(|scope| {
+        for _ in 0..SCAN_THREADS.min(namespaces.len()) {
+            scope.spawn(|| {
+                while let Some(ns) =
+                    namespaces.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let result = dump_namespace(query, ns);
+                    if let Ok(mut all) = results.lock() {
+                        all.push((ns, result));
+                    }
+                }
+            });
+        }
+    });
+    let (mut sockets, mut from_proc, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+    for (ns, result) in results.into_inner().unwrap_or_default() {
+        let name = netns_label(&ns.netns);
+        match result {
+            Ok((entries, entered)) => {
+                sockets.extend(entries);
+                if !entered {
+                    from_proc.push(name);
+                }
+            }
+            Err(error) => problems.push(Problem::NamespaceUnreadable { netns: name, error }),
+        }
+    }
+    if !from_proc.is_empty() {
+        from_proc.sort();
+        problems.push(Problem::NamespacesFromProc { netns: from_proc });
+    }
+    (sockets, problems)
+}
+
+/// One namespace's sockets, and whether it was entered (else read from /proc/PID/net).
+fn dump_namespace(
+    query: &Query,
+    ns: &netns::Namespace,
+) -> Result<(Vec<SocketEntry>, bool), String> {
+    let mut entries = Vec::new();
+    let entered = netns::enter(ns).and_then(|()| dump_netlink(query, &ns.netns, &mut entries));
+    let Err(error) = entered else {
+        name_unix_peers(&mut entries);
+        return Ok((entries, true));
+    };
+    entries.clear();
+    let Some(pid) = ns.pid else {
+        return Err(error.to_string());
+    };
+    read_proc_net(&format!("/proc/{pid}/net"), query, &ns.netns, &mut entries)
+        .map_err(|procfs| format!("{error}; /proc/{pid}/net: {procfs}"))?;
+    Ok((entries, false))
+}
+
+/// `blue`, `web`, or `net:[4026532281]`.
+fn netns_label(netns: &Netns) -> String {
+    netns
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("net:[{}]", netns.inode))
 }
 
 /// Why a live socket with no owner found may have one we cannot see; `None` when every
@@ -118,10 +232,7 @@ struct Request {
 
 /// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md), and
 /// says so. Each socket becomes an entry as it is decoded.
-fn dump(
-    query: &Query,
-    netns: &Arc<Netns>,
-) -> Result<(Vec<SocketEntry>, Vec<Problem>), SourceError> {
+fn dump(query: &Query, netns: &Arc<Netns>) -> Result<Dumped, SourceError> {
     let mut entries = Vec::new();
     let netlink = dump_netlink(query, netns, &mut entries);
     let Err(netlink_error) = netlink else {
@@ -130,7 +241,7 @@ fn dump(
     };
     // /proc/net cannot filter: the caller's filter drops the extra sockets later.
     entries.clear();
-    read_proc_net(query, netns, &mut entries).map_err(|procnet_error| {
+    read_proc_net("/proc/net", query, netns, &mut entries).map_err(|procnet_error| {
         SourceError::Backend(format!(
             "netlink SOCK_DIAG failed ({netlink_error}), and so did /proc/net ({procnet_error})"
         ))
@@ -184,6 +295,7 @@ fn unix_states(query: &Query) -> States {
 }
 
 fn read_proc_net(
+    base: &str,
     query: &Query,
     netns: &Arc<Netns>,
     entries: &mut Vec<SocketEntry>,
@@ -195,11 +307,11 @@ fn read_proc_net(
         Vec::new()
     };
     for request in &requests {
-        let sockets = procnet::read(request.family, request.protocol)?;
+        let sockets = procnet::read(base, request.family, request.protocol)?;
         entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
     }
     if query.unix {
-        let sockets = unix::read_proc()?;
+        let sockets = unix::read_proc(base)?;
         entries.extend(sockets.iter().map(|s| unix_entry(s, netns)));
     }
     Ok(())

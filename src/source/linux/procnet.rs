@@ -7,16 +7,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP};
 
-/// Reads the table of one family and protocol.
-pub fn read(family: u8, protocol: u8) -> io::Result<Vec<DiagSocket>> {
-    let path = match (family, protocol) {
-        (AF_INET, IPPROTO_TCP) => "/proc/net/tcp",
-        (AF_INET6, IPPROTO_TCP) => "/proc/net/tcp6",
-        (AF_INET, IPPROTO_UDP) => "/proc/net/udp",
-        (AF_INET6, IPPROTO_UDP) => "/proc/net/udp6",
+/// Reads the table of one family and protocol under `base` (`/proc/net`, or `/proc/PID/net` for
+/// another network namespace: no setns needed).
+pub fn read(base: &str, family: u8, protocol: u8) -> io::Result<Vec<DiagSocket>> {
+    let file = match (family, protocol) {
+        (AF_INET, IPPROTO_TCP) => "tcp",
+        (AF_INET6, IPPROTO_TCP) => "tcp6",
+        (AF_INET, IPPROTO_UDP) => "udp",
+        (AF_INET6, IPPROTO_UDP) => "udp6",
         _ => return Err(io::ErrorKind::Unsupported.into()),
     };
-    let text = std::fs::read_to_string(path)
+    let path = format!("{base}/{file}");
+    let text = std::fs::read_to_string(&path)
         .map_err(|error| io::Error::new(error.kind(), format!("{path}: {error}")))?;
     parse(&text, family, protocol)
         .map_err(|line| io::Error::new(io::ErrorKind::InvalidData, format!("{path}: {line:?}")))
@@ -150,7 +152,7 @@ mod tests {
     fn reads_this_machines_tables() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let sockets = read(AF_INET, IPPROTO_TCP).unwrap();
+        let sockets = read("/proc/net", AF_INET, IPPROTO_TCP).unwrap();
         assert!(
             sockets
                 .iter()

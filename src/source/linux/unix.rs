@@ -107,9 +107,10 @@ fn trim_path(name: &[u8]) -> &[u8] {
 /// Reads /proc/net/unix: `Num RefCount Protocol Flags Type St Inode Path`. It has no peer,
 /// queues or uid; a listener has `__SO_ACCEPTCON` (0x10000) in its flags. Paths are bytes:
 /// decoded lossily, and a line that a newline in some path split off is skipped.
-pub fn read_proc() -> io::Result<Vec<UnixDiag>> {
-    let bytes = std::fs::read("/proc/net/unix")
-        .map_err(|error| io::Error::new(error.kind(), format!("/proc/net/unix: {error}")))?;
+pub fn read_proc(base: &str) -> io::Result<Vec<UnixDiag>> {
+    let path = format!("{base}/unix");
+    let bytes = std::fs::read(&path)
+        .map_err(|error| io::Error::new(error.kind(), format!("{path}: {error}")))?;
     Ok(parse_proc(&String::from_utf8_lossy(&bytes)))
 }
 

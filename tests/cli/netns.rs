@@ -1,0 +1,206 @@
+//! Every network namespace (`-N`) and one (`--netns`), on namespaces the tests create with
+//! `ip netns add` and `unshare --net`; deleted afterwards, even when a test fails.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
+use crate::support::{PYTHON, explain, json};
+
+/// Holds a listener and an established pair on 127.0.0.1; prints the listener's port.
+const HOLD: &str = "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n\
+    c=socket.create_connection(s.getsockname());a=s.accept()\n\
+    print(s.getsockname()[1],flush=True);time.sleep(60)";
+
+/// A namespace made with `ip netns add`, deleted on drop.
+struct NetnsGuard(String);
+
+impl Drop for NetnsGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A named namespace with `lo` up and a holder inside; the holder is killed, then the
+/// namespace deleted, on drop.
+struct Named {
+    holder: Child,
+    port: String,
+    name: String,
+    _namespace: NetnsGuard,
+}
+
+impl Named {
+    fn create(tag: &str) -> Named {
+        let name = format!("ports-{tag}-{}", std::process::id());
+        let ok = |args: &[&str]| {
+            let status = Command::new("ip").args(args).status().unwrap();
+            assert!(status.success(), "ip {args:?}");
+        };
+        ok(&["netns", "add", &name]);
+        let namespace = NetnsGuard(name.clone());
+        ok(&["-n", &name, "link", "set", "lo", "up"]);
+        let mut holder = Command::new("ip")
+            .args(["netns", "exec", &name, PYTHON, "-c", HOLD])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let port = read_line(&mut holder);
+        Named {
+            holder,
+            port,
+            name,
+            _namespace: namespace,
+        }
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+fn read_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_owned()
+}
+
+fn listener<'a>(sockets: &'a [Value], port: &str) -> Option<&'a Value> {
+    let port: u64 = port.parse().unwrap();
+    sockets
+        .iter()
+        .find(|s| s["local_port"] == port && s["state"] == "listen")
+}
+
+#[test]
+fn every_namespace_is_listed_with_its_name_and_owners() {
+    assert_root();
+    let (blue, red) = (Named::create("blue"), Named::create("red"));
+    let (sockets, output) = json(&["-N"]);
+    let why = explain(&["-N --json"], &output);
+    for ns in [&blue, &red] {
+        let socket = listener(&sockets, &ns.port).unwrap_or_else(|| panic!("{}: {why}", ns.name));
+        assert_eq!(socket["netns"]["name"], ns.name.as_str(), "{why}");
+        assert_eq!(socket["netns"]["kind"], "named", "{why}");
+        assert_eq!(socket["processes"][0]["pid"], ns.holder.id(), "{why}");
+        let pair = sockets
+            .iter()
+            .filter(|s| s["netns"]["name"] == ns.name.as_str() && s["state"] == "established");
+        assert_eq!(
+            pair.count(),
+            2,
+            "both ends of the pair in {}: {why}",
+            ns.name
+        );
+    }
+    let (host, _) = json(&[]);
+    assert!(
+        host.iter().all(|s| s["netns"]["kind"] == "host"),
+        "plain ports stays at home"
+    );
+    assert!(listener(&host, &blue.port).is_none_or(|s| s["netns"]["kind"] == "host"));
+    let (found, output) = json(&["-N", &red.port]);
+    let why = explain(&["-N", &red.port], &output);
+    assert_eq!(
+        listener(&found, &red.port).map(|s| &s["netns"]["name"]),
+        Some(&red.name.as_str().into()),
+        "{why}"
+    );
+    let table = crate::support::ports()
+        .args(["-N", "-l", "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.starts_with("NETNS") && text.contains(&blue.name),
+        "{text}"
+    );
+}
+
+#[test]
+fn one_namespace_by_name_or_pid() {
+    assert_root();
+    let blue = Named::create("one");
+    for selector in [blue.name.clone(), blue.holder.id().to_string()] {
+        // `ip netns exec` runs the holder as its own child: its pid is in the namespace too.
+        let pid_in_ns = Command::new("pgrep")
+            .args(["-P", &blue.holder.id().to_string()])
+            .output()
+            .unwrap();
+        let selector = if selector == blue.name {
+            selector
+        } else {
+            String::from_utf8_lossy(&pid_in_ns.stdout)
+                .lines()
+                .next()
+                .map(str::to_owned)
+                .unwrap_or(selector)
+        };
+        let (sockets, output) = json(&["--netns", &selector]);
+        let why = explain(&["--netns", &selector], &output);
+        assert!(listener(&sockets, &blue.port).is_some(), "{why}");
+        assert!(
+            sockets
+                .iter()
+                .all(|s| s["netns"]["name"] == blue.name.as_str()),
+            "only that one: {why}"
+        );
+    }
+    let output = crate::support::ports()
+        .args(["--netns", "no-such-netns-here"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_namespace_held_only_by_a_process_is_found() {
+    assert_root();
+    let mut holder = Command::new("unshare")
+        .args([
+            "--net",
+            "sh",
+            "-c",
+            &format!("ip link set lo up && exec {PYTHON} -c \"$0\"",),
+            HOLD,
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let port = read_line(&mut holder);
+    let (sockets, output) = json(&["-N", &port]);
+    let why = explain(&["-N", &port], &output);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let socket = listener(&sockets, &port).unwrap_or_else(|| panic!("{why}"));
+    assert_eq!(socket["netns"]["kind"], "other", "{why}");
+    assert_ne!(socket["netns"]["inode"], Value::Null);
+}
+
+#[test]
+fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
+    assert_root();
+    let blue = Named::create("nobody");
+    let output: Output = Command::new("setpriv")
+        .args(AS_NOBODY)
+        .arg(binary_for_nobody())
+        .args(["-N", "--json"])
+        .output()
+        .unwrap();
+    let why = explain(&["(as nobody) -N --json"], &output);
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{why}");
+    // Entering needs CAP_SYS_ADMIN, and the root holder's /proc/PID/ns is closed to nobody, so
+    // the namespace (found by its mount) cannot be read at all: said, once, by name.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = format!("network namespace {} could not be read", blue.name);
+    assert_eq!(stderr.matches(&said).count(), 1, "{why}");
+    let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
+    assert!(listener(&sockets, &blue.port).is_none(), "{why}");
+}
