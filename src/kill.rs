@@ -617,6 +617,7 @@ mod tests {
             forwards: Some(crate::model::Forward {
                 container: Some("web".into()),
                 to: "172.17.0.2:8080".parse().unwrap(),
+                listener: None,
             }),
             ..ProcessInfo::default()
         };

@@ -252,6 +252,16 @@ pub struct Forward {
     pub container: Option<String>,
     /// The address and port inside the container.
     pub to: SocketAddr,
+    /// The process inside the container that listens on that port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listener: Option<Listener>,
+}
+
+/// A process, by pid and name, as a forward's far end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    pub pid: u32,
+    pub name: String,
 }
 
 /// A process that holds a socket open.

@@ -8,8 +8,8 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Exposure, Family, InetSocket, Netns, NetnsKind, ProcessInfo, Proto, SocketEntry,
-    State, UnixName, UnixSocket, UnixType,
+    Endpoint, Exposure, Family, Forward, InetSocket, Netns, NetnsKind, ProcessInfo, Proto,
+    SocketEntry, State, UnixName, UnixSocket, UnixType,
 };
 use crate::sanitize::sanitize;
 
@@ -256,17 +256,24 @@ pub fn push_age(seconds: u64, buf: &mut String) {
     }
 }
 
+/// `→ web (httpd, pid 4121) 172.17.0.2:8080`, with what is known of the far end.
+fn push_forward(forward: &Forward, buf: &mut String) {
+    buf.push_str("→ ");
+    if let Some(container) = &forward.container {
+        push(buf, format_args!("{} ", sanitize(container)));
+    }
+    if let Some(listener) = &forward.listener {
+        let name = sanitize(&listener.name);
+        push(buf, format_args!("({name}, pid {}) ", listener.pid));
+    }
+    push(buf, format_args!("{}", forward.to));
+}
+
 /// The container (`docker:web`, `docker:3f4e5d6c7b8a`) or else the unit; for a port forwarder,
-/// where it forwards (`docker-proxy → web 172.17.0.2:8080`).
+/// where it forwards (`docker-proxy → web (httpd, pid 4121) 172.17.0.2:8080`).
 pub fn push_where(process: &ProcessInfo, buf: &mut String) {
     if let Some(forward) = &process.forwards {
-        let to = forward
-            .container
-            .as_deref()
-            .map(sanitize)
-            .unwrap_or_default();
-        let gap = if to.is_empty() { "" } else { " " };
-        push(buf, format_args!("→ {to}{gap}{}", forward.to));
+        push_forward(forward, buf);
     } else if let Some(container) = &process.container {
         let runtime = format!("{:?}", container.runtime).to_lowercase();
         let short_id: String = container.id.chars().take(12).collect();
@@ -429,6 +436,29 @@ mod tests {
         assert_eq!(texts(nginx, true, Column::Pid), ["1200", "1201"]);
         assert_eq!(texts(nginx, true, Column::User), ["root", "www-data"]);
         assert_eq!(texts(nginx, true, Column::Local), ["0.0.0.0:8080", ""]);
+    }
+
+    #[test]
+    fn a_forwarder_names_what_is_known_of_its_far_end() {
+        let mut forward = Forward {
+            container: Some("web\x1b[2J".into()),
+            to: "172.17.0.2:8080".parse().unwrap(),
+            listener: Some(crate::model::Listener {
+                pid: 4121,
+                name: "httpd".into(),
+            }),
+        };
+        let render = |forward: &Forward| {
+            let mut buf = String::new();
+            push_forward(forward, &mut buf);
+            buf
+        };
+        assert_eq!(
+            render(&forward),
+            "→ web\\x1b[2J (httpd, pid 4121) 172.17.0.2:8080"
+        );
+        (forward.container, forward.listener) = (None, None);
+        assert_eq!(render(&forward), "→ 172.17.0.2:8080");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use crate::model::{Container, Forward, Runtime};
+use crate::model::{Container, Forward, Listener, Runtime};
 
 /// What the runtimes' files say, read once per snapshot and only when a container is seen.
 #[derive(Debug, Default)]
@@ -17,12 +17,14 @@ pub struct ContainerFiles {
     kubernetes: Option<HashMap<String, String>>,
 }
 
-/// One Docker container: its id, name and addresses on its networks.
+/// One Docker container: its id, name, addresses on its networks and main process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerContainer {
     pub id: String,
     pub name: String,
     pub addresses: Vec<IpAddr>,
+    /// `State.Pid`: the container's first process, in its network namespace; 0 when stopped.
+    pub pid: Option<u32>,
 }
 
 impl ContainerFiles {
@@ -54,12 +56,12 @@ impl ContainerFiles {
     }
 
     /// The Docker container that has `address` on one of its networks.
-    pub fn docker_at(&mut self, address: IpAddr) -> Option<String> {
+    pub fn docker_at(&mut self, address: IpAddr) -> Option<DockerContainer> {
         let found = self
             .docker()
             .iter()
             .find(|c| c.addresses.contains(&address));
-        found.map(|c| c.name.clone())
+        found.cloned()
     }
 
     fn docker(&mut self) -> &[DockerContainer] {
@@ -105,6 +107,10 @@ pub fn parse_docker_config(text: &str) -> Option<DockerContainer> {
         id: config["ID"].as_str()?.to_owned(),
         name: config["Name"].as_str()?.trim_start_matches('/').to_owned(),
         addresses: addresses.collect(),
+        pid: config["State"]["Pid"]
+            .as_u64()
+            .filter(|&pid| pid > 0)
+            .map(|pid| pid as u32),
     })
 }
 
@@ -160,12 +166,20 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-/// Where a docker-proxy process forwards, with the container found by its address.
-pub fn forward(cmdline: &str, files: &mut ContainerFiles) -> Option<Forward> {
+/// Where a docker-proxy process forwards, with the container found by its address and the
+/// process listening there found by `listener_in(container pid, port)`.
+pub fn forward(
+    cmdline: &str,
+    files: &mut ContainerFiles,
+    listener_in: impl Fn(u32, u16) -> Option<Listener>,
+) -> Option<Forward> {
     let to = docker_proxy_target(cmdline)?;
+    let container = files.docker_at(to.ip());
+    let main_pid = container.as_ref().and_then(|c| c.pid);
     Some(Forward {
-        container: files.docker_at(to.ip()),
+        container: container.map(|c| c.name),
         to,
+        listener: main_pid.and_then(|pid| listener_in(pid, to.port())),
     })
 }
 
@@ -190,6 +204,7 @@ mod tests {
             container.addresses,
             ["172.17.0.2".parse::<IpAddr>().unwrap()]
         );
+        assert_eq!(container.pid, Some(4121));
         assert!(parse_docker_config("{}").is_none());
     }
 

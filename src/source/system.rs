@@ -218,7 +218,7 @@ fn add_context(
         container
     });
     if info.program() == "docker-proxy" {
-        info.forwards = containers::forward(&info.cmdline, files);
+        info.forwards = containers::forward(&info.cmdline, files, os::listener_in);
     }
 }
 

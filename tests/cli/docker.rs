@@ -123,6 +123,15 @@ impl Drop for Daemon {
     }
 }
 
+/// The container's first process, as Docker reports it.
+fn main_pid(name: &str) -> u32 {
+    let output = docker(&["inspect", "-f", "{{.State.Pid}}", name]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("docker inspect {name}: {text}"))
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -173,6 +182,20 @@ fn a_published_port_names_its_container_and_host_networking_is_attributed() {
         text.contains(&format!("→ {web} ")),
         "the card names the container: {text}"
     );
+    let inner = main_pid(&web);
+    assert_eq!(proxy["forwards"]["listener"]["pid"], inner, "{why}");
+    assert!(
+        text.contains(&format!("(busybox, pid {inner})")),
+        "the card names the process behind the forwarder: {text}"
+    );
+    let args = ["-N", "-l", "8080"];
+    let (everywhere, output) = json(&args);
+    let why = explain(&args, &output);
+    let listener = everywhere
+        .iter()
+        .find(|socket| socket["processes"][0]["pid"] == inner)
+        .unwrap_or_else(|| panic!("-N lists the container's listener: {why}"));
+    assert_eq!(listener["netns"]["name"], web.as_str(), "{why}");
 
     let host_net = format!("ports-host-{id}");
     daemon.run(&host_net, &["--network", "host"], host);

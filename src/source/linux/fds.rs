@@ -100,6 +100,16 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     Ok(map)
 }
 
+/// Whether process `pid` holds socket `inode` (false when it cannot be read).
+pub fn holds(pid: u32, inode: u32) -> bool {
+    let Ok(dir) = open_fd_dir(pid) else {
+        return false;
+    };
+    let mut pairs = Vec::new();
+    read_socket_links(&dir, &dir.fds, &mut pairs);
+    pairs.iter().any(|&(held, _)| held == inode)
+}
+
 /// The users refused processes run as: /proc/PID belongs to the process's effective uid.
 fn owners_of(pids: &[u32]) -> Vec<u32> {
     let mut path = [0u8; 32];

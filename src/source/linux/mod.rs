@@ -21,8 +21,8 @@ use fds::OwnerMap;
 use super::raw::{RawSnapshot, Unseen, unmap};
 use super::{HiddenReason, NetnsScope, Problem, Query, SourceError};
 use crate::model::{
-    Endpoint, Family, InetSocket, Netns, Proto, Queues, SocketEntry, State, UnixName, UnixSocket,
-    UnixType,
+    Endpoint, Family, InetSocket, Listener, Netns, Proto, Queues, SocketEntry, State, UnixName,
+    UnixSocket, UnixType,
 };
 
 /// Threads reading /proc while the dump runs: this machine class has two cores.
@@ -30,6 +30,7 @@ const SCAN_THREADS: usize = 2;
 
 /// The kernel's `TCP_ESTABLISHED`; a connected UDP socket reports it too.
 const TCP_ESTABLISHED: u8 = 1;
+const TCP_LISTEN: u8 = 10;
 
 /// The kernel's `TCP_*` states (include/net/tcp_states.h).
 const LISTEN: States = States::of(&[10]);
@@ -221,6 +222,26 @@ fn hidden_because(owners: &rustix::io::Result<OwnerMap>) -> Option<HiddenReason>
         Ok(_) => return None,
     };
     Some(HiddenReason::ProcUnavailable { detail })
+}
+
+/// The process listening on TCP `port` in `member`'s network namespace: a port forwarder's far
+/// end. Read from /proc/PID/net (no setns), its holder found among that namespace's processes.
+pub(super) fn listener_in(member: u32, port: u16) -> Option<Listener> {
+    let base = format!("/proc/{member}/net");
+    let tables = [AF_INET, AF_INET6].map(|family| procnet::read(&base, family, IPPROTO_TCP));
+    let listening = tables
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|socket| socket.state == TCP_LISTEN && socket.local.port() == port)?;
+    let pid = netns::members(member)
+        .into_iter()
+        .find(|&pid| fds::holds(pid, listening.inode))?;
+    let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(Listener {
+        pid,
+        name: name.trim_end().to_owned(),
+    })
 }
 
 /// Whose processes could not be read, for owners that may be partly hidden.

@@ -140,6 +140,20 @@ fn name(
     }
 }
 
+/// The processes in `member`'s network namespace, ascending: a service's first process first.
+pub fn members(member: u32) -> Vec<u32> {
+    let netns = |pid: u32| inode_of(Path::new(&format!("/proc/{pid}/ns/net")));
+    let Some(wanted) = netns(member) else {
+        return Vec::new();
+    };
+    let mut found: Vec<u32> = pids()
+        .into_iter()
+        .filter(|&pid| netns(pid) == Some(wanted))
+        .collect();
+    found.sort_unstable();
+    found
+}
+
 fn inode_of(path: &Path) -> Option<u64> {
     rustix::fs::stat(path).ok().map(|stat| stat.st_ino)
 }
