@@ -16,7 +16,7 @@ use crate::render::{
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{NetnsScope, Problem, Query, SocketSource};
+use crate::source::{NetnsScope, Problem, Query, Snapshot, SocketSource};
 use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
@@ -33,19 +33,26 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
 }
 
-pub fn run(
-    settings: &Settings,
-    source: &mut dyn SocketSource,
-    out: &mut dyn Write,
-) -> anyhow::Result<Outcome> {
+/// The wanted sockets of one snapshot, sorted, with what could not be seen.
+pub struct Listing {
+    pub entries: Vec<SocketEntry>,
+    /// Sockets that met every condition but those on owners, and whose owner we could not see.
+    pub hidden_owners: usize,
+    /// Of those, the ones that show some owners and may have more.
+    pub partly_hidden: usize,
+    pub snapshot: Snapshot,
+}
+
+/// Asks the source once and keeps, sorts and names what `settings` want.
+pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Result<Listing> {
     let filter = &settings.filter;
     let query = Query {
         owner_context: settings.owner_context,
         netns: settings.netns.clone(),
         ..query(filter)
     };
-    let snapshot = source.snapshot(&query).context("cannot list sockets")?;
-    let mut entries = snapshot.sockets;
+    let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;
+    let mut entries = std::mem::take(&mut snapshot.sockets);
     entries.retain(|entry| filter.matches_socket(entry));
     // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
     let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
@@ -61,6 +68,26 @@ pub fn run(
             entry.service = service_of(entry, services);
         }
     }
+    Ok(Listing {
+        entries,
+        hidden_owners,
+        partly_hidden,
+        snapshot,
+    })
+}
+
+pub fn run(
+    settings: &Settings,
+    source: &mut dyn SocketSource,
+    out: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let filter = &settings.filter;
+    let Listing {
+        entries,
+        hidden_owners,
+        partly_hidden,
+        snapshot,
+    } = listing(settings, source)?;
     let context = RenderContext {
         now: snapshot.taken_at.unwrap_or_else(SystemTime::now),
         hidden_owners,

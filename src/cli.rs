@@ -1,6 +1,7 @@
 //! The command line, as clap derive types only.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
@@ -235,10 +236,28 @@ pub struct OutputArgs {
     #[arg(short = 'n', long)]
     pub numeric: bool,
 
+    /// Refresh every SECS seconds (default 1) and show what changed: a live table on a terminal,
+    /// else one line per change (with --json, one JSON object per change)
+    #[arg(long, value_name = "SECS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "1", value_parser = parse_interval,
+          conflicts_with_all = ["csv", "summary", "envelope"])]
+    pub watch: Option<Duration>,
+
     /// When to colour: auto honours NO_COLOR and TERM=dumb; --color alone means always
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default(),
           num_args = 0..=1, default_missing_value = "always", ignore_case = true)]
     pub color: ColorWhen,
+}
+
+/// A watch interval: 0.1 s to one hour.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(0.1..=3600.0).contains(&seconds) {
+        return Err(format!("'{text}' is not between 0.1 and 3600 seconds"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// When to use colour.

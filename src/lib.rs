@@ -18,3 +18,4 @@ pub mod settings;
 pub mod sort;
 pub mod source;
 pub mod summary;
+pub mod watch;

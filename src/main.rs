@@ -169,6 +169,9 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
         },
         None => Box::new(SystemSource::default()),
     };
+    if let Some(interval) = settings.watch {
+        return watch(&settings, interval, source.as_mut(), out);
+    }
     let result = app::run(&settings, source.as_mut(), &mut out)
         .and_then(|outcome| out.flush().map(|()| outcome).map_err(Into::into));
     match result {
@@ -178,6 +181,21 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
             }
             outcome.exit_code().into()
         }
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => fail(&format!("{error:#}")),
+    }
+}
+
+/// `--watch`: a live table on a terminal, else a stream of changes; runs until stopped.
+fn watch(
+    settings: &Settings,
+    interval: std::time::Duration,
+    source: &mut dyn SocketSource,
+    mut out: impl Write,
+) -> ExitCode {
+    let result = ports::watch::stream_changes(settings, interval, source, &mut out, &mut say);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
     }

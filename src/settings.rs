@@ -3,6 +3,7 @@
 use std::env;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cli::{ColorWhen, FilterArgs, ListArgs};
 use crate::filter::{Filter, Target, UserMatch};
@@ -69,6 +70,8 @@ pub struct Settings {
     pub owner_context: bool,
     /// A `--json` dump to show instead of this machine's sockets.
     pub replay: Option<PathBuf>,
+    /// Refresh at this interval and show what changed.
+    pub watch: Option<Duration>,
 }
 
 impl Settings {
@@ -116,6 +119,7 @@ impl Settings {
                 ..RenderContext::default()
             },
             replay: opts.replay,
+            watch: output.watch,
         })
     }
 }

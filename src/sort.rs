@@ -40,6 +40,15 @@ pub fn sort(entries: &mut [SocketEntry], key: SortKey, reverse: bool) {
     apply_order(entries, order.into_iter().map(|(_, i)| i).collect());
 }
 
+/// The order `sort` puts two entries in, for lists sorted one insertion at a time.
+pub fn compare(a: &SocketEntry, b: &SocketEntry, key: SortKey, reverse: bool) -> Ordering {
+    let order = prefix(a, key)
+        .cmp(&prefix(b, key))
+        .then_with(|| by_key(a, b, key))
+        .then_with(|| tie_break(a, b));
+    if reverse { order.reverse() } else { order }
+}
+
 /// A prefix of the `--sort proto` order packed in 128 bits: protocol, family, local port, the
 /// first 32 bits of the local address, then the peer (present, family, first 32 address bits,
 /// port). Fields after a cut IPv6 address stay 0, so the prefix never contradicts the full

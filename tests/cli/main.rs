@@ -26,4 +26,5 @@ mod replay;
 mod support;
 mod unix;
 mod visibility;
+mod watch;
 mod widths;

@@ -1,0 +1,58 @@
+//! `ports --watch`: the listing again every interval, as what changed: a live table on a
+//! terminal (`view`), else a stream of change lines or JSON objects (`stream`).
+
+pub mod diff;
+pub mod stream;
+
+use std::cmp::Ordering;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::app::{self, Listing};
+use crate::model::SocketEntry;
+use crate::render::Format;
+use crate::settings::Settings;
+use crate::sort::compare;
+use crate::source::{Problem, SocketSource};
+use diff::Tracker;
+
+/// Streams changes until the reader goes away (a broken pipe ends it quietly) or a signal does.
+/// `say` gets each kind of problem once, when first seen.
+pub fn stream_changes(
+    settings: &Settings,
+    interval: Duration,
+    source: &mut dyn SocketSource,
+    out: &mut dyn Write,
+    say: &mut dyn FnMut(&str),
+) -> anyhow::Result<()> {
+    let json = settings.format == Format::Json;
+    let (mut tracker, mut said) = (Tracker::default(), Vec::new());
+    loop {
+        let started = Instant::now();
+        let listing = app::listing(settings, source)?;
+        say_new_problems(&listing, &mut said, say);
+        let at = listing.snapshot.taken_at.unwrap_or_else(SystemTime::now);
+        let events = tracker.update(listing.entries, order(settings));
+        stream::write(&events, json, at, out)?;
+        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+    }
+}
+
+/// The listing's row order, for open and closed rows alike.
+pub fn order(settings: &Settings) -> impl Fn(&SocketEntry, &SocketEntry) -> Ordering + use<> {
+    let (key, reverse) = (settings.sort, settings.reverse);
+    move |a, b| compare(a, b, key, reverse)
+}
+
+/// Says a problem the first time it appears, not at every refresh.
+fn say_new_problems(listing: &Listing, said: &mut Vec<Problem>, say: &mut dyn FnMut(&str)) {
+    for problem in &listing.snapshot.problems {
+        if said.contains(problem) {
+            continue;
+        }
+        if let Some(note) = problem.note(listing.hidden_owners, listing.partly_hidden) {
+            say(&format!("ports: {note}"));
+        }
+        said.push(problem.clone());
+    }
+}

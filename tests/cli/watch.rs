@@ -1,0 +1,219 @@
+//! `--watch` with real sockets: a helper process opens a listener, connects to it, lets the
+//! server side close (the client turns CLOSE-WAIT: a state change), then closes everything.
+//! The watch runs as its own process and each change it reports is checked field by field.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// Each line on stdin is one step; it prints its pid, then the listening port.
+const STEPS: &str = r#"
+import os, socket, sys
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
+print(server.getsockname()[1], flush=True)
+sys.stdin.readline()
+client = socket.create_connection(server.getsockname()); accepted, _ = server.accept()
+sys.stdin.readline()
+accepted.close()
+sys.stdin.readline()
+client.close(); server.close()
+sys.stdin.readline()
+"#;
+
+/// The helper, killed when the test ends however it ends.
+struct Helper {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Helper {
+    fn start() -> (Helper, u32) {
+        let mut child = Command::new("python3")
+            .args(["-c", STEPS])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut helper = Helper {
+            child,
+            stdin,
+            stdout,
+        };
+        let pid = helper.read_line().parse().unwrap();
+        (helper, pid)
+    }
+
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line.trim().to_owned()
+    }
+
+    fn step(&mut self) {
+        writeln!(self.stdin).unwrap();
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running `ports --watch`, its lines arriving on a channel; killed on drop.
+struct Watch {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Watch {
+    fn start(args: &[&str]) -> Watch {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ports"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                let _ = send.send(line);
+            }
+        });
+        Watch { child, lines }
+    }
+
+    /// Every line that arrives within `wait`.
+    fn lines_within(&self, wait: Duration) -> Vec<String> {
+        std::thread::sleep(wait);
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SETTLE: Duration = Duration::from_millis(900);
+
+/// Runs the helper's steps under a watch of its pid; the lines each step produced.
+fn watched_steps(extra: &[&str]) -> (u32, u16, Vec<Vec<String>>) {
+    let (mut helper, pid) = Helper::start();
+    let pid_arg = pid.to_string();
+    let mut args = vec!["--watch=0.2", "--pid", &pid_arg, "-t"];
+    args.extend(extra);
+    let watch = Watch::start(&args);
+    let mut steps = vec![watch.lines_within(SETTLE)];
+    helper.step();
+    let port: u16 = helper.read_line().parse().unwrap();
+    steps.push(watch.lines_within(SETTLE));
+    for _ in 0..3 {
+        helper.step();
+        steps.push(watch.lines_within(SETTLE));
+    }
+    (pid, port, steps)
+}
+
+#[test]
+fn change_lines_show_opens_a_state_change_and_closes_with_the_pid() {
+    let (pid, port, steps) = watched_steps(&[]);
+    let listener = format!("tcp 127.0.0.1:{port} - LISTEN {pid} python3");
+    assert_eq!(steps[0], Vec::<String>::new(), "nothing held yet");
+    assert_eq!(steps[1], [format!("+ {listener}")]);
+    let opened = &steps[2];
+    assert_eq!(
+        opened.len(),
+        2,
+        "the client and the accepted socket: {opened:?}"
+    );
+    assert!(
+        opened
+            .iter()
+            .all(|line| line.starts_with("+ tcp 127.0.0.1:")
+                && line.ends_with(&format!(" ESTABLISHED {pid} python3"))),
+        "{opened:?}"
+    );
+    let client = opened
+        .iter()
+        .find(|line| line.contains(&format!(" 127.0.0.1:{port} ESTABLISHED")))
+        .unwrap_or_else(|| panic!("the client's line: {opened:?}"));
+    let client_local = client.split(' ').nth(2).unwrap();
+    let mut closing = steps[3].clone();
+    closing.sort();
+    assert_eq!(closing.len(), 2, "{closing:?}");
+    assert_eq!(
+        closing,
+        [
+            format!("- tcp 127.0.0.1:{port} {client_local} ESTABLISHED {pid} python3"),
+            format!("~ tcp {client_local} 127.0.0.1:{port} ESTABLISHED->CLOSE-WAIT {pid} python3"),
+        ]
+    );
+    let mut gone = steps[4].clone();
+    let mut expected = [
+        format!("- tcp {client_local} 127.0.0.1:{port} CLOSE-WAIT {pid} python3"),
+        format!("- {listener}"),
+    ];
+    gone.sort();
+    expected.sort();
+    assert_eq!(gone, expected);
+}
+
+fn parse(lines: &[String]) -> Vec<Value> {
+    let mut events: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    events.sort_by_key(|event| event["event"].as_str().unwrap_or_default().to_owned());
+    events
+}
+
+/// The fields every event has: what happened, when, and whose socket on which port.
+fn check(event: &Value, kind: &str, pid: u32, state: &str) {
+    assert_eq!(event["event"], kind, "{event}");
+    let time = event["time"].as_str().unwrap_or_default();
+    assert!(time.starts_with("20") && time.ends_with('Z'), "{event}");
+    assert_eq!(event["proto"], "tcp", "{event}");
+    assert_eq!(event["state"], state, "{event}");
+    assert_eq!(event["processes"][0]["pid"], pid, "{event}");
+}
+
+#[test]
+fn json_events_carry_the_socket_fields_and_what_a_change_was() {
+    let (pid, port, steps) = watched_steps(&["--json"]);
+    assert!(steps[0].is_empty(), "{:?}", steps[0]);
+    let opened = parse(&steps[1]);
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    check(&opened[0], "open", pid, "listen");
+    assert_eq!(opened[0]["local_port"], port);
+    let connected = parse(&steps[2]);
+    assert_eq!(connected.len(), 2, "{connected:?}");
+    connected
+        .iter()
+        .for_each(|event| check(event, "open", pid, "established"));
+    let closing = parse(&steps[3]);
+    assert_eq!(closing.len(), 2, "{closing:?}");
+    check(&closing[0], "change", pid, "close-wait");
+    assert_eq!(closing[0]["remote_port"], port);
+    assert_eq!(closing[0]["was"]["state"], "established");
+    assert_eq!(closing[0]["was"]["pids"][0], pid);
+    check(&closing[1], "close", pid, "established");
+    assert_eq!(closing[1]["local_port"], port);
+    let gone = parse(&steps[4]);
+    let states: Vec<&str> = gone.iter().map(|e| e["state"].as_str().unwrap()).collect();
+    assert_eq!(gone.len(), 2, "{gone:?}");
+    assert!(states.contains(&"listen") && states.contains(&"close-wait"));
+    gone.iter().for_each(|e| assert_eq!(e["event"], "close"));
+}
