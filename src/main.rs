@@ -9,6 +9,8 @@ use ports::app;
 use ports::cli::{Command, KillArgs, ListArgs, Opts};
 use ports::exit::ExitCode as Code;
 use ports::generate;
+use ports::render::Format;
+use ports::sanitize::sanitize;
 use ports::settings::{Settings, Terminal};
 use ports::source::{FakeSource, SocketSource, SystemSource};
 
@@ -193,12 +195,25 @@ fn watch(
     source: &mut dyn SocketSource,
     mut out: impl Write,
 ) -> ExitCode {
-    let result = ports::watch::stream_changes(settings, interval, source, &mut out, &mut say);
+    let result = if io::stdout().is_terminal() && settings.format == Format::Table {
+        ports::watch::view::run(settings, interval, source, typed_filters())
+    } else {
+        ports::watch::stream_changes(settings, interval, source, &mut out, &mut say)
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
     }
+}
+
+/// The command line as typed, but for `--watch`: the watch view's header shows it.
+fn typed_filters() -> String {
+    let args = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--watch"));
+    let args: Vec<String> = args.map(|arg| sanitize(&arg).into_owned()).collect();
+    args.join(" ")
 }
 
 /// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.

@@ -12,7 +12,8 @@ mod table;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-pub use columns::{Column, Line};
+pub use columns::{Column, GAP, Line};
+pub use fit::{fit_widths, truncate};
 
 use crate::model::SocketEntry;
 

@@ -22,7 +22,7 @@ mod other;
 #[cfg(not(target_os = "linux"))]
 use other as os;
 
-pub use fake::FakeSource;
+pub use fake::{FakeSource, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
 

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod stream;
+pub mod view;
 
 use std::cmp::Ordering;
 use std::io::Write;

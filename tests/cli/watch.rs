@@ -217,3 +217,130 @@ fn json_events_carry_the_socket_fields_and_what_a_change_was() {
     assert!(states.contains(&"listen") && states.contains(&"close-wait"));
     gone.iter().for_each(|e| assert_eq!(e["event"], "close"));
 }
+
+/// A tmux server of our own (a socket per test), 80x24, running bash; killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(test: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("ports-{test}-{}", std::process::id()),
+        };
+        let status = tmux
+            .command(&["new-session", "-d", "-s", "w", "-x", "80", "-y", "24"])
+            .args(["-e", "PS1=ready$ ", "bash", "--norc", "--noprofile"])
+            .status()
+            .expect("tmux (apt package tmux)");
+        assert!(status.success());
+        tmux
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]).args(args);
+        command
+    }
+
+    fn output(&self, args: &[&str]) -> String {
+        let output = self.command(args).output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "w"];
+        args.extend(keys);
+        assert!(self.command(&args).status().unwrap().success());
+    }
+
+    fn screen(&self) -> String {
+        self.output(&["capture-pane", "-t", "w", "-p"])
+    }
+
+    /// Waits up to 10 s for the screen to satisfy `done`; the last screen either way.
+    fn wait_for(&self, done: impl Fn(&str) -> bool) -> (bool, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if done(&screen) || std::time::Instant::now() > deadline {
+                return (done(&screen), screen);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The terminal is itself again: no alternate screen, and the prompt is back.
+    fn restored(&self) -> (bool, String) {
+        let (back, screen) = self.wait_for(|screen| {
+            let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+            lines.last().is_some_and(|line| line.trim_end() == "ready$")
+        });
+        let alternate = self.output(&["display-message", "-p", "-t", "w", "#{alternate_on}"]);
+        (back && alternate.trim() == "0", screen)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command(&["kill-server"]).status();
+    }
+}
+
+fn watch_in(tmux: &Tmux, pid: u32) {
+    let command = format!("{} --watch=0.3 -t --pid {pid}", env!("CARGO_BIN_EXE_ports"));
+    tmux.keys(&[&command, "Enter"]);
+    let (started, screen) = tmux.wait_for(|screen| screen.contains("UTC ·"));
+    assert!(started, "the watch screen: {screen}");
+}
+
+#[test]
+fn the_live_view_marks_new_and_gone_rows_and_restores_the_terminal_on_q() {
+    let tmux = Tmux::start("view");
+    let (mut helper, pid) = Helper::start();
+    watch_in(&tmux, pid);
+    helper.step();
+    let port = helper.read_line();
+    let row = format!("127.0.0.1:{port}");
+    let marked = |mark: &'static str| {
+        let row = row.clone();
+        move |screen: &str| {
+            screen.lines().any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.first() == Some(&mark)
+                    && fields.contains(&row.as_str())
+                    && fields.contains(&"LISTEN")
+                    && fields.contains(&pid.to_string().as_str())
+            })
+        }
+    };
+    let (opened, screen) = tmux.wait_for(marked("+"));
+    assert!(opened, "a + row for the listener with pid {pid}: {screen}");
+    assert!(screen.contains("+1 new"), "{screen}");
+    helper.step();
+    helper.step();
+    helper.step();
+    let (closed, screen) = tmux.wait_for(marked("-"));
+    assert!(closed, "a - row for the closed listener: {screen}");
+    tmux.keys(&["q"]);
+    let (restored, screen) = tmux.restored();
+    assert!(restored, "q quits and the prompt is back: {screen}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let tmux = Tmux::start("sigterm");
+    let (_helper, pid) = Helper::start();
+    watch_in(&tmux, pid);
+    let shell = tmux.output(&["display-message", "-p", "-t", "w", "#{pane_pid}"]);
+    let watch = Command::new("pgrep")
+        .args(["-P", shell.trim(), "ports"])
+        .output()
+        .unwrap();
+    let watch = String::from_utf8_lossy(&watch.stdout).trim().to_owned();
+    assert!(!watch.is_empty(), "the watch's pid under shell {shell}");
+    let killed = Command::new("kill").args(["-TERM", &watch]).status();
+    assert!(killed.unwrap().success());
+    let (restored, screen) = tmux.restored();
+    assert!(restored, "SIGTERM restores the terminal: {screen}");
+}

@@ -1,0 +1,323 @@
+//! The live table on a terminal: ratatui over crossterm, redrawn in place. Rows keep their
+//! order; new ones are marked `+` (green), changed ones `~` (yellow), closed ones stay dimmed
+//! as `-` (red) for a few refreshes. The terminal is restored on quit, on SIGTERM and SIGHUP,
+//! and on a panic (ratatui's hook, chained before ours).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line as TextLine;
+use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Wrap};
+use ratatui::{DefaultTerminal, Frame};
+
+use super::diff::{KEEP_GONE, Mark, Tracker};
+use super::order;
+use crate::app;
+use crate::model::State;
+use crate::render::{Column, GAP, Line, fit_widths, truncate};
+use crate::settings::Settings;
+use crate::source::SocketSource;
+
+/// What the screen shows between refreshes.
+#[derive(Debug, Default)]
+pub struct Screen {
+    pub tracker: Tracker,
+    /// When the rows were listed.
+    pub at: Option<SystemTime>,
+    pub interval: Duration,
+    /// The command line's filters, as typed.
+    pub filters: String,
+    pub paused: bool,
+    /// Rows scrolled past.
+    pub scroll: usize,
+    /// What could not be seen, said under the table.
+    pub notes: Vec<String>,
+    pub color: bool,
+    pub columns: Vec<Column>,
+}
+
+/// Runs until `q`, Esc, Ctrl-C, SIGTERM or SIGHUP.
+pub fn run(
+    settings: &Settings,
+    interval: Duration,
+    source: &mut dyn SocketSource,
+    filters: String,
+) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    let mut terminal = ratatui::try_init()?;
+    let mut screen = Screen {
+        interval,
+        filters,
+        color: settings.render.color,
+        columns: Column::for_view(settings.render.wide, settings.render.listening),
+        ..Screen::default()
+    };
+    let result = watch(settings, source, &mut terminal, &mut screen, &stop);
+    ratatui::try_restore()?;
+    result
+}
+
+fn watch(
+    settings: &Settings,
+    source: &mut dyn SocketSource,
+    terminal: &mut DefaultTerminal,
+    screen: &mut Screen,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let mut due = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if !screen.paused && Instant::now() >= due {
+            refresh(settings, source, screen)?;
+            due = Instant::now() + screen.interval;
+        }
+        terminal.draw(|frame| draw(frame, screen))?;
+        // Short polls, so a signal is noticed within a quarter second.
+        let wait = due.saturating_duration_since(Instant::now());
+        if event::poll(wait.min(Duration::from_millis(250)))? {
+            let page = terminal.size()?.height.saturating_sub(4) as usize;
+            if let TermEvent::Key(key) = event::read()?
+                && !on_key(key, screen, page)
+            {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn refresh(
+    settings: &Settings,
+    source: &mut dyn SocketSource,
+    screen: &mut Screen,
+) -> anyhow::Result<()> {
+    let listing = app::listing(settings, source)?;
+    screen.notes = listing
+        .snapshot
+        .problems
+        .iter()
+        .filter_map(|p| p.note(listing.hidden_owners, listing.partly_hidden))
+        .collect();
+    screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
+    screen.tracker.update(listing.entries, order(settings));
+    Ok(())
+}
+
+/// Handles a key; false to quit.
+pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> bool {
+    let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
+    let last = screen.tracker.rows().len().saturating_sub(1);
+    match key.code {
+        _ if ctrl_c => return false,
+        KeyCode::Char('q') | KeyCode::Esc => return false,
+        KeyCode::Char('p') => screen.paused = !screen.paused,
+        KeyCode::Down => screen.scroll = (screen.scroll + 1).min(last),
+        KeyCode::Up => screen.scroll = screen.scroll.saturating_sub(1),
+        KeyCode::PageDown => screen.scroll = (screen.scroll + page).min(last),
+        KeyCode::PageUp => screen.scroll = screen.scroll.saturating_sub(page),
+        KeyCode::Home => screen.scroll = 0,
+        KeyCode::End => screen.scroll = last,
+        _ => {}
+    }
+    true
+}
+
+/// The header, the table from the scroll position, what could not be seen, and the keys.
+pub fn draw(frame: &mut Frame, screen: &Screen) {
+    let width = usize::from(frame.area().width.max(1));
+    let wrapped = screen
+        .notes
+        .iter()
+        .map(|note| note.chars().count().div_ceil(width));
+    let notes = wrapped.sum::<usize>().min(6) as u16;
+    let [head, body, notes_area, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(notes),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(Paragraph::new(header(screen)), head);
+    frame.render_widget(table(screen, body.width), body);
+    let notes = screen.notes.iter().map(|note| TextLine::from(note.clone()));
+    let notes = Paragraph::new(notes.collect::<Vec<_>>()).wrap(Wrap { trim: true });
+    frame.render_widget(notes.style(dim(screen.color)), notes_area);
+    let help = "q quit  p pause  ↑↓ PgUp PgDn Home End scroll";
+    frame.render_widget(Paragraph::new(help).style(dim(screen.color)), keys);
+}
+
+/// `15:34:02 UTC · 1s · 12 total, 5 listen, 4 estab, +1 new, -0 gone · -t -l`: fits 80 columns.
+fn header(screen: &Screen) -> TextLine<'static> {
+    let rows = screen.tracker.rows();
+    let open = || rows.iter().filter(|row| !matches!(row.mark, Mark::Gone(_)));
+    let count = |mark: Mark| rows.iter().filter(|row| row.mark == mark).count();
+    let time = screen
+        .at
+        .map(|at| humantime::format_rfc3339_seconds(at).to_string()[11..19].to_owned())
+        .unwrap_or_default();
+    let established = open().filter(|row| row.entry.state() == Some(State::Established));
+    let mut text = format!(
+        "{time} UTC · {} · {} total, {} listen, {} estab, +{} new, -{} gone",
+        humantime::format_duration(screen.interval),
+        open().count(),
+        open().filter(|row| row.entry.is_listening()).count(),
+        established.count(),
+        count(Mark::New),
+        count(Mark::Gone(KEEP_GONE)),
+    );
+    if !screen.filters.is_empty() {
+        text.push_str(&format!(" · {}", screen.filters));
+    }
+    if screen.paused {
+        text.push_str(" · PAUSED");
+    }
+    TextLine::from(text).style(bold(screen.color))
+}
+
+/// The rows from the scroll position, fitted to `width` the way the one-shot table is: the
+/// same columns give way in the same order.
+fn table(screen: &Screen, width: u16) -> Table<'static> {
+    let all = screen.tracker.rows();
+    let lines: Vec<Line> = all
+        .iter()
+        .filter_map(|row| Line::of(&row.entry, false, None).next())
+        .collect();
+    let room = usize::from(width).saturating_sub(1 + GAP);
+    let widths = fit_widths(&screen.columns, &lines, Some(room));
+    let shown: Vec<(Column, usize)> = screen
+        .columns
+        .iter()
+        .copied()
+        .zip(widths)
+        .filter(|&(_, width)| width > 0)
+        .collect();
+    let header = std::iter::once(String::new())
+        .chain(shown.iter().map(|(column, _)| column.header().to_owned()));
+    let visible = all.iter().zip(&lines).skip(screen.scroll);
+    let body = visible.map(|(row, line)| {
+        let cells = std::iter::once(mark(row.mark).to_owned()).chain(
+            shown
+                .iter()
+                .map(|&(column, width)| cell(column, line, width)),
+        );
+        TableRow::new(cells.map(Cell::from)).style(mark_style(row.mark, screen.color))
+    });
+    let constraints = std::iter::once(1)
+        .chain(shown.iter().map(|&(_, width)| width as u16))
+        .map(Constraint::Length);
+    Table::new(body, constraints)
+        .column_spacing(GAP as u16)
+        .header(TableRow::new(header).style(bold(screen.color)))
+}
+
+fn mark(mark: Mark) -> &'static str {
+    match mark {
+        Mark::Same => " ",
+        Mark::New => "+",
+        Mark::Changed => "~",
+        Mark::Gone(_) => "-",
+    }
+}
+
+fn cell(column: Column, line: &Line, width: usize) -> String {
+    let mut text = String::new();
+    column.write_text(line, &mut text);
+    truncate(column, &text, width).into_owned()
+}
+
+fn mark_style(mark: Mark, color: bool) -> Style {
+    match (mark, color) {
+        (_, false) | (Mark::Same, true) => Style::default(),
+        (Mark::New, true) => Style::default().fg(Color::Green),
+        (Mark::Changed, true) => Style::default().fg(Color::Yellow),
+        (Mark::Gone(_), true) => Style::default().fg(Color::Red).add_modifier(Modifier::DIM),
+    }
+}
+
+fn bold(color: bool) -> Style {
+    if color {
+        Style::default().add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    }
+}
+
+fn dim(color: bool) -> Style {
+    if color {
+        Style::default().add_modifier(Modifier::DIM)
+    } else {
+        Style::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::model::Endpoint;
+    use crate::sort::{SortKey, compare};
+    use crate::source::{FakeSource, SAMPLE_TIME};
+
+    /// The sample, then the sample with its postgres listener closed and the client's
+    /// connection turned CLOSE-WAIT.
+    fn screen() -> Screen {
+        let mut screen = Screen {
+            at: Some(UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME)),
+            interval: Duration::from_secs(1),
+            filters: "-t".into(),
+            columns: Column::for_view(false, false),
+            notes: vec!["1 socket's owner is hidden: run with sudo to see it".into()],
+            ..Screen::default()
+        };
+        let by_proto = |a: &_, b: &_| compare(a, b, SortKey::Proto, false);
+        screen
+            .tracker
+            .update(FakeSource::sample().entries, by_proto);
+        let mut next = FakeSource::sample().entries;
+        next.remove(2);
+        if let Endpoint::Inet(inet) = &mut next[3].endpoint {
+            inet.state = Some(State::CloseWait);
+        }
+        screen.tracker.update(next, by_proto);
+        screen
+    }
+
+    fn frame(screen: &Screen) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| draw(frame, screen)).unwrap();
+        terminal.backend().to_string()
+    }
+
+    #[test]
+    fn the_frame_at_80_by_24() {
+        insta::assert_snapshot!(frame(&screen()));
+    }
+
+    #[test]
+    fn keys_quit_pause_and_scroll_within_the_rows() {
+        let mut screen = screen();
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert!(on_key(key(KeyCode::Char('p')), &mut screen, 5));
+        assert!(screen.paused);
+        assert!(on_key(key(KeyCode::PageDown), &mut screen, 5));
+        assert_eq!(screen.scroll, 5);
+        assert!(on_key(key(KeyCode::PageDown), &mut screen, 5));
+        assert_eq!(screen.scroll, screen.tracker.rows().len() - 1);
+        assert!(on_key(key(KeyCode::Home), &mut screen, 5));
+        assert_eq!(screen.scroll, 0);
+        assert!(!on_key(key(KeyCode::Char('q')), &mut screen, 5));
+        assert!(!on_key(key(KeyCode::Esc), &mut screen, 5));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert!(!on_key(ctrl_c, &mut screen, 5));
+    }
+}
