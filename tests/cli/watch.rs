@@ -34,8 +34,12 @@ struct Helper {
 
 impl Helper {
     fn start() -> (Helper, u32) {
+        Helper::run(STEPS)
+    }
+
+    fn run(script: &str) -> (Helper, u32) {
         let mut child = Command::new("python3")
-            .args(["-c", STEPS])
+            .args(["-c", script])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -343,4 +347,96 @@ fn sigterm_restores_the_terminal() {
     assert!(killed.unwrap().success());
     let (restored, screen) = tmux.restored();
     assert!(restored, "SIGTERM restores the terminal: {screen}");
+}
+
+/// Connections come and go while forked children hold copies of them for a moment (so owners
+/// change), then everything settles.
+const CHURN: &str = r#"
+import os, random, signal, socket, sys, time
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+print(os.getpid(), flush=True)
+sys.stdin.readline()
+random.seed(7)
+server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(64)
+held = []
+end = time.time() + 2.5
+while time.time() < end:
+    client = socket.create_connection(server.getsockname()); accepted, _ = server.accept()
+    held.append((client, accepted))
+    if len(held) > 6:
+        for s in held.pop(random.randrange(len(held))): s.close()
+    if os.fork() == 0:
+        time.sleep(0.3); os._exit(0)
+    time.sleep(0.05)
+time.sleep(0.5)
+print("settled", flush=True)
+sys.stdin.readline()
+"#;
+
+/// `(inode, local, remote, state, pids)` of the sockets `pid` holds.
+type Held = Vec<(u64, String, String, String, Vec<u64>)>;
+
+fn held_by(sockets: impl Iterator<Item = Value>, pid: u32) -> Held {
+    let mut held: Held = sockets
+        .filter(|s| {
+            s["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["pid"] == pid)
+        })
+        .map(|s| {
+            let address = |side: &str| {
+                format!(
+                    "{}:{}",
+                    s[format!("{side}_addr")],
+                    s[format!("{side}_port")]
+                )
+            };
+            let pids = s["processes"].as_array().unwrap().iter();
+            (
+                s["inode"].as_u64().unwrap(),
+                address("local"),
+                address("remote"),
+                s["state"].as_str().unwrap().to_owned(),
+                pids.map(|p| p["pid"].as_u64().unwrap()).collect(),
+            )
+        })
+        .collect();
+    held.sort();
+    held
+}
+
+/// What a stream of events leaves open: each open adds, each change replaces, each close drops.
+fn replay_events(lines: &[String]) -> Vec<Value> {
+    let mut open: Vec<Value> = Vec::new();
+    for line in lines {
+        let event: Value = serde_json::from_str(line).unwrap();
+        let same =
+            |s: &Value| s["inode"] == event["inode"] && s["local_port"] == event["local_port"];
+        open.retain(|s| !same(s));
+        if event["event"] != "close" {
+            open.push(event);
+        }
+    }
+    open
+}
+
+#[test]
+fn after_churn_the_watch_shows_what_a_fresh_run_shows() {
+    let (mut helper, pid) = Helper::run(CHURN);
+    let watch = Watch::start(&["--watch=0.2", "--json", "-t"]);
+    std::thread::sleep(Duration::from_millis(600));
+    helper.step();
+    assert_eq!(helper.read_line(), "settled");
+    std::thread::sleep(Duration::from_millis(600));
+    let output = Command::new(env!("CARGO_BIN_EXE_ports"))
+        .args(["--json", "-t"])
+        .output()
+        .unwrap();
+    let fresh: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let lines = watch.lines_within(Duration::from_millis(300));
+    let watched = held_by(replay_events(&lines).into_iter(), pid);
+    assert!(watched.len() >= 13, "a listener and six pairs: {watched:?}");
+    assert_eq!(watched, held_by(fresh.into_iter(), pid));
 }
