@@ -38,6 +38,8 @@ pub struct Screen {
     pub notes: Vec<String>,
     pub color: bool,
     pub columns: Vec<Column>,
+    /// Column widths fitted to the rows for a screen width, until the next refresh.
+    fitted: Option<(u16, Vec<usize>)>,
 }
 
 /// Runs until `q`, Esc, Ctrl-C, SIGTERM or SIGHUP.
@@ -71,16 +73,21 @@ fn watch(
     screen: &mut Screen,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let mut due = Instant::now();
+    let (mut due, mut dirty) = (Instant::now(), true);
     while !stop.load(Ordering::Relaxed) {
         if !screen.paused && Instant::now() >= due {
             refresh(settings, source, screen)?;
             due = Instant::now() + screen.interval;
+            dirty = true;
         }
-        terminal.draw(|frame| draw(frame, screen))?;
+        // Drawn only when something changed: a refresh, a key, a resize.
+        if std::mem::take(&mut dirty) {
+            terminal.draw(|frame| draw(frame, screen))?;
+        }
         // Short polls, so a signal is noticed within a quarter second.
         let wait = due.saturating_duration_since(Instant::now());
         if event::poll(wait.min(Duration::from_millis(250)))? {
+            dirty = true;
             let page = terminal.size()?.height.saturating_sub(4) as usize;
             if let TermEvent::Key(key) = event::read()?
                 && !on_key(key, screen, page)
@@ -106,6 +113,7 @@ fn refresh(
         .collect();
     screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
     screen.tracker.update(listing.entries, order(settings));
+    screen.fitted = None;
     Ok(())
 }
 
@@ -129,7 +137,7 @@ pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> bool {
 }
 
 /// The header, the table from the scroll position, what could not be seen, and the keys.
-pub fn draw(frame: &mut Frame, screen: &Screen) {
+pub fn draw(frame: &mut Frame, screen: &mut Screen) {
     let width = usize::from(frame.area().width.max(1));
     let wrapped = screen
         .notes
@@ -144,7 +152,8 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
     ])
     .areas(frame.area());
     frame.render_widget(Paragraph::new(header(screen)), head);
-    frame.render_widget(table(screen, body.width), body);
+    let widths = screen.widths(body.width).to_vec();
+    frame.render_widget(table(screen, &widths, body.height), body);
     let notes = screen.notes.iter().map(|note| TextLine::from(note.clone()));
     let notes = Paragraph::new(notes.collect::<Vec<_>>()).wrap(Wrap { trim: true });
     frame.render_widget(notes.style(dim(screen.color)), notes_area);
@@ -180,32 +189,46 @@ fn header(screen: &Screen) -> TextLine<'static> {
     TextLine::from(text).style(bold(screen.color))
 }
 
-/// The rows from the scroll position, fitted to `width` the way the one-shot table is: the
-/// same columns give way in the same order.
-fn table(screen: &Screen, width: u16) -> Table<'static> {
-    let all = screen.tracker.rows();
-    let lines: Vec<Line> = all
-        .iter()
-        .filter_map(|row| Line::of(&row.entry, false, None).next())
-        .collect();
-    let room = usize::from(width).saturating_sub(1 + GAP);
-    let widths = fit_widths(&screen.columns, &lines, Some(room));
+impl Screen {
+    /// Column widths for `width`, fitted the way the one-shot table is (the same columns give
+    /// way in the same order) over every row, so they stay put while scrolling.
+    fn widths(&mut self, width: u16) -> &[usize] {
+        if self
+            .fitted
+            .as_ref()
+            .is_none_or(|(for_width, _)| *for_width != width)
+        {
+            let rows = self.tracker.rows().iter();
+            let lines: Vec<Line> = rows
+                .filter_map(|row| Line::of(&row.entry, false, None).next())
+                .collect();
+            let room = usize::from(width).saturating_sub(1 + GAP);
+            self.fitted = Some((width, fit_widths(&self.columns, &lines, Some(room))));
+        }
+        self.fitted.as_ref().map_or(&[], |(_, widths)| widths)
+    }
+}
+
+/// The rows that fit `height`, from the scroll position.
+fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
     let shown: Vec<(Column, usize)> = screen
         .columns
         .iter()
         .copied()
-        .zip(widths)
+        .zip(widths.iter().copied())
         .filter(|&(_, width)| width > 0)
         .collect();
     let header = std::iter::once(String::new())
         .chain(shown.iter().map(|(column, _)| column.header().to_owned()));
-    let visible = all.iter().zip(&lines).skip(screen.scroll);
-    let body = visible.map(|(row, line)| {
-        let cells = std::iter::once(mark(row.mark).to_owned()).chain(
-            shown
-                .iter()
-                .map(|&(column, width)| cell(column, line, width)),
-        );
+    let rows = screen.tracker.rows().iter().skip(screen.scroll);
+    let body = rows.take(usize::from(height)).map(|row| {
+        let line = Line::of(&row.entry, false, None).next();
+        let cells = shown.iter().map(|&(column, width)| {
+            line.as_ref()
+                .map(|line| cell(column, line, width))
+                .unwrap_or_default()
+        });
+        let cells = std::iter::once(mark(row.mark).to_owned()).chain(cells);
         TableRow::new(cells.map(Cell::from)).style(mark_style(row.mark, screen.color))
     });
     let constraints = std::iter::once(1)
@@ -292,7 +315,7 @@ mod tests {
         screen
     }
 
-    fn frame(screen: &Screen) -> String {
+    fn frame(screen: &mut Screen) -> String {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
         terminal.draw(|frame| draw(frame, screen)).unwrap();
         terminal.backend().to_string()
@@ -300,7 +323,7 @@ mod tests {
 
     #[test]
     fn the_frame_at_80_by_24() {
-        insta::assert_snapshot!(frame(&screen()));
+        insta::assert_snapshot!(frame(&mut screen()));
     }
 
     #[test]
