@@ -169,6 +169,7 @@ fn list(args: ListArgs, mut out: impl Write) -> ExitCode {
             Ok(replay) => Box::new(replay),
             Err(error) => return fail(&error),
         },
+        None if settings.watch.is_some() => Box::new(SystemSource::remembering()),
         None => Box::new(SystemSource::default()),
     };
     if let Some(interval) = settings.watch {
@@ -196,6 +197,8 @@ fn watch(
     mut out: impl Write,
 ) -> ExitCode {
     let result = if io::stdout().is_terminal() && settings.format == Format::Table {
+        // The view writes through its own handle, from two threads: release our lock.
+        drop(out);
         ports::watch::view::run(settings, interval, source, typed_filters())
     } else {
         ports::watch::stream_changes(settings, interval, source, &mut out, &mut say)

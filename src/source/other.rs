@@ -14,8 +14,15 @@ pub(super) const NOT_ROOT_HINT: &str =
 #[cfg(not(windows))]
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users; run with sudo to see them";
 
+/// netstat2 lists owners with the sockets: nothing to remember between snapshots.
+#[derive(Debug, Default)]
+pub(super) struct OwnerMemory;
+
 /// netstat2 says nothing of namespaces or hidden owners: one host namespace, inode unknown.
-pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
+pub(super) fn sockets_with_owners(
+    query: &Query,
+    _memory: Option<&mut OwnerMemory>,
+) -> Result<RawSnapshot, SourceError> {
     let (families, protos) = flags(query);
     let netns = Arc::new(Netns::host(0));
     let sockets = netstat2::iterate_sockets_info(families, protos)

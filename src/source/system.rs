@@ -17,6 +17,8 @@ use crate::model::{ProcessInfo, SocketEntry};
 pub struct SystemSource {
     system: Option<System>,
     user_names: HashMap<u32, Option<String>>,
+    /// For a watch: what each process held, so unchanged ones are not read again.
+    owner_memory: Option<os::OwnerMemory>,
 }
 
 impl std::fmt::Debug for SystemSource {
@@ -34,7 +36,7 @@ impl SocketSource for SystemSource {
             mut problems,
             hidden_because,
             unseen,
-        } = os::sockets_with_owners(query)?;
+        } = os::sockets_with_owners(query, self.owner_memory.as_mut())?;
         let pids = owners.iter().map(|&(_, pid)| pid);
         let processes = match self.describe(pids.clone(), query.owner_context) {
             Ok(processes) => processes,
@@ -99,6 +101,14 @@ fn bare_pids(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> 
 }
 
 impl SystemSource {
+    /// A source asked again and again (a watch): it remembers what each process held.
+    pub fn remembering() -> SystemSource {
+        SystemSource {
+            owner_memory: Some(os::OwnerMemory::default()),
+            ..SystemSource::default()
+        }
+    }
+
     /// Details of the given pids only: a full process refresh costs more. With `context`, also
     /// the parent, start time, executable, unit and container, which only `-w`, JSON and the
     /// card show.

@@ -3,8 +3,7 @@
 //! as `-` (red) for a few refreshes. The terminal is restored on quit, on SIGTERM and SIGHUP,
 //! and on a panic (ratatui's hook, chained before ours).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -49,10 +48,8 @@ pub fn run(
     source: &mut dyn SocketSource,
     filters: String,
 ) -> anyhow::Result<()> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
+    let drawing = Arc::new(Mutex::new(()));
+    restore_on_signals(Arc::clone(&drawing))?;
     let mut terminal = ratatui::try_init()?;
     let mut screen = Screen {
         interval,
@@ -61,9 +58,26 @@ pub fn run(
         columns: Column::for_view(settings.render.wide, settings.render.listening),
         ..Screen::default()
     };
-    let result = watch(settings, source, &mut terminal, &mut screen, &stop);
+    let result = watch(settings, source, &mut terminal, &mut screen, &drawing);
     ratatui::try_restore()?;
     result
+}
+
+/// On SIGTERM or SIGHUP, restores the terminal and exits (128 + the signal, as a shell reports
+/// it) from a thread of its own: the main thread may be inside crossterm's input poll, which
+/// spins rather than returns once a hung-up terminal reads as end of file. `drawing` keeps a
+/// frame from being drawn over the restored screen.
+fn restore_on_signals(drawing: Arc<Mutex<()>>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _no_more_frames = drawing.lock();
+            let _ = ratatui::try_restore();
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
 }
 
 fn watch(
@@ -71,10 +85,10 @@ fn watch(
     source: &mut dyn SocketSource,
     terminal: &mut DefaultTerminal,
     screen: &mut Screen,
-    stop: &AtomicBool,
+    drawing: &Mutex<()>,
 ) -> anyhow::Result<()> {
     let (mut due, mut dirty) = (Instant::now(), true);
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         if !screen.paused && Instant::now() >= due {
             refresh(settings, source, screen)?;
             due = Instant::now() + screen.interval;
@@ -82,11 +96,15 @@ fn watch(
         }
         // Drawn only when something changed: a refresh, a key, a resize.
         if std::mem::take(&mut dirty) {
+            let _drawing = drawing.lock();
             terminal.draw(|frame| draw(frame, screen))?;
         }
-        // Short polls, so a signal is noticed within a quarter second.
+        // Until the next refresh, or a quarter second while paused.
         let wait = due.saturating_duration_since(Instant::now());
-        if event::poll(wait.min(Duration::from_millis(250)))? {
+        if event::poll(
+            wait.max(Duration::from_millis(10))
+                .min(Duration::from_millis(250)),
+        )? {
             dirty = true;
             let page = terminal.size()?.height.saturating_sub(4) as usize;
             if let TermEvent::Key(key) = event::read()?

@@ -331,11 +331,8 @@ fn the_live_view_marks_new_and_gone_rows_and_restores_the_terminal_on_q() {
     assert!(restored, "q quits and the prompt is back: {screen}");
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
-    let tmux = Tmux::start("sigterm");
-    let (_helper, pid) = Helper::start();
-    watch_in(&tmux, pid);
+/// The pid of the `ports` the pane's shell runs.
+fn watch_pid(tmux: &Tmux) -> String {
     let shell = tmux.output(&["display-message", "-p", "-t", "w", "#{pane_pid}"]);
     let watch = Command::new("pgrep")
         .args(["-P", shell.trim(), "ports"])
@@ -343,10 +340,37 @@ fn sigterm_restores_the_terminal() {
         .unwrap();
     let watch = String::from_utf8_lossy(&watch.stdout).trim().to_owned();
     assert!(!watch.is_empty(), "the watch's pid under shell {shell}");
-    let killed = Command::new("kill").args(["-TERM", &watch]).status();
+    watch
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let tmux = Tmux::start("sigterm");
+    let (_helper, pid) = Helper::start();
+    watch_in(&tmux, pid);
+    let killed = Command::new("kill")
+        .args(["-TERM", &watch_pid(&tmux)])
+        .status();
     assert!(killed.unwrap().success());
     let (restored, screen) = tmux.restored();
     assert!(restored, "SIGTERM restores the terminal: {screen}");
+}
+
+#[test]
+fn a_hung_up_terminal_ends_the_watch() {
+    let tmux = Tmux::start("hangup");
+    let (_helper, pid) = Helper::start();
+    watch_in(&tmux, pid);
+    let watch = watch_pid(&tmux);
+    let _ = tmux.command(&["kill-server"]).status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{watch}")).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ports {watch} still runs after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Connections come and go while forked children hold copies of them for a moment (so owners
@@ -439,4 +463,29 @@ fn after_churn_the_watch_shows_what_a_fresh_run_shows() {
     let watched = held_by(replay_events(&lines).into_iter(), pid);
     assert!(watched.len() >= 13, "a listener and six pairs: {watched:?}");
     assert_eq!(watched, held_by(fresh.into_iter(), pid));
+}
+
+/// Closes a listener and opens another at once: the process's fd count does not change.
+const SWAP: &str = r#"
+import os, socket, sys
+print(os.getpid(), flush=True)
+old = socket.socket(); old.bind(("127.0.0.1", 0)); old.listen()
+sys.stdin.readline()
+old.close(); new = socket.socket(); new.bind(("127.0.0.1", 0)); new.listen()
+print(new.getsockname()[1], flush=True)
+sys.stdin.readline()
+"#;
+
+#[test]
+fn a_socket_swapped_for_another_at_the_same_fd_count_keeps_its_owner() {
+    let (mut helper, pid) = Helper::run(SWAP);
+    let pid_arg = pid.to_string();
+    let watch = Watch::start(&["--watch=0.2", "-t", "-l", "--pid", &pid_arg]);
+    let before = watch.lines_within(SETTLE);
+    assert_eq!(before.len(), 1, "{before:?}");
+    helper.step();
+    let port = helper.read_line();
+    let lines = watch.lines_within(SETTLE);
+    let opened = format!("+ tcp 127.0.0.1:{port} - LISTEN {pid} python3");
+    assert!(lines.contains(&opened), "{opened} in {lines:?}");
 }

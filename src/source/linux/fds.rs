@@ -5,6 +5,7 @@
 //! stack buffer, in chunks of fds shared between threads: one process may hold most sockets, so
 //! splitting by process would leave a core idle.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -64,6 +65,74 @@ struct FdDir {
 pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let pids = list_pids()?;
     let saw_self = pids.contains(&std::process::id());
+    let (pairs, refused) = read_processes(threads, &pids);
+    let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
+    map.refused_uids = owners_of(&refused);
+    Ok(map)
+}
+
+/// What each process held at the last scan, for a watch. A process whose fd count (the size
+/// the kernel gives /proc/PID/fd) has not changed is taken to hold what it held and is not read
+/// again. A count cannot see a close followed by an open: the caller checks the result against
+/// the dump, and forgets this memory (a full scan next) when a new socket has no owner.
+#[derive(Debug, Default)]
+pub struct FdMemory {
+    /// pid -> (fd count, the socket inodes it held).
+    held: HashMap<u32, (i64, Vec<u32>)>,
+    /// Processes the last scan did not read again.
+    pub reused: usize,
+}
+
+impl FdMemory {
+    pub fn forget(&mut self) {
+        self.held.clear();
+    }
+}
+
+/// Like `scan`, reading again only the processes whose fd count changed since `memory`.
+pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Result<OwnerMap> {
+    let pids = list_pids()?;
+    let saw_self = pids.contains(&std::process::id());
+    let counts: Vec<(u32, i64)> = in_parallel(threads, &pids, |&pid, found| {
+        found.push((pid, fd_count(pid)));
+    });
+    let unchanged = |&(pid, count): &(u32, i64)| {
+        count > 0 && memory.held.get(&pid).is_some_and(|(was, _)| *was == count)
+    };
+    let (kept, changed): (Vec<_>, Vec<_>) = counts.into_iter().partition(unchanged);
+    memory.reused = kept.len();
+    let changed_pids: Vec<u32> = changed.iter().map(|&(pid, _)| pid).collect();
+    let (mut pairs, refused) = read_processes(threads, &changed_pids);
+    let mut held: HashMap<u32, (i64, Vec<u32>)> = changed
+        .into_iter()
+        .map(|(pid, count)| (pid, (count, Vec::new())))
+        .collect();
+    for &(inode, pid) in &pairs {
+        if let Some((_, inodes)) = held.get_mut(&pid) {
+            inodes.push(inode);
+        }
+    }
+    for (pid, _) in kept {
+        if let Some((count, inodes)) = memory.held.remove(&pid) {
+            pairs.extend(inodes.iter().map(|&inode| (inode, pid)));
+            held.insert(pid, (count, inodes));
+        }
+    }
+    memory.held = held;
+    let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
+    map.refused_uids = owners_of(&refused);
+    Ok(map)
+}
+
+/// The number of fds `pid` has open, or 0 where the kernel does not say (before Linux 6.2).
+fn fd_count(pid: u32) -> i64 {
+    let mut path = [0u8; 32];
+    let path = c_path(&mut path, format_args!("/proc/{pid}/fd"));
+    rustix::fs::stat(path).map_or(0, |stat| stat.st_size)
+}
+
+/// The `(inode, pid)` socket links of `pids`, and the pids whose fds the kernel refused.
+fn read_processes(threads: usize, pids: &[u32]) -> (Vec<(u32, u32)>, Vec<u32>) {
     let refused = Mutex::new(Vec::new());
     let refuse = |pid| {
         refused
@@ -71,7 +140,7 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
             .map(|mut all| all.push(pid))
             .unwrap_or_default()
     };
-    let dirs: Vec<FdDir> = in_parallel(threads, &pids, |pid, found: &mut Vec<FdDir>| {
+    let dirs: Vec<FdDir> = in_parallel(threads, pids, |pid, found: &mut Vec<FdDir>| {
         match open_fd_dir(*pid) {
             Ok(dir) => found.push(dir),
             Err(Errno::ACCESS | Errno::PERM) => refuse(*pid),
@@ -94,10 +163,7 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
             }
         },
     );
-    let refused = refused.into_inner().unwrap_or_default();
-    let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
-    map.refused_uids = owners_of(&refused);
-    Ok(map)
+    (pairs, refused.into_inner().unwrap_or_default())
 }
 
 /// Whether process `pid` holds socket `inode` (false when it cannot be read).
@@ -247,6 +313,32 @@ mod tests {
             assert_eq!(owners.pids(inode).collect::<Vec<_>>(), [std::process::id()]);
             assert!(owners.saw_self);
         }
+    }
+
+    #[test]
+    fn a_remembering_scan_reuses_unchanged_processes_and_rereads_changed_ones() {
+        let inode_of = |listener: &std::net::TcpListener| {
+            let link = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd()));
+            socket_inode(link.unwrap().to_str().unwrap().as_bytes()).unwrap()
+        };
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut memory = FdMemory::default();
+        let owners = scan_remembering(2, &mut memory).unwrap();
+        assert_eq!(
+            owners.pids(inode_of(&first)).collect::<Vec<_>>(),
+            [std::process::id()]
+        );
+        assert_eq!(memory.reused, 0, "nothing to reuse the first time");
+        let owners = scan_remembering(2, &mut memory).unwrap();
+        assert!(memory.reused > 0, "pid 1 at least has not changed");
+        assert_eq!(owners.pids(inode_of(&first)).count(), 1);
+        let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let owners = scan_remembering(2, &mut memory).unwrap();
+        assert_eq!(
+            owners.pids(inode_of(&second)).collect::<Vec<_>>(),
+            [std::process::id()]
+        );
+        assert_eq!(owners.pids(inode_of(&first)).count(), 1);
     }
 
     #[test]

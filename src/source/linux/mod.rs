@@ -11,7 +11,7 @@ mod netns;
 mod procnet;
 mod unix;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::thread;
 
@@ -48,11 +48,15 @@ const BOUND_INACTIVE: States = States::of(&[13]);
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
      may not inspect; run with sudo to see them";
 
-pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceError> {
+pub(super) fn sockets_with_owners(
+    query: &Query,
+    mut memory: Option<&mut OwnerMemory>,
+) -> Result<RawSnapshot, SourceError> {
     let (own, others) = namespaces(query)?;
     let (dumped, owners) = thread::scope(|scope| {
         // One fd scan serves every namespace: socket inodes are unique across them.
-        let owners = scope.spawn(|| fds::scan(SCAN_THREADS));
+        let memory = memory.as_deref_mut();
+        let owners = scope.spawn(|| scan_owners(memory));
         let others_dumped = scope.spawn(|| dump_namespaces(query, &others));
         let own_dumped = own.as_ref().map(|own| dump(query, own));
         let others_dumped = others_dumped.join().unwrap_or_default();
@@ -60,6 +64,10 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     let (mut sockets, problems) = dumped?;
+    let owners = match memory {
+        Some(memory) => check_remembered(&sockets, owners, memory),
+        None => owners,
+    };
     let hidden_because = hidden_because(&owners);
     let unseen = unseen(&owners, hidden_because.as_ref());
     let owners = owners.unwrap_or_default();
@@ -81,6 +89,46 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         hidden_because,
         unseen,
     })
+}
+
+/// What each process held at the last snapshot, and which sockets had no owner then.
+#[derive(Debug, Default)]
+pub(super) struct OwnerMemory {
+    fds: fds::FdMemory,
+    unowned: HashSet<u32>,
+}
+
+fn scan_owners(memory: Option<&mut OwnerMemory>) -> rustix::io::Result<OwnerMap> {
+    match memory {
+        Some(memory) => fds::scan_remembering(SCAN_THREADS, &mut memory.fds),
+        None => fds::scan(SCAN_THREADS),
+    }
+}
+
+/// A scan that reused what processes held is trusted while every socket without an owner is
+/// one that had none before; a new one may belong to a process that closed one socket and opened
+/// another (its fd count unchanged), so then every process is read again.
+fn check_remembered(
+    sockets: &[SocketEntry],
+    owners: rustix::io::Result<OwnerMap>,
+    memory: &mut OwnerMemory,
+) -> rustix::io::Result<OwnerMap> {
+    let unowned = |owners: &OwnerMap| -> HashSet<u32> {
+        let inodes = sockets.iter().map(|s| s.inode as u32).filter(|&i| i != 0);
+        inodes
+            .filter(|&i| owners.pids(i).next().is_none())
+            .collect()
+    };
+    let Ok(map) = &owners else { return owners };
+    let now = unowned(map);
+    let owners = if memory.fds.reused == 0 || now.is_subset(&memory.unowned) {
+        owners
+    } else {
+        memory.fds.forget();
+        fds::scan_remembering(SCAN_THREADS, &mut memory.fds)
+    };
+    memory.unowned = owners.as_ref().map(unowned).unwrap_or_default();
+    owners
 }
 
 /// The namespace `ports` runs in (dumped on this thread, as before namespaces existed), unless
@@ -772,7 +820,7 @@ mod tests {
             port: Some(port),
             ..Query::default()
         };
-        let snapshot = sockets_with_owners(&hint).unwrap();
+        let snapshot = sockets_with_owners(&hint, None).unwrap();
         let index = snapshot
             .sockets
             .iter()
