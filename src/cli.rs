@@ -17,6 +17,7 @@ use crate::sort::SortKey;
 #[command(name = "ports", version, about, max_term_width = 100)]
 #[command(args_conflicts_with_subcommands = true, args_override_self = true)]
 #[command(after_help = "Exit status: 0 when a socket matched, 1 when none did, 2 on error.")]
+#[command(after_long_help = EXAMPLES)]
 pub struct Opts {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -24,6 +25,22 @@ pub struct Opts {
     #[command(flatten)]
     pub list: ListArgs,
 }
+
+/// `--help` ends with these; `-h` stays short.
+const EXAMPLES: &str = "\
+Examples:
+  ports 8080                       who holds port 8080 (exit 1 when nobody does)
+  ports 8080 >/dev/null || echo free
+  ports -l                         what is listening; --exposed: reachable from the network
+  ports -c nginx                   sockets of processes whose name contains nginx
+  ports -N -l 5432                 which container or namespace listens on 5432
+  ports --json -l | jq '.[] | [.local_port, .processes[0].name]'
+  ports --watch -l                 a live view of listeners; piped, one line per change
+  ports kill 8080                  free the port: SIGTERM its holders, after asking
+  ports metrics -o /var/lib/node_exporter/ports.prom
+
+Exit status: 0 when a socket matched, 1 when none did, 2 on error.
+Manual: man ports, or ports man | man -l -. The --json fields: docs/json.md in the source.";
 
 /// What `ports` does besides listing sockets.
 #[derive(Debug, Subcommand)]
