@@ -11,6 +11,7 @@ mod bad_input;
 mod churn;
 mod context;
 mod docker;
+mod ecosystem;
 mod end_to_end;
 mod faults;
 mod habits;

@@ -1,0 +1,45 @@
+//! What people meet before the first listing: completions that load in a real bash and
+//! complete a flag, and a man page that `man` renders without a warning.
+
+use std::process::Command;
+
+const PORTS: &str = env!("CARGO_BIN_EXE_ports");
+
+#[test]
+fn the_bash_completion_loads_and_completes_a_flag() {
+    let script = format!(
+        r#"source <("{PORTS}" completions bash) || exit 3
+complete -p ports || exit 4
+COMP_WORDS=(ports --lis); COMP_CWORD=1; COMP_LINE="ports --lis"; COMP_POINT=11
+_ports ports --lis ports
+printf '%s\n' "${{COMPREPLY[@]}}""#
+    );
+    let output = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("-F _ports ports"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("--listen"), "{stdout}");
+}
+
+#[test]
+fn the_man_page_renders_without_warnings() {
+    let script = format!(r#""{PORTS}" man | MANWIDTH=80 man --warnings -l - 2>&1 >/dev/null"#);
+    let warnings = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert!(warnings.status.success(), "{warnings:?}");
+    assert_eq!(String::from_utf8_lossy(&warnings.stdout), "");
+    let page = Command::new("sh")
+        .args([
+            "-c",
+            &format!(r#""{PORTS}" man | MANWIDTH=80 man -l - | col -b"#),
+        ])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        page.contains("--watch") && page.contains("--all-netns"),
+        "{page}"
+    );
+}
