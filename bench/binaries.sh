@@ -3,7 +3,7 @@
 # a stale ./target from timing the wrong binary.
 build_release_binaries() {
   local paths
-  paths=$(cargo build --release --locked -p ports -p loadgen --message-format=json-render-diagnostics |
+  paths=$(cargo build --release --locked -p portscope -p loadgen --message-format=json-render-diagnostics |
     python3 -c '
 import json, sys
 for line in sys.stdin:
