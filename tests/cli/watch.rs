@@ -102,6 +102,22 @@ impl Watch {
         std::thread::sleep(wait);
         self.lines.try_iter().collect()
     }
+
+    /// The lines of one step: waits (up to 10 s, for a loaded machine) for `count` lines, then
+    /// a few refreshes more for any the test does not expect.
+    fn step_lines(&self, count: usize) -> Vec<String> {
+        let mut lines = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while lines.len() < count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(_) => break,
+            }
+        }
+        lines.extend(self.lines_within(SETTLE));
+        lines
+    }
 }
 
 impl Drop for Watch {
@@ -111,7 +127,8 @@ impl Drop for Watch {
     }
 }
 
-const SETTLE: Duration = Duration::from_millis(900);
+/// Four refreshes at 0.2 s: long enough for a change to be seen, short enough for the test.
+const SETTLE: Duration = Duration::from_millis(800);
 
 /// Runs the helper's steps under a watch of its pid; the lines each step produced.
 fn watched_steps(extra: &[&str]) -> (u32, u16, Vec<Vec<String>>) {
@@ -120,13 +137,14 @@ fn watched_steps(extra: &[&str]) -> (u32, u16, Vec<Vec<String>>) {
     let mut args = vec!["--watch=0.2", "--pid", &pid_arg, "-t"];
     args.extend(extra);
     let watch = Watch::start(&args);
-    let mut steps = vec![watch.lines_within(SETTLE)];
+    // The first listing can take a moment on a loaded machine; nothing is held yet.
+    let mut steps = vec![watch.lines_within(SETTLE * 2)];
     helper.step();
     let port: u16 = helper.read_line().parse().unwrap();
-    steps.push(watch.lines_within(SETTLE));
-    for _ in 0..3 {
+    steps.push(watch.step_lines(1));
+    for expected in [2, 2, 2] {
         helper.step();
-        steps.push(watch.lines_within(SETTLE));
+        steps.push(watch.step_lines(expected));
     }
     (pid, port, steps)
 }
@@ -450,10 +468,10 @@ fn replay_events(lines: &[String]) -> Vec<Value> {
 fn after_churn_the_watch_shows_what_a_fresh_run_shows() {
     let (mut helper, pid) = Helper::run(CHURN);
     let watch = Watch::start(&["--watch=0.2", "--json", "-t"]);
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(SETTLE);
     helper.step();
     assert_eq!(helper.read_line(), "settled");
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(SETTLE * 2);
     let output = Command::new(env!("CARGO_BIN_EXE_ports"))
         .args(["--json", "-t"])
         .output()
@@ -481,11 +499,11 @@ fn a_socket_swapped_for_another_at_the_same_fd_count_keeps_its_owner() {
     let (mut helper, pid) = Helper::run(SWAP);
     let pid_arg = pid.to_string();
     let watch = Watch::start(&["--watch=0.2", "-t", "-l", "--pid", &pid_arg]);
-    let before = watch.lines_within(SETTLE);
+    let before = watch.step_lines(1);
     assert_eq!(before.len(), 1, "{before:?}");
     helper.step();
     let port = helper.read_line();
-    let lines = watch.lines_within(SETTLE);
+    let lines = watch.step_lines(2);
     let opened = format!("+ tcp 127.0.0.1:{port} - LISTEN {pid} python3");
     assert!(lines.contains(&opened), "{opened} in {lines:?}");
 }
