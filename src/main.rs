@@ -201,13 +201,36 @@ fn watch(
         drop(out);
         ports::watch::view::run(settings, interval, source, typed_filters())
     } else {
-        ports::watch::stream_changes(settings, interval, source, &mut out, &mut say)
+        let wait = &wait_unless_reader_gone;
+        ports::watch::stream_changes(settings, interval, source, &mut out, &mut say, wait)
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
     }
+}
+
+/// Sleeps for `interval`; false as soon as stdout's reader has gone (a closed pipe polls as an
+/// error; a file or a live pipe never becomes ready with no events asked for).
+#[cfg(unix)]
+fn wait_unless_reader_gone(interval: std::time::Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdout = io::stdout();
+    let mut fds = [PollFd::new(stdout.as_fd(), PollFlags::empty())];
+    let timeout = PollTimeout::try_from(interval).unwrap_or(PollTimeout::MAX);
+    let gone = PollFlags::POLLERR | PollFlags::POLLHUP;
+    match poll(&mut fds, timeout) {
+        Ok(ready) if ready > 0 => !fds[0].revents().is_some_and(|r| r.intersects(gone)),
+        _ => true,
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_unless_reader_gone(interval: std::time::Duration) -> bool {
+    std::thread::sleep(interval);
+    true
 }
 
 /// The command line as typed, but for `--watch`: the watch view's header shows it.

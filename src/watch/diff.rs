@@ -1,6 +1,7 @@
 //! What changed between two refreshes. A socket is the same socket while the kernel says so:
-//! its inode in its namespace, or, for sockets no file holds (TIME-WAIT), its address tuple.
-//! So SYN-SENT turning ESTABLISHED, or a new owner, is a change, not a close and an open.
+//! its cookie (or inode) in its namespace, else its address tuple. So SYN-SENT turning
+//! ESTABLISHED, a new owner, or an accepted connection getting its file, is a change, not a
+//! close and an open.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -15,6 +16,10 @@ pub const KEEP_GONE: u8 = 3;
 /// A socket's identity across refreshes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Identity {
+    Cookie {
+        netns: u64,
+        cookie: u64,
+    },
     Inode {
         netns: u64,
         inode: u64,
@@ -27,8 +32,14 @@ enum Identity {
     },
 }
 
+/// The kernel's socket cookie where the dump gives one: it stays while the inode comes and goes
+/// (a connection waiting to be accepted has no inode yet; one its owner closed, none left).
+/// Else the inode (/proc/net has no cookies), else the addresses.
 fn identity(entry: &SocketEntry) -> Identity {
     let netns = entry.netns.inode;
+    if let Some(cookie) = entry.cookie {
+        return Identity::Cookie { netns, cookie };
+    }
     if entry.inode != 0 {
         return Identity::Inode {
             netns,
@@ -99,51 +110,58 @@ impl Tracker {
         let (mut rows, mut events) = (Vec::with_capacity(fresh.len()), Vec::new());
         for entry in fresh {
             let entry = Arc::new(entry);
-            let mark = match before.remove(&identity(&entry)) {
-                Some(old) if matches!(old.mark, Mark::Gone(_)) => Mark::New,
-                Some(old) if differs(&old.entry, &entry) => {
-                    events.push(Event::Change {
-                        now: Arc::clone(&entry),
-                        was: old.entry,
-                    });
-                    Mark::Changed
-                }
-                Some(_) => Mark::Same,
-                None => Mark::New,
-            };
-            if mark == Mark::New {
-                events.push(Event::Open(Arc::clone(&entry)));
-            }
+            let old = before.remove(&identity(&entry));
+            let mark = mark(old, &entry, &mut events);
             rows.push(Row { entry, mark });
         }
-        rows.extend(
-            before
-                .into_values()
-                .filter_map(|row| self.fade(row, &mut events)),
-        );
+        // Closed in the listing's order, so the events come out the same way every run.
+        let mut closed: Vec<Row> = before.into_values().collect();
+        closed.sort_by(|a, b| order(&a.entry, &b.entry));
+        rows.extend(closed.into_iter().filter_map(|row| fade(row, &mut events)));
         rows.sort_by(|a, b| order(&a.entry, &b.entry));
         self.rows = rows;
         events
     }
 
-    /// A row that is no longer listed: a close event the first time, then dimmer, then gone.
-    fn fade(&self, row: Row, events: &mut Vec<Event>) -> Option<Row> {
-        let left = match row.mark {
-            Mark::Gone(left) => left.checked_sub(1).filter(|&left| left > 0)?,
-            _ => {
-                events.push(Event::Close(Arc::clone(&row.entry)));
-                KEEP_GONE
-            }
-        };
-        Some(Row {
-            mark: Mark::Gone(left),
-            ..row
-        })
-    }
-
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
+}
+
+/// How a listed socket compares with its row before, with the event that says so.
+fn mark(old: Option<Row>, entry: &Arc<SocketEntry>, events: &mut Vec<Event>) -> Mark {
+    match old {
+        Some(old) if !matches!(old.mark, Mark::Gone(_)) => {
+            if !differs(&old.entry, entry) {
+                return Mark::Same;
+            }
+            events.push(Event::Change {
+                now: Arc::clone(entry),
+                was: old.entry,
+            });
+            Mark::Changed
+        }
+        // New, or back while its closed row was fading.
+        _ => {
+            events.push(Event::Open(Arc::clone(entry)));
+            Mark::New
+        }
+    }
+}
+
+/// A row that is no longer listed: a close event the first time, then dimmer, then gone.
+fn fade(row: Row, events: &mut Vec<Event>) -> Option<Row> {
+    let left = match row.mark {
+        Mark::Gone(left) => left.checked_sub(1).filter(|&left| left > 0)?,
+        _ => {
+            events.push(Event::Close(Arc::clone(&row.entry)));
+            KEEP_GONE
+        }
+    };
+    Some(Row {
+        mark: Mark::Gone(left),
+        ..row
+    })
 }
 
 /// Whether a socket's state or owners changed.
@@ -268,6 +286,35 @@ mod tests {
             kinds(&tracker.update(next, by_proto)),
             [("open", 0), ("close", 0)]
         );
+    }
+
+    /// The sample with the cookies a netlink dump gives every socket.
+    fn with_cookies() -> Vec<SocketEntry> {
+        let mut entries = sample();
+        for (cookie, entry) in (9_000..).zip(&mut entries) {
+            entry.cookie = Some(cookie);
+        }
+        entries
+    }
+
+    #[test]
+    fn a_connection_gaining_or_losing_its_inode_stays_the_same_socket() {
+        let mut tracker = Tracker::default();
+        tracker.update(with_cookies(), by_proto);
+        // Accepted: the connection that waited without a file now has one, and an owner.
+        let mut accepted = with_cookies();
+        let owner = accepted[0].processes[0].clone();
+        let waiting = accepted.iter_mut().find(|e| e.inode == 0).unwrap();
+        (waiting.inode, waiting.processes) = (777, vec![owner]);
+        assert_eq!(
+            kinds(&tracker.update(accepted.clone(), by_proto)),
+            [("change", 777)]
+        );
+        // Its owner closed it: no file, no owner, the same connection.
+        let mut orphaned = accepted;
+        let held = orphaned.iter_mut().find(|e| e.inode == 777).unwrap();
+        (held.inode, held.processes) = (0, Vec::new());
+        assert_eq!(kinds(&tracker.update(orphaned, by_proto)), [("change", 0)]);
     }
 
     #[test]

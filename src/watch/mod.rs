@@ -7,6 +7,7 @@ pub mod view;
 
 use std::cmp::Ordering;
 use std::io::Write;
+use std::mem::Discriminant;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::{self, Listing};
@@ -17,14 +18,16 @@ use crate::sort::compare;
 use crate::source::{Problem, SocketSource};
 use diff::Tracker;
 
-/// Streams changes until the reader goes away (a broken pipe ends it quietly) or a signal does.
-/// `say` gets each kind of problem once, when first seen.
+/// Streams changes until the reader goes away or a signal ends it. `wait` sleeps until the next
+/// refresh and says false when the reader has gone (so `| head -1` ends without waiting for a
+/// change to write); `say` gets each kind of problem once.
 pub fn stream_changes(
     settings: &Settings,
     interval: Duration,
     source: &mut dyn SocketSource,
     out: &mut dyn Write,
     say: &mut dyn FnMut(&str),
+    wait: &dyn Fn(Duration) -> bool,
 ) -> anyhow::Result<()> {
     let json = settings.format == Format::Json;
     let (mut tracker, mut said) = (Tracker::default(), Vec::new());
@@ -35,7 +38,9 @@ pub fn stream_changes(
         let at = listing.snapshot.taken_at.unwrap_or_else(SystemTime::now);
         let events = tracker.update(listing.entries, order(settings));
         stream::write(&events, json, at, out)?;
-        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+        if !wait(interval.saturating_sub(started.elapsed())) {
+            return Ok(());
+        }
     }
 }
 
@@ -45,15 +50,21 @@ pub fn order(settings: &Settings) -> impl Fn(&SocketEntry, &SocketEntry) -> Orde
     move |a, b| compare(a, b, key, reverse)
 }
 
-/// Says a problem the first time it appears, not at every refresh.
-fn say_new_problems(listing: &Listing, said: &mut Vec<Problem>, say: &mut dyn FnMut(&str)) {
+/// Says each kind of problem once, when it first has something to say (a hidden owner may
+/// first match the filters at a later refresh), not at every refresh as its counts change.
+fn say_new_problems(
+    listing: &Listing,
+    said: &mut Vec<Discriminant<Problem>>,
+    say: &mut dyn FnMut(&str),
+) {
     for problem in &listing.snapshot.problems {
-        if said.contains(problem) {
+        let kind = std::mem::discriminant(problem);
+        if said.contains(&kind) {
             continue;
         }
         if let Some(note) = problem.note(listing.hidden_owners, listing.partly_hidden) {
             say(&format!("ports: {note}"));
+            said.push(kind);
         }
-        said.push(problem.clone());
     }
 }

@@ -1,7 +1,7 @@
 //! The live table on a terminal: ratatui over crossterm, redrawn in place. Rows keep their
 //! order; new ones are marked `+` (green), changed ones `~` (yellow), closed ones stay dimmed
 //! as `-` (red) for a few refreshes. The terminal is restored on quit, on SIGTERM and SIGHUP,
-//! and on a panic (ratatui's hook, chained before ours).
+//! and on a panic (the hook ratatui installs restores it, then calls the one before it).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -63,13 +63,14 @@ pub fn run(
     result
 }
 
-/// On SIGTERM or SIGHUP, restores the terminal and exits (128 + the signal, as a shell reports
+/// On SIGTERM, SIGHUP, SIGINT or SIGQUIT (sent by another process: Ctrl-C is a key here),
+/// restores the terminal and exits (128 + the signal, as a shell reports
 /// it) from a thread of its own: the main thread may be inside crossterm's input poll, which
 /// spins rather than returns once a hung-up terminal reads as end of file. `drawing` keeps a
 /// frame from being drawn over the restored screen.
 fn restore_on_signals(drawing: Arc<Mutex<()>>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP])?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     std::thread::spawn(move || {
         if let Some(signal) = signals.forever().next() {
             let _no_more_frames = drawing.lock();
@@ -131,6 +132,9 @@ fn refresh(
         .collect();
     screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
     screen.tracker.update(listing.entries, order(settings));
+    screen.scroll = screen
+        .scroll
+        .min(screen.tracker.rows().len().saturating_sub(1));
     screen.fitted = None;
     Ok(())
 }
@@ -184,10 +188,7 @@ fn header(screen: &Screen) -> TextLine<'static> {
     let rows = screen.tracker.rows();
     let open = || rows.iter().filter(|row| !matches!(row.mark, Mark::Gone(_)));
     let count = |mark: Mark| rows.iter().filter(|row| row.mark == mark).count();
-    let time = screen
-        .at
-        .map(|at| humantime::format_rfc3339_seconds(at).to_string()[11..19].to_owned())
-        .unwrap_or_default();
+    let time = screen.at.map(clock).unwrap_or_default();
     let established = open().filter(|row| row.entry.state() == Some(State::Established));
     let mut text = format!(
         "{time} UTC · {} · {} total, {} listen, {} estab, +{} new, -{} gone",
@@ -208,6 +209,12 @@ fn header(screen: &Screen) -> TextLine<'static> {
 }
 
 impl Screen {
+    /// The listing's time in seconds since the Unix epoch, for ages.
+    fn now(&self) -> Option<u64> {
+        let since_epoch = self.at?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+        Some(since_epoch.as_secs())
+    }
+
     /// Column widths for `width`, fitted the way the one-shot table is (the same columns give
     /// way in the same order) over every row, so they stay put while scrolling.
     fn widths(&mut self, width: u16) -> &[usize] {
@@ -216,9 +223,9 @@ impl Screen {
             .as_ref()
             .is_none_or(|(for_width, _)| *for_width != width)
         {
-            let rows = self.tracker.rows().iter();
+            let (rows, now) = (self.tracker.rows().iter(), self.now());
             let lines: Vec<Line> = rows
-                .filter_map(|row| Line::of(&row.entry, false, None).next())
+                .filter_map(|row| Line::of(&row.entry, false, now).next())
                 .collect();
             let room = usize::from(width).saturating_sub(1 + GAP);
             self.fitted = Some((width, fit_widths(&self.columns, &lines, Some(room))));
@@ -240,7 +247,7 @@ fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
         .chain(shown.iter().map(|(column, _)| column.header().to_owned()));
     let rows = screen.tracker.rows().iter().skip(screen.scroll);
     let body = rows.take(usize::from(height)).map(|row| {
-        let line = Line::of(&row.entry, false, None).next();
+        let line = Line::of(&row.entry, false, screen.now()).next();
         let cells = shown.iter().map(|&(column, width)| {
             line.as_ref()
                 .map(|line| cell(column, line, width))
@@ -255,6 +262,20 @@ fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
     Table::new(body, constraints)
         .column_spacing(GAP as u16)
         .header(TableRow::new(header).style(bold(screen.color)))
+}
+
+/// `15:34:02`, in UTC.
+fn clock(at: SystemTime) -> String {
+    let seconds = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let of_day = seconds % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
 }
 
 fn mark(mark: Mark) -> &'static str {

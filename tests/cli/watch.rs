@@ -449,13 +449,13 @@ fn held_by(sockets: impl Iterator<Item = Value>, pid: u32) -> Held {
     held
 }
 
-/// What a stream of events leaves open: each open adds, each change replaces, each close drops.
+/// What a stream of events leaves open: each open adds, each change replaces, each close drops;
+/// a socket is known by its cookie, as the watch knows it (the inode may come and go).
 fn replay_events(lines: &[String]) -> Vec<Value> {
     let mut open: Vec<Value> = Vec::new();
     for line in lines {
         let event: Value = serde_json::from_str(line).unwrap();
-        let same =
-            |s: &Value| s["inode"] == event["inode"] && s["local_port"] == event["local_port"];
+        let same = |s: &Value| s["cookie"] == event["cookie"];
         open.retain(|s| !same(s));
         if event["event"] != "close" {
             open.push(event);
@@ -506,4 +506,30 @@ fn a_socket_swapped_for_another_at_the_same_fd_count_keeps_its_owner() {
     let lines = watch.step_lines(2);
     let opened = format!("+ tcp 127.0.0.1:{port} - LISTEN {pid} python3");
     assert!(lines.contains(&opened), "{opened} in {lines:?}");
+}
+
+#[test]
+fn the_stream_ends_when_its_reader_goes_away_without_waiting_for_a_change() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ports"))
+        .args(["--watch=30", "-l", &port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("+ tcp"), "{first}");
+    // The reader is dropped here, as `| head -1` exits after its line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the watch kept running after its reader left");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

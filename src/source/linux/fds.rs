@@ -71,16 +71,22 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     Ok(map)
 }
 
+/// Scans that may reuse what processes held, between two full scans.
+const FULL_SCAN_EVERY: u32 = 5;
+
 /// What each process held at the last scan, for a watch. A process whose fd count (the size
 /// the kernel gives /proc/PID/fd) has not changed is taken to hold what it held and is not read
 /// again. A count cannot see a close followed by an open: the caller checks the result against
-/// the dump, and forgets this memory (a full scan next) when a new socket has no owner.
+/// the dump, and forgets this memory (a full scan next) when a new socket has no owner. Nor can
+/// it see a process swap a socket another process also holds for a file, or a pid reused with
+/// the same count: every fifth scan is full, so such an owner is wrong for at most that long.
 #[derive(Debug, Default)]
 pub struct FdMemory {
-    /// pid -> (fd count, the socket inodes it held).
+    /// pid -> (fd count, the socket inodes it held). Refused processes are never remembered.
     held: HashMap<u32, (i64, Vec<u32>)>,
     /// Processes the last scan did not read again.
     pub reused: usize,
+    since_full: u32,
 }
 
 impl FdMemory {
@@ -91,6 +97,10 @@ impl FdMemory {
 
 /// Like `scan`, reading again only the processes whose fd count changed since `memory`.
 pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Result<OwnerMap> {
+    memory.since_full = (memory.since_full + 1) % FULL_SCAN_EVERY;
+    if memory.since_full == 0 {
+        memory.forget();
+    }
     let pids = list_pids()?;
     let saw_self = pids.contains(&std::process::id());
     let counts: Vec<(u32, i64)> = in_parallel(threads, &pids, |&pid, found| {
@@ -103,8 +113,11 @@ pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Re
     memory.reused = kept.len();
     let changed_pids: Vec<u32> = changed.iter().map(|&(pid, _)| pid).collect();
     let (mut pairs, refused) = read_processes(threads, &changed_pids);
-    let mut held: HashMap<u32, (i64, Vec<u32>)> = changed
+    // A refused process is read (and counted) every time: its sockets stay hidden, not empty.
+    let readable = changed
         .into_iter()
+        .filter(|(pid, _)| !refused.contains(pid));
+    let mut held: HashMap<u32, (i64, Vec<u32>)> = readable
         .map(|(pid, count)| (pid, (count, Vec::new())))
         .collect();
     for &(inode, pid) in &pairs {
