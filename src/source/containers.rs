@@ -166,20 +166,23 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-/// Where a docker-proxy process forwards, with the container found by its address and the
-/// process listening there found by `listener_in(container pid, port)`.
+/// Where a docker-proxy process forwards, with the container found by its address and, for TCP,
+/// the process listening there found by `listener_in(container pid, address)`.
 pub fn forward(
     cmdline: &str,
     files: &mut ContainerFiles,
-    listener_in: impl Fn(u32, u16) -> Option<Listener>,
+    listener_in: impl Fn(u32, SocketAddr) -> Option<Listener>,
 ) -> Option<Forward> {
     let to = docker_proxy_target(cmdline)?;
     let container = files.docker_at(to.ip());
-    let main_pid = container.as_ref().and_then(|c| c.pid);
+    let tcp = !cmdline
+        .split_whitespace()
+        .any(|arg| arg == "udp" || arg == "sctp");
+    let main_pid = container.as_ref().and_then(|c| c.pid).filter(|_| tcp);
     Some(Forward {
         container: container.map(|c| c.name),
         to,
-        listener: main_pid.and_then(|pid| listener_in(pid, to.port())),
+        listener: main_pid.and_then(|pid| listener_in(pid, to)),
     })
 }
 

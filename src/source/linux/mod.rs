@@ -12,6 +12,7 @@ mod procnet;
 mod unix;
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread;
 
@@ -272,16 +273,17 @@ fn hidden_because(owners: &rustix::io::Result<OwnerMap>) -> Option<HiddenReason>
     Some(HiddenReason::ProcUnavailable { detail })
 }
 
-/// The process listening on TCP `port` in `member`'s network namespace: a port forwarder's far
-/// end. Read from /proc/PID/net (no setns), its holder found among that namespace's processes.
-pub(super) fn listener_in(member: u32, port: u16) -> Option<Listener> {
+/// The process listening on TCP `to` (or its port on every address) in `member`'s network
+/// namespace: a port forwarder's far end. Read from /proc/PID/net (no setns), its holder found
+/// among that namespace's processes.
+pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
     let base = format!("/proc/{member}/net");
     let tables = [AF_INET, AF_INET6].map(|family| procnet::read(&base, family, IPPROTO_TCP));
-    let listening = tables
-        .into_iter()
-        .flatten()
-        .flatten()
-        .find(|socket| socket.state == TCP_LISTEN && socket.local.port() == port)?;
+    let listening = tables.into_iter().flatten().flatten().find(|socket| {
+        let ip = unmap(socket.local).ip();
+        let reachable = ip.is_unspecified() || ip == to.ip();
+        socket.state == TCP_LISTEN && socket.local.port() == to.port() && reachable
+    })?;
     let pid = netns::members(member)
         .into_iter()
         .find(|&pid| fds::holds(pid, listening.inode))?;
