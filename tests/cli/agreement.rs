@@ -1,13 +1,12 @@
 //! The port query, `-l` and the full listing report the same owners for the same sockets, and
 //! the peer of a connected UDP socket is shown.
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{PYTHON, explain, json};
+use crate::support::{PYTHON, explain, json, start_and_read_line};
 
 /// A python3 process that listens on 127.0.0.1, then forks: parent and child share the listener,
 /// as a pre-forking web server's workers do. Prints `PORT CHILD_PID` once both hold it.
@@ -36,16 +35,9 @@ struct ForkedListener {
 
 impl ForkedListener {
     fn start() -> ForkedListener {
-        let mut parent = Command::new(PYTHON)
-            .args(["-c", FORKED_LISTENER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is installed by .ci/run");
-        let mut line = String::new();
-        BufReader::new(parent.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let mut command = Command::new(PYTHON);
+        command.args(["-c", FORKED_LISTENER]).stdin(Stdio::piped());
+        let (parent, line) = start_and_read_line(&mut command);
         let mut words = line.split_whitespace();
         let port = words.next().unwrap().parse().unwrap();
         let child: u64 = words.next().unwrap().parse().unwrap();

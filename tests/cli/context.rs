@@ -1,14 +1,13 @@
 //! Owners in context, on processes the tests start: exposure, uncut names, parents, units and
 //! containers from cgroups the test creates, effective users, partly hidden owners, the card.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
 use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
-use crate::support::{PYTHON, explain, json, ports};
+use crate::support::{PYTHON, explain, json, ports, start_and_read_line};
 
 /// A python process running `script`, which prints its port(s) on one line; killed on drop.
 struct Holder {
@@ -18,15 +17,7 @@ struct Holder {
 
 impl Holder {
     fn start(program: &str, script: &str) -> Holder {
-        let mut child = Command::new(program)
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = start_and_read_line(Command::new(program).args(["-c", script]));
         Holder { child, line }
     }
 
@@ -290,15 +281,8 @@ fn one_program_gets_a_card_and_two_get_the_table() {
                  s.bind(('127.0.0.1',int(sys.argv[1]) if len(sys.argv)>1 else 0));s.listen()\n\
                  print(s.getsockname()[1],flush=True);time.sleep(60)";
     let first = Holder::start(PYTHON, reuse);
-    let mut second = Command::new(PYTHON)
-        .args(["-c", reuse, &first.port()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(second.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (mut second, _line) =
+        start_and_read_line(Command::new(PYTHON).args(["-c", reuse, &first.port()]));
     let output = ports()
         .args(["--color", "never", &first.port()])
         .output()

@@ -1,14 +1,13 @@
 //! What users of ss, netstat and lsof type first: each habit against real sockets, asserting
 //! what was found, not only the exit code.
 
-use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
 use crate::end_to_end::free_port;
-use crate::support::{PYTHON, explain, json, ports};
+use crate::support::{PYTHON, explain, json, ports, start_and_read_line};
 
 fn me() -> u64 {
     u64::from(std::process::id())
@@ -293,15 +292,7 @@ impl Holder {
     fn start() -> Holder {
         let script = "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n\
                       print(s.getsockname()[1],flush=True);time.sleep(60)";
-        let mut child = Command::new(PYTHON)
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = start_and_read_line(Command::new(PYTHON).args(["-c", script]));
         let pid_text = child.id().to_string();
         Holder {
             port: line.trim().parse().unwrap(),

@@ -1,11 +1,11 @@
 //! `ports kill` on processes the tests start, each outcome asserted, not only the exit code.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
-use crate::support::{PYTHON, explain, ports};
+use crate::support::{PYTHON, explain, ports, start_and_read_line};
 
 /// A python process that prints its port(s) then waits; killed on drop if still there.
 struct Holder {
@@ -15,15 +15,7 @@ struct Holder {
 
 impl Holder {
     fn start(script: &str) -> Holder {
-        let mut child = Command::new(PYTHON)
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = start_and_read_line(Command::new(PYTHON).args(["-c", script]));
         Holder {
             port: line.trim().to_owned(),
             child,

@@ -1,11 +1,10 @@
 //! What ss shows that a sysadmin needs, on sockets the tests create: bound-but-not-listening
 //! TCP sockets, UDP states, compared with ss where ss shows them.
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
-use crate::support::{PYTHON, explain, json};
+use crate::support::{PYTHON, explain, json, start_and_read_line};
 
 /// A python process holding a TCP socket bound to 127.0.0.1 without `listen()`.
 struct BoundOnly {
@@ -17,15 +16,7 @@ impl BoundOnly {
     fn start() -> BoundOnly {
         let script = "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0))\n\
                       print(s.getsockname()[1],flush=True);time.sleep(60)";
-        let mut child = Command::new(PYTHON)
-            .args(["-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = start_and_read_line(Command::new(PYTHON).args(["-c", script]));
         BoundOnly {
             port: line.trim().parse().unwrap(),
             child,
@@ -110,15 +101,7 @@ fn listener(family: &str, setup: &str, address: &str) -> BoundOnly {
         "import socket,time\ns=socket.socket(socket.{family})\n{setup}\ns.bind({address})\n\
          s.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)"
     );
-    let mut child = Command::new(PYTHON)
-        .args(["-c", &script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = start_and_read_line(Command::new(PYTHON).args(["-c", &script]));
     let port = line
         .trim()
         .parse()
@@ -217,15 +200,7 @@ fn a_full_backlog_shows_in_the_queues() {
                   cs=[]\nfor _ in range(4):\n c=socket.socket();c.setblocking(False)\n \
                   c.connect_ex(s.getsockname());cs.append(c)\n\
                   time.sleep(0.3)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";
-    let mut child = Command::new(PYTHON)
-        .args(["-c", script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = start_and_read_line(Command::new(PYTHON).args(["-c", script]));
     let holder = BoundOnly {
         port: line.trim().parse().unwrap(),
         child,

@@ -1,12 +1,27 @@
 //! Running the real binary and explaining failures.
 
-use std::process::Output;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Output, Stdio};
 
 use assert_cmd::Command;
 
 /// Debian's python3 (installed by .ci/run, with python3-seccomp): a pyenv shim earlier in PATH
 /// would be a shell script, whose kill leaves the real interpreter running.
 pub const PYTHON: &str = "/usr/bin/python3";
+
+/// Starts `command` with its stdout piped and returns it with its first line: the helpers print
+/// what they hold (a port) once they hold it.
+pub fn start_and_read_line(command: &mut std::process::Command) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("{command:?}: {error}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
 
 pub fn ports() -> Command {
     let mut command = Command::cargo_bin("ports").unwrap();

@@ -2,14 +2,13 @@
 //! user, root refused by the kernel, a /proc that shows nothing. And what it could see is not
 //! counted as hidden: TIME-WAIT rows have no owner, a visible owner is not hidden.
 
-use std::io::{BufRead, BufReader};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 
 use serde_json::Value;
 
 use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
-use crate::support::{PYTHON, explain};
+use crate::support::{PYTHON, explain, start_and_read_line};
 
 fn parse(output: &Output, why: &str) -> Vec<Value> {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}\n{why}"))
@@ -136,16 +135,11 @@ impl HeldByNobody {
     fn start() -> HeldByNobody {
         let script = "import socket,sys,time\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n\
                       print(s.getsockname()[1],flush=True);time.sleep(60)";
-        let mut child = Command::new("setpriv")
-            .args(AS_NOBODY)
-            .args([PYTHON, "-c", script])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        let (child, line) = start_and_read_line(
+            Command::new("setpriv")
+                .args(AS_NOBODY)
+                .args([PYTHON, "-c", script]),
+        );
         let port = line.trim().parse().unwrap();
         HeldByNobody { child, port }
     }
