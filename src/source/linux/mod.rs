@@ -346,11 +346,7 @@ fn dump_netlink(
     entries: &mut Vec<SocketEntry>,
 ) -> std::io::Result<()> {
     let mut names = InterfaceNames::default();
-    let requests = if query.inet {
-        requests(query)
-    } else {
-        Vec::new()
-    };
+    let requests = requests(query);
     for r in &requests {
         let sink = &mut |s: DiagSocket| entries.push(to_entry(&s, netns, &mut names));
         diag::dump(r.family, r.protocol, r.states, r.port, sink)?;
@@ -391,11 +387,7 @@ fn read_proc_net(
     entries: &mut Vec<SocketEntry>,
 ) -> std::io::Result<()> {
     let mut names = InterfaceNames::default();
-    let requests = if query.inet {
-        requests(query)
-    } else {
-        Vec::new()
-    };
+    let requests = requests(query);
     for request in &requests {
         let sockets = procnet::read(base, request.family, request.protocol)?;
         entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
@@ -490,6 +482,9 @@ impl InterfaceNames {
 }
 
 fn requests(query: &Query) -> Vec<Request> {
+    if !query.inet {
+        return Vec::new();
+    }
     let families = [(Family::Ipv4, AF_INET), (Family::Ipv6, AF_INET6)];
     let protos = [(Proto::Tcp, IPPROTO_TCP), (Proto::Udp, IPPROTO_UDP)];
     let mut requests = Vec::new();
