@@ -10,8 +10,8 @@ use crate::exit::ExitCode;
 use crate::filter::Filter;
 use crate::model::{ProcessInfo, Proto, SocketEntry, State};
 use crate::render::{
-    Card, Format, Metrics, RenderContext, render, render_card, render_metrics, render_summary,
-    single_program,
+    Card, Format, Metrics, RenderContext, epoch_seconds, render, render_card, render_metrics,
+    render_summary, single_program,
 };
 use crate::services::Services;
 use crate::settings::Settings;
@@ -157,9 +157,7 @@ fn snapshot_head<'a>(
     Head {
         schema: SCHEMA,
         host: host.as_deref().unwrap_or_default(),
-        taken_at: now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        taken_at: epoch_seconds(now).unwrap_or(0),
         problems,
     }
 }

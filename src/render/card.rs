@@ -10,7 +10,7 @@ use comfy_table::{Cell, ContentArrangement, Table, presets};
 use owo_colors::OwoColorize;
 
 use super::RenderContext;
-use super::columns::{Column, Line, NONE, push_age, push_where};
+use super::columns::{Column, Line, NONE, epoch_seconds, push_age, push_where};
 use super::fit::display_width;
 use crate::model::{ProcessInfo, SocketEntry};
 use crate::sanitize::sanitize;
@@ -96,11 +96,7 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
         )
     });
     rows.push(("parent", parent.unwrap_or_else(|| NONE.into())));
-    let now = context
-        .now
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs());
+    let now = epoch_seconds(context.now);
     if let (Some(started), Some(now)) = (root.started, now) {
         let mut age = String::new();
         push_age(now.saturating_sub(started), &mut age);

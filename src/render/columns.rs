@@ -2,6 +2,7 @@
 //! short is `fit.rs`.
 
 use std::fmt::Write;
+use std::time::SystemTime;
 
 use owo_colors::{OwoColorize, Style};
 
@@ -243,6 +244,13 @@ fn owner_text(column: Column, line: &Line, buf: &mut String) {
 }
 
 /// `3d4h`, `5h12m`, `4m10s`, `12s`: the two largest units, as people read an uptime.
+/// Seconds since the Unix epoch, as the kernel and /proc count start times; `None` before it.
+pub fn epoch_seconds(at: SystemTime) -> Option<u64> {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|since| since.as_secs())
+}
+
 pub fn push_age(seconds: u64, buf: &mut String) {
     let parts = [
         (seconds / 86_400, 'd'),

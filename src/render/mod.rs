@@ -12,7 +12,7 @@ mod table;
 use std::io::{self, Write};
 use std::time::SystemTime;
 
-pub use columns::{Column, GAP, Line};
+pub use columns::{Column, GAP, Line, epoch_seconds};
 pub use fit::{fit_widths, truncate};
 
 use crate::model::SocketEntry;

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use owo_colors::OwoColorize;
 
 use super::RenderContext;
-use super::columns::{Column, GAP, Line};
+use super::columns::{Column, GAP, Line, epoch_seconds};
 use super::fit::fit_widths;
 use crate::model::SocketEntry;
 
@@ -20,11 +20,7 @@ pub fn write(
         return Ok(());
     }
     // Under -w every owner has a line of its own; otherwise the first, with `+N`.
-    let now = context
-        .now
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs());
+    let now = epoch_seconds(context.now);
     let lines: Vec<Line> = entries
         .iter()
         .flat_map(|entry| Line::of(entry, context.wide, now))

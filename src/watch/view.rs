@@ -17,7 +17,7 @@ use super::diff::{KEEP_GONE, Mark, Tracker};
 use super::order;
 use crate::app;
 use crate::model::State;
-use crate::render::{Column, GAP, Line, fit_widths, truncate};
+use crate::render::{Column, GAP, Line, epoch_seconds, fit_widths, truncate};
 use crate::settings::Settings;
 use crate::source::SocketSource;
 
@@ -211,8 +211,7 @@ fn header(screen: &Screen) -> TextLine<'static> {
 impl Screen {
     /// The listing's time in seconds since the Unix epoch, for ages.
     fn now(&self) -> Option<u64> {
-        let since_epoch = self.at?.duration_since(SystemTime::UNIX_EPOCH).ok()?;
-        Some(since_epoch.as_secs())
+        epoch_seconds(self.at?)
     }
 
     /// Column widths for `width`, fitted the way the one-shot table is (the same columns give
@@ -266,10 +265,7 @@ fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
 
 /// `15:34:02`, in UTC.
 fn clock(at: SystemTime) -> String {
-    let seconds = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let of_day = seconds % 86_400;
+    let of_day = epoch_seconds(at).unwrap_or(0) % 86_400;
     format!(
         "{:02}:{:02}:{:02}",
         of_day / 3600,
