@@ -17,6 +17,7 @@ session=ports-bench-$$
 loadgen_pid=
 cleanup() {
   tmux -L "$session" kill-server 2>/dev/null || true
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$session"  # tmux 3.3 leaves its socket file
   [[ -n "$loadgen_pid" ]] && { kill "$loadgen_pid" 2>/dev/null || true; wait "$loadgen_pid" 2>/dev/null || true; }
   rm -rf "$out"
 }

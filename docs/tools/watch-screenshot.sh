@@ -13,6 +13,7 @@ capture=$(mktemp)
 helper=
 cleanup() {
   tmux -L "$session" kill-server 2>/dev/null || true
+  rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$session"  # tmux 3.3 leaves its socket file
   [[ -n "$helper" ]] && kill "$helper" 2>/dev/null || true
   rm -f "$capture"
 }

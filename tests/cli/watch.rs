@@ -240,15 +240,18 @@ fn json_events_carry_the_socket_fields_and_what_a_change_was() {
     gone.iter().for_each(|e| assert_eq!(e["event"], "close"));
 }
 
-/// A tmux server of our own (a socket per test), 80x24, running bash; killed on drop.
+/// A tmux server of our own (a socket per test), 80x24, running bash; killed on drop, and its
+/// socket file removed (tmux 3.3 leaves it behind).
 struct Tmux {
     socket: String,
+    socket_path: String,
 }
 
 impl Tmux {
     fn start(test: &str) -> Tmux {
-        let tmux = Tmux {
+        let mut tmux = Tmux {
             socket: format!("ports-{test}-{}", std::process::id()),
+            socket_path: String::new(),
         };
         let status = tmux
             .command(&["new-session", "-d", "-s", "w", "-x", "80", "-y", "24"])
@@ -256,6 +259,8 @@ impl Tmux {
             .status()
             .expect("tmux (apt package tmux)");
         assert!(status.success());
+        let path = tmux.output(&["display-message", "-p", "#{socket_path}"]);
+        tmux.socket_path = path.trim().to_string();
         tmux
     }
 
@@ -306,6 +311,7 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.command(&["kill-server"]).status();
+        let _ = std::fs::remove_file(&self.socket_path);
     }
 }
 
