@@ -40,7 +40,7 @@ Examples:
   ports metrics -o /var/lib/node_exporter/ports.prom
 
 Exit status: 0 when a socket matched, 1 when none did, 2 on error.
-Manual: man ports, or ports man | man -l -. The --json fields: docs/json.md in the source.";
+Manual, with the --json fields: man ports (or ports man | man -l -).";
 
 /// What `ports` does besides listing sockets.
 #[derive(Debug, Subcommand)]
@@ -227,7 +227,7 @@ pub struct OutputArgs {
     #[arg(short, long)]
     pub reverse: bool,
 
-    /// Print a JSON array instead of the table (fields: see docs/json.md)
+    /// Print a JSON array instead of the table (fields: man ports, JSON OUTPUT)
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
 
