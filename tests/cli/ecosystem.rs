@@ -1,5 +1,6 @@
 //! What people meet before the first listing: completions that load in a real bash and
-//! complete a flag, and a man page that `man` renders without a warning.
+//! complete a flag, a man page that `man` renders without a warning, and a crate package with
+//! the sources and none of the test scratch or CI and benchmark tooling.
 
 use std::process::Command;
 
@@ -39,7 +40,52 @@ fn the_man_page_renders_without_warnings() {
         .unwrap();
     let page = String::from_utf8_lossy(&page.stdout);
     assert!(
-        page.contains("--watch") && page.contains("--all-netns"),
+        page.contains("--watch") && page.contains("--all-netns") && page.contains("JSON OUTPUT"),
         "{page}"
     );
+}
+
+#[test]
+fn the_crate_package_holds_what_builds_and_documents_it_and_nothing_untracked() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let listed = Command::new(env!("CARGO"))
+        .args(["package", "--list", "--allow-dirty", "--offline", "-p"])
+        .arg(env!("CARGO_PKG_NAME"))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let tracked = Command::new("git")
+        .args(["ls-files"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        tracked.status.success(),
+        "the tree must be a git checkout: {tracked:?}"
+    );
+    let tracked = String::from_utf8_lossy(&tracked.stdout);
+    let tracked: Vec<&str> = tracked.lines().collect();
+    for needed in [
+        "src/main.rs",
+        "Cargo.lock",
+        "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
+    ] {
+        assert!(
+            listed.lines().any(|file| file == needed),
+            "{needed} missing:\n{listed}"
+        );
+    }
+    // Written by cargo package itself.
+    let generated = [".cargo_vcs_info.json", "Cargo.toml.orig"];
+    for file in listed.lines().filter(|file| !generated.contains(file)) {
+        assert!(tracked.contains(&file), "{file} is packaged but not in git");
+        assert!(
+            !file.starts_with("bench/") && !file.starts_with(".ci/"),
+            "{file}"
+        );
+    }
 }
