@@ -13,11 +13,16 @@ use crate::model::State;
 use crate::sort::SortKey;
 
 /// Who holds this port? Lists TCP and UDP sockets with the processes that own them.
+///
+/// With no argument, every TCP and UDP socket on this machine and its owners. A PORT asks who
+/// holds it (a card when one program does); -l keeps what a server's bind() would collide with;
+/// -x lists Unix sockets, -N every network namespace. Without root, it says which owners it
+/// could not see.
 #[derive(Debug, Parser)]
 #[command(name = "ports", version, about, max_term_width = 100)]
 #[command(args_conflicts_with_subcommands = true, args_override_self = true)]
-#[command(after_help = "Exit status: 0 when a socket matched, 1 when none did, 2 on error.")]
-#[command(after_long_help = EXAMPLES)]
+#[command(after_help = format!("Exit status: {EXIT_STATUS}."))]
+#[command(after_long_help = format!("{}\nExit status: {EXIT_STATUS}.\n{MANUAL}", examples_help()))]
 pub struct Opts {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -26,21 +31,64 @@ pub struct Opts {
     pub list: ListArgs,
 }
 
-/// `--help` ends with these; `-h` stays short.
-const EXAMPLES: &str = "\
-Examples:
-  ports 8080                       who holds port 8080 (exit 1 when nobody does)
-  ports 8080 >/dev/null || echo free
-  ports -l                         what is listening; --exposed: reachable from the network
-  ports -c nginx                   sockets of processes whose name contains nginx
-  ports -N -l 5432                 which container or namespace listens on 5432
-  ports --json -l | jq '.[] | [.local_port, .processes[0].name]'
-  ports --watch -l                 a live view of listeners; piped, one line per change
-  ports kill 8080                  free the port: SIGTERM its holders, after asking
-  ports metrics -o /var/lib/node_exporter/ports.prom
+/// `--help` ends with these, and the man page shows them; `-h` stays short.
+pub const EXAMPLES: [(&str, &str); 9] = [
+    (
+        "ports 8080",
+        "who holds port 8080 (exit 1 when nobody does)",
+    ),
+    (
+        "ports -l 8080 >/dev/null || echo free",
+        "is 8080 free for a server to bind?",
+    ),
+    (
+        "ports -l",
+        "what is listening; --exposed: reachable from the network",
+    ),
+    (
+        "ports -c nginx",
+        "sockets of processes whose name contains nginx",
+    ),
+    (
+        "ports -N -l 5432",
+        "which container or namespace listens on 5432",
+    ),
+    (
+        "ports --json -l | jq '.[] | [.local_port, .processes[0].name]'",
+        "listeners and their programs, for scripts",
+    ),
+    (
+        "ports --watch -l",
+        "a live view of listeners; piped, one line per change",
+    ),
+    (
+        "ports kill 8080",
+        "free the port: SIGTERM its holders, after asking",
+    ),
+    (
+        "ports metrics -o /var/lib/prometheus/node-exporter/ports.prom",
+        "for node_exporter's textfile collector",
+    ),
+];
 
-Exit status: 0 when a socket matched, 1 when none did, 2 on error.
-Manual, with the --json fields: man ports (or ports man | man -l -).";
+/// The examples as `--help` prints them: a command, then what it does beside it or below it.
+fn examples_help() -> String {
+    let mut text = String::from("Examples:\n");
+    for (command, what) in EXAMPLES {
+        match command.len() {
+            0..32 => text.push_str(&format!("  {command:<32} {what}\n")),
+            _ => text.push_str(&format!("  {command}\n  {:<32} {what}\n", "")),
+        }
+    }
+    text
+}
+
+pub const EXIT_STATUS: &str = "0 when a socket matched, 1 when none did, 2 on error";
+
+pub const KILL_EXIT_STATUS: &str =
+    "0 when every process exited and the port is free, 1 when nothing held it, 2 otherwise";
+
+const MANUAL: &str = "Manual, with the --json fields: man ports (or ports man | man -l -).";
 
 /// What `ports` does besides listing sockets.
 #[derive(Debug, Subcommand)]
@@ -51,8 +99,13 @@ pub enum Command {
         shell: Shell,
     },
     /// Print the man page (roff), e.g. `ports man | man -l -`
-    Man,
+    Man {
+        /// Write ports.1 and a page per subcommand (ports-kill.1, ...) into DIR instead
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Free a port: signal the processes that hold it as a local port (never its clients)
+    #[command(after_help = format!("Exit status: {KILL_EXIT_STATUS}."))]
     Kill(KillArgs),
     /// Print listeners and socket counts as Prometheus metrics (node_exporter's textfile format)
     Metrics {

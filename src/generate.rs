@@ -1,12 +1,15 @@
-//! Shell completions and the man page, generated from the one clap definition in `cli.rs`.
+//! Shell completions and the man pages, generated from the one clap definition in `cli.rs`.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
+use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::Opts;
+use crate::cli::{EXAMPLES, EXIT_STATUS, KILL_EXIT_STATUS, Opts};
 
 /// Writes the completion script for `shell`.
 pub fn completions(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
@@ -15,19 +18,105 @@ pub fn completions(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the man page, in roff: clap_mangen's sections, with the JSON fields and related
-/// commands before VERSION, so an installed binary documents its output without the source.
+/// Writes ports(1), in roff.
 pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
-    let man = clap_mangen::Man::new(Opts::command());
+    main_page(&built(), out)
+}
+
+/// Writes ports.1 and ports-SUBCOMMAND.1 for each subcommand into `dir`, as packages install them.
+pub fn write_man_pages(dir: &Path) -> io::Result<()> {
+    let root = built();
+    write_page(&dir.join("ports.1"), |out| main_page(&root, out))?;
+    for sub in root.get_subcommands() {
+        let name = sub.get_display_name().unwrap_or(sub.get_name());
+        write_page(&dir.join(format!("{name}.1")), |out| sub_page(sub, out))?;
+    }
+    Ok(())
+}
+
+fn write_page(path: &Path, page: impl Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    page(&mut out)?;
+    out.flush()
+}
+
+/// The command as the pages describe it: built, so subcommands know their full names
+/// (`ports kill`, page ports-kill), and without clap's `help` subcommand.
+fn built() -> clap::Command {
+    let mut command = Opts::command().disable_help_subcommand(true);
+    command.build();
+    command
+}
+
+/// clap_mangen's sections, with ours (examples, exit status, JSON fields) before VERSION, so an
+/// installed ports documents its output without the source.
+fn main_page(root: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    let man = Man::new(root.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;
     man.render_description_section(out)?;
     man.render_options_section(out)?;
     man.render_subcommands_section(out)?;
-    man.render_extra_section(out)?;
-    extra_sections().to_writer(out)?;
+    let mut roff = Roff::new();
+    examples(&mut roff);
+    section(&mut roff, "EXIT STATUS", &[EXIT_STATUS]);
+    section(&mut roff, "JSON OUTPUT", &JSON_OUTPUT);
+    see_also(
+        &mut roff,
+        &[
+            ("ss", "8"),
+            ("netstat", "8"),
+            ("lsof", "8"),
+            ("ip-netns", "8"),
+        ],
+    );
+    roff.to_writer(out)?;
     man.render_version_section(out)
+}
+
+fn sub_page(sub: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
+    let man = Man::new(sub.clone()).source(concat!("ports ", env!("CARGO_PKG_VERSION")));
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    let mut roff = Roff::new();
+    if sub.get_name() == "kill" {
+        section(&mut roff, "EXIT STATUS", &[KILL_EXIT_STATUS]);
+    }
+    see_also(&mut roff, &[("ports", "1")]);
+    roff.to_writer(out)
+}
+
+fn examples(roff: &mut Roff) {
+    roff.control("SH", ["EXAMPLES"]);
+    for (command, what) in EXAMPLES {
+        roff.control("TP", [])
+            .text([bold(command)])
+            .text([roman(what)]);
+    }
+}
+
+/// A section of filled paragraphs, not hyphenated: they are full of field and flag names.
+fn section(roff: &mut Roff, title: &str, paragraphs: &[&str]) {
+    roff.control("SH", [title]).control("nh", []);
+    for paragraph in paragraphs {
+        roff.control("PP", []).text([roman(*paragraph)]);
+    }
+    roff.control("hy", []);
+}
+
+fn see_also(roff: &mut Roff, pages: &[(&str, &str)]) {
+    roff.control("SH", ["SEE ALSO"]);
+    let mut inlines = Vec::new();
+    for (index, (name, section)) in pages.iter().enumerate() {
+        let separator = if index + 1 < pages.len() { ", " } else { "" };
+        inlines.push(bold(*name));
+        inlines.push(roman(format!("({section}){separator}")));
+    }
+    roff.text(inlines);
 }
 
 /// The --json reference in brief; docs/json.md has every field's meaning.
@@ -37,9 +126,9 @@ const JSON_OUTPUT: [&str; 5] = [
      cookie, uid (the socket's creator), recv_queue, send_queue, exposure (loopback, all, \
      interface, address), interface, netns (inode, kind, name) and service. Unix sockets add \
      unix_type, path or abstract, peer_inode and peer. Fields are added, never renamed.",
-    "Each entry of processes has pid, name, user, uid and cmdline; with -w, --json or a port query \
-     also program, exe, ppid, parent, started (Unix seconds), unit, container (runtime, id, \
-     name) and, for docker-proxy, forwards (to, container, listener).",
+    "Each entry of processes has pid, name, user, uid and cmdline; with -w, --json or a port \
+     query also program, exe, ppid, parent, started (Unix seconds), unit, container (runtime, \
+     id, name) and, for docker-proxy, forwards (to, container, listener).",
     "--json --envelope wraps the array for merging hosts: schema (ports/2), host, taken_at, \
      problems (what could not be seen, as data) and sockets.",
     "--watch --json prints one object per change: event (open, close, change), time, the \
@@ -48,28 +137,6 @@ const JSON_OUTPUT: [&str; 5] = [
     "CSV (--csv) has one row per socket and owner: proto, family, local_addr, local_port, \
      remote_addr, remote_port, state, pid, process, user, uid, owner_hidden, service.",
 ];
-
-fn extra_sections() -> Roff {
-    let mut roff = Roff::new();
-    roff.control("SH", ["JSON OUTPUT"]).control("nh", []);
-    for paragraph in JSON_OUTPUT {
-        roff.control("PP", []).text([roman(paragraph)]);
-    }
-    roff.control("SH", ["SEE ALSO"]);
-    roff.text([
-        bold("ss"),
-        roman("(8), "),
-        bold("netstat"),
-        roman("(8), "),
-        bold("lsof"),
-        roman("(8), "),
-        bold("fuser"),
-        roman("(1), "),
-        bold("ip-netns"),
-        roman("(8)"),
-    ]);
-    roff
-}
 
 #[cfg(test)]
 mod tests {
@@ -87,12 +154,34 @@ mod tests {
     }
 
     #[test]
-    fn the_man_page_is_roff_with_every_option() {
+    fn the_man_page_is_roff_with_every_option_examples_and_the_json_fields() {
         let mut page = Vec::new();
         man_page(&mut page).unwrap();
         let page = String::from_utf8(page).unwrap();
         assert!(page.starts_with(".ie"), "{}", &page[..80]);
         assert!(page.contains(".TH ports 1") && page.contains("\\-\\-listen"));
+        assert!(page.contains(".SH EXAMPLES") && page.contains(".SH \"EXIT STATUS\""));
         assert!(page.contains(".SH \"JSON OUTPUT\"") && page.contains("owner_hidden"));
+        assert!(page.contains("ports\\-kill(1)") && !page.contains("ports\\-help"));
+    }
+
+    #[test]
+    fn each_subcommand_has_a_page_with_its_options() {
+        let dir = std::env::temp_dir().join(format!("ports-man-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        write_man_pages(&dir).unwrap();
+        let kill = std::fs::read_to_string(dir.join("ports-kill.1")).unwrap();
+        let metrics = std::fs::read_to_string(dir.join("ports-metrics.1")).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(kill.contains(".TH ports-kill 1  \"ports 0.") && kill.contains("\\-\\-dry\\-run"));
+        assert!(kill.contains("EXIT STATUS") && metrics.contains("\\-\\-openmetrics"));
+        let expected = ["completions", "kill", "man", "metrics"].map(|s| format!("ports-{s}.1"));
+        assert_eq!(names[..4], expected, "{names:?}");
+        assert_eq!(names[4], "ports.1");
     }
 }

@@ -35,7 +35,8 @@ fn main() -> ExitCode {
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let written = match opts.command {
         Some(Command::Completions { shell }) => generate::completions(shell, &mut out),
-        Some(Command::Man) => generate::man_page(&mut out),
+        Some(Command::Man { out_dir: None }) => generate::man_page(&mut out),
+        Some(Command::Man { out_dir: Some(dir) }) => generate::write_man_pages(&dir),
         Some(Command::Kill(args)) => return kill(args, out),
         Some(Command::Metrics {
             output,

@@ -1,6 +1,6 @@
 //! What people meet before the first listing: completions that load in a real bash and
-//! complete a flag, a man page that `man` renders without a warning, and a crate package with
-//! the sources and none of the test scratch or CI and benchmark tooling.
+//! complete a flag, man pages (ports and each subcommand) that `man` renders without a warning,
+//! and a crate package with the sources and none of the test scratch or CI and benchmark tooling.
 
 use std::process::Command;
 
@@ -26,23 +26,54 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
 }
 
 #[test]
-fn the_man_page_renders_without_warnings() {
-    let script = format!(r#""{PORTS}" man | MANWIDTH=80 man --warnings -l - 2>&1 >/dev/null"#);
-    let warnings = Command::new("sh").args(["-c", &script]).output().unwrap();
-    assert!(warnings.status.success(), "{warnings:?}");
-    assert_eq!(String::from_utf8_lossy(&warnings.stdout), "");
-    let page = Command::new("sh")
-        .args([
-            "-c",
-            &format!(r#""{PORTS}" man | MANWIDTH=80 man -l - | col -b"#),
-        ])
+fn every_man_page_renders_without_warnings() {
+    let dir = std::env::temp_dir().join(format!("ports-man-e2e-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let written = Command::new(PORTS)
+        .args(["man", "--out-dir"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    let pages = [
+        "ports",
+        "ports-kill",
+        "ports-metrics",
+        "ports-completions",
+        "ports-man",
+    ]
+    .map(|page| (page, render(&dir.join(format!("{page}.1")))));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(written.success());
+    for (page, (warnings, text)) in &pages {
+        assert_eq!(warnings, "", "{page}");
+        assert!(text.contains("SEE ALSO"), "{page}: {text}");
+    }
+    let main = &pages[0].1.1;
+    for wanted in [
+        "--watch",
+        "--all-netns",
+        "EXAMPLES",
+        "EXIT STATUS",
+        "JSON OUTPUT",
+    ] {
+        assert!(main.contains(wanted), "{wanted} missing: {main}");
+    }
+    assert!(pages[1].1.1.contains("--dry-run") && pages[2].1.1.contains("--openmetrics"));
+}
+
+/// A page as `man -l` shows it at 80 columns, plain, and what man warned about (its stderr).
+fn render(page: &std::path::Path) -> (String, String) {
+    let output = Command::new("sh")
+        .args(["-c", r#"MANWIDTH=80 man --warnings -l "$1" | col -b"#, "sh"])
+        .arg(page)
         .output()
         .unwrap();
-    let page = String::from_utf8_lossy(&page.stdout);
-    assert!(
-        page.contains("--watch") && page.contains("--all-netns") && page.contains("JSON OUTPUT"),
-        "{page}"
-    );
+    assert!(output.status.success(), "{output:?}");
+    let warnings = String::from_utf8_lossy(&output.stderr).into_owned();
+    (
+        warnings,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[test]
