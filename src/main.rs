@@ -244,7 +244,7 @@ fn typed_filters() -> String {
 }
 
 /// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
-const HABITS: [(&str, &str); 7] = [
+const HABITS: [(&str, &str); 8] = [
     (
         "-e",
         "ss -e (extended): ports --json has each socket's uid and inode",
@@ -266,6 +266,10 @@ const HABITS: [(&str, &str); 7] = [
     (
         "-f",
         "address family: use -4 or -6 (and -t, -u for the protocol)",
+    ),
+    (
+        "-g",
+        "netstat -g (multicast groups) is not shown by ports: ip maddr shows them",
     ),
 ];
 

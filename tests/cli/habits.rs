@@ -189,7 +189,7 @@ fn the_no_match_note_says_what_is_true() {
 
 #[test]
 fn unknown_users_and_habits_without_an_equivalent_are_named() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["--user", "no-such-user-here"],
             "error: no such user 'no-such-user-here'",
@@ -205,6 +205,10 @@ fn unknown_users_and_habits_without_an_equivalent_are_named() {
         (
             &["-f", "inet"],
             "error: unexpected argument '-f': address family: use -4 or -6",
+        ),
+        (
+            &["-tng"],
+            "error: unexpected argument '-g': netstat -g (multicast groups)",
         ),
     ];
     for (args, want) in cases {
