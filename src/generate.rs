@@ -52,11 +52,7 @@ fn built() -> clap::Command {
 /// installed ports documents its output without the source.
 fn main_page(root: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(root.clone());
-    man.render_title(out)?;
-    man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
-    man.render_description_section(out)?;
-    man.render_options_section(out)?;
+    head(&man, out)?;
     man.render_subcommands_section(out)?;
     let mut roff = Roff::new();
     examples(&mut roff);
@@ -77,17 +73,22 @@ fn main_page(root: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
 
 fn sub_page(sub: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(sub.clone()).source(concat!("ports ", env!("CARGO_PKG_VERSION")));
-    man.render_title(out)?;
-    man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
-    man.render_description_section(out)?;
-    man.render_options_section(out)?;
+    head(&man, out)?;
     let mut roff = Roff::new();
     if sub.get_name() == "kill" {
         section(&mut roff, "EXIT STATUS", &[KILL_EXIT_STATUS]);
     }
     see_also(&mut roff, &[("ports", "1")]);
     roff.to_writer(out)
+}
+
+/// The sections every page starts with: title, name, synopsis, description, options.
+fn head(man: &Man, out: &mut dyn Write) -> io::Result<()> {
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)
 }
 
 fn examples(roff: &mut Roff) {
