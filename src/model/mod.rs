@@ -5,6 +5,7 @@
 
 mod wire;
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -183,6 +184,15 @@ impl Netns {
             inode,
             name: None,
             kind: NetnsKind::Host,
+        }
+    }
+
+    /// How it is shown: its name (`blue`, `web`), `host`, or `net:[INODE]`.
+    pub fn label(&self) -> Cow<'_, str> {
+        match (&self.name, self.kind) {
+            (Some(name), _) => Cow::Borrowed(name),
+            (None, NetnsKind::Host) => Cow::Borrowed("host"),
+            (None, _) => Cow::Owned(format!("net:[{}]", self.inode)),
         }
     }
 }

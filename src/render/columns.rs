@@ -9,8 +9,8 @@ use owo_colors::{OwoColorize, Style};
 use super::fit;
 
 use crate::model::{
-    Endpoint, Exposure, Family, Forward, InetSocket, Netns, NetnsKind, ProcessInfo, Proto,
-    SocketEntry, State, UnixName, UnixSocket, UnixType,
+    Endpoint, Exposure, Family, Forward, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State,
+    UnixName, UnixSocket, UnixType,
 };
 use crate::sanitize::sanitize;
 
@@ -295,13 +295,8 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
     }
 }
 
-/// `host`, a name (`blue`, `web`), or `net:[INODE]`.
 fn push_netns(netns: &Netns, buf: &mut String) {
-    match (&netns.name, netns.kind) {
-        (Some(name), _) => buf.push_str(&sanitize(name)),
-        (None, NetnsKind::Host) => buf.push_str("host"),
-        (None, _) => push(buf, format_args!("net:[{}]", netns.inode)),
-    }
+    buf.push_str(&sanitize(&netns.label()));
 }
 
 fn exposure_name(exposure: Exposure) -> &'static str {

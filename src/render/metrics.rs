@@ -132,7 +132,7 @@ fn listeners(sockets: &[SocketEntry]) -> BTreeMap<ListenerLabels, usize> {
             ("user", text(owner.and_then(|p| p.user.as_deref()))),
             ("unit", text(owner.and_then(|p| p.unit.as_deref()))),
             ("container", container.unwrap_or_default()),
-            ("netns", netns(entry)),
+            ("netns", entry.netns.label().into_owned()),
         ];
         *series.entry(labels).or_default() += 1;
     }
@@ -165,14 +165,6 @@ fn family_name(family: Option<Family>) -> &'static str {
         Some(Family::Ipv4) => "ipv4",
         Some(Family::Ipv6) => "ipv6",
         None => "unix",
-    }
-}
-
-fn netns(entry: &SocketEntry) -> String {
-    match &entry.netns.name {
-        Some(name) => name.clone(),
-        None if entry.netns.kind == crate::model::NetnsKind::Host => "host".into(),
-        None => format!("net:[{}]", entry.netns.inode),
     }
 }
 

@@ -191,7 +191,7 @@ fn dump_namespaces(
     });
     let (mut sockets, mut from_proc, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for (ns, result) in results.into_inner().unwrap_or_default() {
-        let name = netns_label(&ns.netns);
+        let name = ns.netns.label().into_owned();
         match result {
             Ok((entries, entered)) => {
                 sockets.extend(entries);
@@ -246,14 +246,6 @@ fn without_bound_unless_asked(query: &Query) -> Query {
         states: states.collect(),
         ..query.clone()
     }
-}
-
-/// `blue`, `web`, or `net:[4026532281]`.
-fn netns_label(netns: &Netns) -> String {
-    netns
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("net:[{}]", netns.inode))
 }
 
 /// Why a live socket with no owner found may have one we cannot see; `None` when every
