@@ -18,7 +18,7 @@ use crate::filter::PortSpec;
 use crate::model::{ProcessInfo, Proto, SocketEntry, State};
 use crate::render::Column;
 use crate::sanitize::sanitize;
-use crate::source::{Query, SocketSource};
+use crate::source::{HiddenReason, Problem, Query, SocketSource};
 
 /// How long to wait for signalled processes to exit.
 const WAIT: Duration = Duration::from_secs(3);
@@ -270,7 +270,7 @@ pub fn run(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> anyhow::Result<(ExitCode, Vec<String>)> {
-    let holders = holders(request, source)?;
+    let (holders, hidden_because) = holders(request, source)?;
     let held: Vec<&SocketEntry> = holders.iter().collect();
     if held.is_empty() {
         return Ok((
@@ -285,9 +285,7 @@ pub fn run(
         .collect();
     notes.extend(restart_warnings(&targets));
     if held.iter().any(|e| e.owner_hidden) {
-        notes.push(
-            "some holders of the port could not be seen: run with sudo to signal them".into(),
-        );
+        notes.push(unseen_holders_note(hidden_because.as_ref()));
     }
     if !request.json {
         write_plan(&targets, &request.signal.1, out)?;
@@ -309,7 +307,23 @@ pub fn run(
     Ok((code, notes))
 }
 
-fn holders(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<Vec<SocketEntry>> {
+/// What to do about holders this run could not see: sudo helps only when we are not root.
+fn unseen_holders_note(reason: Option<&HiddenReason>) -> String {
+    let what_to_do = match reason {
+        Some(HiddenReason::RefusedToRoot { .. }) => "the kernel refuses even root their open \
+            files (another user namespace or a security module), so they cannot be signalled"
+            .to_owned(),
+        Some(HiddenReason::ProcUnavailable { detail }) => format!("/proc is unreadable ({detail})"),
+        Some(HiddenReason::NotRoot) | None => "run with sudo to signal them".to_owned(),
+    };
+    format!("some holders of the port could not be seen: {what_to_do}")
+}
+
+/// The sockets holding the port as a local port, and why some owners are hidden, if they are.
+fn holders(
+    request: &Request,
+    source: &mut dyn SocketSource,
+) -> anyhow::Result<(Vec<SocketEntry>, Option<HiddenReason>)> {
     let port = match request.ports.as_slice() {
         [spec] if spec.range.first == spec.range.last => Some(spec.range.first),
         _ => None,
@@ -328,12 +342,20 @@ fn holders(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<V
             && (request.families.is_empty()
                 || e.family().is_some_and(|f| request.families.contains(&f)))
     };
-    Ok(snapshot.sockets.into_iter().filter(|e| wanted(e)).collect())
+    let hidden_because = snapshot
+        .problems
+        .into_iter()
+        .find_map(|problem| match problem {
+            Problem::OwnersHidden { reason } => Some(reason),
+            _ => None,
+        });
+    let held = snapshot.sockets.into_iter().filter(|e| wanted(e)).collect();
+    Ok((held, hidden_because))
 }
 
 /// How many sockets still hold the port after the signals.
 fn holders_after(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<usize> {
-    Ok(holders(request, source)?.len())
+    Ok(holders(request, source)?.0.len())
 }
 
 fn write_plan(targets: &[Target], signal: &str, out: &mut dyn Write) -> io::Result<()> {
@@ -470,7 +492,11 @@ fn exit_code(
     go: bool,
 ) -> ExitCode {
     if request.dry_run {
-        return ExitCode::Matched;
+        return if fates.is_empty() {
+            ExitCode::Error
+        } else {
+            ExitCode::Matched
+        };
     }
     let all_exited = fates.iter().all(|fate| *fate == Fate::Exited);
     if go && all_exited && refused.is_empty() && port_free == Some(true) {
@@ -598,6 +624,52 @@ mod tests {
             holders,
             ["tcp 0.0.0.0:8080 LISTEN", "tcp6 [::]:8080 LISTEN"]
         );
+    }
+
+    /// A dry run on a port whose only holder is hidden: nothing planned, so exit 2, and the
+    /// note says why; sudo only when it would help.
+    fn dry_run_on_a_hidden_holder(reason: HiddenReason) -> (ExitCode, Vec<String>) {
+        let mut source = crate::source::FakeSource::sample();
+        source.entries.retain(|e| e.local_port() == Some(8080));
+        for entry in &mut source.entries {
+            entry.processes.clear();
+            entry.owner_hidden = true;
+        }
+        source.problems = vec![Problem::OwnersHidden { reason }];
+        let request = Request {
+            ports: vec!["8080".parse().unwrap()],
+            protos: Vec::new(),
+            families: Vec::new(),
+            signal: (libc::SIGTERM, "SIGTERM".into()),
+            yes: false,
+            dry_run: true,
+            force: false,
+            json: false,
+            interactive: false,
+        };
+        let mut out = Vec::new();
+        let table = Table::default();
+        run(&request, &mut source, &table, &mut out, &mut io::empty()).unwrap()
+    }
+
+    #[test]
+    fn hidden_holders_are_named_and_sudo_offered_only_when_it_helps() {
+        let (code, notes) = dry_run_on_a_hidden_holder(HiddenReason::NotRoot);
+        assert_eq!(code, ExitCode::Error);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.ends_with("run with sudo to signal them")),
+            "{notes:?}"
+        );
+        let (code, notes) =
+            dry_run_on_a_hidden_holder(HiddenReason::RefusedToRoot { processes: 1 });
+        assert_eq!(code, ExitCode::Error);
+        assert!(
+            notes.iter().any(|n| n.contains("refuses even root")),
+            "{notes:?}"
+        );
+        assert!(!notes.iter().any(|n| n.contains("sudo")), "{notes:?}");
     }
 
     #[test]

@@ -60,20 +60,38 @@ pub fn discover() -> Vec<Namespace> {
 /// The namespace `selector` names: a name under /run/netns, a container's name, a pid, or a path.
 pub fn find(selector: &str) -> Result<Namespace, String> {
     let all = discover();
-    let by_path = |path: &Path| {
-        inode_of(path).and_then(|inode| all.iter().find(|ns| ns.netns.inode == inode))
+    let path = match selector.parse::<u32>() {
+        Ok(pid) => Some(PathBuf::from(format!("/proc/{pid}/ns/net"))),
+        Err(_) => selector.contains('/').then(|| PathBuf::from(selector)),
     };
-    let found = if let Ok(pid) = selector.parse::<u32>() {
-        by_path(&PathBuf::from(format!("/proc/{pid}/ns/net")))
-    } else if selector.contains('/') {
-        by_path(Path::new(selector))
-    } else {
-        all.iter()
-            .find(|ns| ns.netns.name.as_deref() == Some(selector))
+    let found = match &path {
+        Some(path) => {
+            inode_of(path).and_then(|inode| all.iter().find(|ns| ns.netns.inode == inode))
+        }
+        None => all
+            .iter()
+            .find(|ns| ns.netns.name.as_deref() == Some(selector)),
     };
-    found.cloned().ok_or_else(|| {
-        format!("no network namespace '{selector}' (a name under /run/netns, a container, a pid or a path)")
-    })
+    found
+        .cloned()
+        .ok_or_else(|| not_found(selector, path.as_deref()))
+}
+
+/// Why `selector` named no namespace: a path that exists but cannot be read says so.
+fn not_found(selector: &str, path: Option<&Path>) -> String {
+    if let Some(path) = path
+        && let Err(error) = rustix::fs::stat(path)
+        && error != rustix::io::Errno::NOENT
+    {
+        let error = io::Error::from(error);
+        return format!(
+            "cannot read the network namespace '{selector}' ({}): {error}",
+            path.display()
+        );
+    }
+    format!(
+        "no network namespace '{selector}' (a name under /run/netns, a container, a pid or a path)"
+    )
 }
 
 /// Moves the calling thread into `namespace`: later sockets it opens (netlink) belong there.
@@ -248,6 +266,20 @@ mod tests {
             find("no-such-namespace")
                 .unwrap_err()
                 .contains("no network namespace")
+        );
+    }
+
+    #[test]
+    fn a_namespace_path_that_cannot_be_read_is_not_called_missing() {
+        let unreadable = not_found("x", Some(Path::new("/etc/passwd/x")));
+        assert!(
+            unreadable.starts_with("cannot read the network namespace 'x' (/etc/passwd/x): "),
+            "{unreadable}"
+        );
+        let missing = not_found("999999999", Some(Path::new("/proc/999999999/ns/net")));
+        assert!(
+            missing.starts_with("no network namespace '999999999'"),
+            "{missing}"
         );
     }
 }
