@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
-use crate::model::{ProcessInfo, Proto, SocketEntry, State};
+use crate::model::{Netns, ProcessInfo, Proto, SocketEntry, State};
 use crate::render::{
     Card, Format, Metrics, RenderContext, epoch_seconds, render, render_card, render_metrics,
     render_summary, single_program,
@@ -25,6 +25,8 @@ pub struct Outcome {
     pub matched: usize,
     /// When nothing matched a port query with other filters: whether any socket uses the port.
     pub port_in_use: Option<bool>,
+    /// When a port query without -N matched nothing: the other namespaces where it would have.
+    pub elsewhere: Vec<String>,
     /// Sockets that met every condition but those on owners, and whose owner we could not see.
     pub hidden_owners: usize,
     /// Of those, the ones that show some owners and may have more.
@@ -122,14 +124,18 @@ pub fn run(
     } else {
         render(settings.format, &entries, &context, out)?;
     }
-    let port_in_use = if entries.is_empty() {
-        port_in_use(filter, &settings.netns, source)?
+    let (port_in_use, elsewhere) = if entries.is_empty() {
+        (
+            port_in_use(filter, &settings.netns, source)?,
+            matched_elsewhere(settings, &snapshot.namespaces, source)?,
+        )
     } else {
-        None
+        (None, Vec::new())
     };
     Ok(Outcome {
         matched: entries.len(),
         port_in_use,
+        elsewhere,
         hidden_owners,
         partly_hidden,
         problems: snapshot.problems,
@@ -245,6 +251,36 @@ fn port_in_use(
     ))
 }
 
+/// A port query without -N that matched nothing here: the other network namespaces where it
+/// would have matched (a listener in a container or an `ip netns`), so the note can say so.
+fn matched_elsewhere(
+    settings: &Settings,
+    searched: &[Arc<Netns>],
+    source: &mut dyn SocketSource,
+) -> anyhow::Result<Vec<String>> {
+    let filter = &settings.filter;
+    if filter.ports.is_empty() || settings.netns != NetnsScope::Own {
+        return Ok(Vec::new());
+    }
+    let everywhere = Query {
+        netns: NetnsScope::All,
+        ..query(filter)
+    };
+    let snapshot = source
+        .snapshot(&everywhere)
+        .context("cannot list sockets")?;
+    let searched = |netns: &Netns| searched.iter().any(|ns| ns.inode == netns.inode);
+    let mut names: Vec<String> = snapshot
+        .sockets
+        .iter()
+        .filter(|e| !searched(&e.netns) && filter.matches_socket(e) && filter.matches_owner(e))
+        .map(|e| e.netns.label().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// The service of a socket's well-known end: a listener's own port; for a connection, the lower
 /// of its two ports that has a name (servers listen low, clients come from high ports).
 fn service_of(entry: &SocketEntry, services: &Services) -> Option<Arc<str>> {
@@ -340,12 +376,29 @@ impl Outcome {
                 self.hidden_owners,
             ));
         }
+        if !self.elsewhere.is_empty() {
+            notes.push(elsewhere_note(&self.elsewhere));
+        }
         let problems = self.problems.iter();
         notes.extend(
             problems.filter_map(|problem| problem.note(self.hidden_owners, self.partly_hidden)),
         );
         notes
     }
+}
+
+fn elsewhere_note(namespaces: &[String]) -> String {
+    let (shown, more) = namespaces.split_at(namespaces.len().min(3));
+    let mut names = shown.join(", ");
+    if !more.is_empty() {
+        names.push_str(&format!(" and {} more", more.len()));
+    }
+    let noun = if namespaces.len() == 1 {
+        "namespace"
+    } else {
+        "namespaces"
+    };
+    format!("it matches in network {noun} {names}: ports -N looks in every namespace")
 }
 
 fn no_match_message(settings: &Settings, port_in_use: Option<bool>, hidden: usize) -> String {

@@ -316,7 +316,7 @@ fn fail(message: &str) -> ExitCode {
     } else {
         "error:".into()
     };
-    say(&format!("{prefix} {message}"));
+    let _ = writeln!(io::stderr().lock(), "{prefix} {}", sanitize(message));
     Code::Error.into()
 }
 
@@ -329,8 +329,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Writes a line to stderr. A closed stderr (`ports 2>&1 | head -1`) is no reason to fail, and
-/// `eprintln!` would panic on it.
+/// Writes a line to stderr, escaped: notes carry names from the machine (namespaces, programs).
+/// A closed stderr (`ports 2>&1 | head -1`) is no reason to fail, and `eprintln!` would panic
+/// on it.
 fn say(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    let _ = writeln!(io::stderr().lock(), "{}", sanitize(line));
 }

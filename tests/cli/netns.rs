@@ -125,6 +125,28 @@ fn every_namespace_is_listed_with_its_name_and_owners() {
 }
 
 #[test]
+fn a_port_missed_here_but_used_in_another_namespace_says_where() {
+    assert_root();
+    let green = Named::create("green");
+    let args = ["-l", green.port.as_str(), "--color", "never"];
+    let output = crate::support::ports().args(args).output().unwrap();
+    let why = explain(&args, &output);
+    assert_eq!(output.status.code(), Some(1), "{why}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let hint = format!("it matches in network namespace {}: ports -N", green.name);
+    assert!(stderr.contains(&hint), "{why}");
+    // The namespace holds no UDP socket on that port: no hint.
+    let args = ["-u", green.port.as_str(), "--color", "never"];
+    let output = crate::support::ports().args(args).output().unwrap();
+    let why = explain(&args, &output);
+    assert_eq!(output.status.code(), Some(1), "{why}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("it matches in"),
+        "{why}"
+    );
+}
+
+#[test]
 fn one_namespace_by_name_or_pid() {
     assert_root();
     let blue = Named::create("one");
