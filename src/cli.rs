@@ -83,7 +83,8 @@ fn examples_help() -> String {
     text
 }
 
-pub const EXIT_STATUS: &str = "0 when a socket matched, 1 when none did, 2 on error";
+pub const EXIT_STATUS: &str =
+    "0 when a socket matched, 1 when none did, 2 on error, 130 when interrupted";
 
 pub const KILL_EXIT_STATUS: &str =
     "0 when every process exited and the port is free, 1 when nothing held it, 2 otherwise";
@@ -256,7 +257,7 @@ pub struct FilterArgs {
     )]
     pub processes: bool,
 
-    /// Accepted for ss/netstat habits: every socket is listed unless a filter says otherwise
+    /// Every socket, listeners or not: as in ss and netstat, it wins over -l (-plant lists all)
     #[arg(
         short = 'a',
         long = "all",
