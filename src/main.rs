@@ -204,9 +204,10 @@ fn watch(
     } else {
         let wait = &wait_unless_reader_gone;
         ports::watch::stream_changes(settings, interval, source, &mut out, &mut say, wait)
+            .map(|()| Code::Matched)
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code.into(),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("{error:#}")),
     }

@@ -16,6 +16,7 @@ use ratatui::{DefaultTerminal, Frame};
 use super::diff::{KEEP_GONE, Mark, Tracker};
 use super::order;
 use crate::app;
+use crate::exit::ExitCode;
 use crate::model::State;
 use crate::render::{Column, GAP, Line, epoch_seconds, fit_widths, truncate};
 use crate::settings::Settings;
@@ -47,7 +48,7 @@ pub fn run(
     interval: Duration,
     source: &mut dyn SocketSource,
     filters: String,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let drawing = Arc::new(Mutex::new(()));
     restore_on_signals(Arc::clone(&drawing))?;
     let mut terminal = ratatui::try_init()?;
@@ -87,7 +88,7 @@ fn watch(
     terminal: &mut DefaultTerminal,
     screen: &mut Screen,
     drawing: &Mutex<()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let (mut due, mut dirty) = (Instant::now(), true);
     loop {
         if !screen.paused && Instant::now() >= due {
@@ -109,13 +110,12 @@ fn watch(
             dirty = true;
             let page = terminal.size()?.height.saturating_sub(4) as usize;
             if let TermEvent::Key(key) = event::read()?
-                && !on_key(key, screen, page)
+                && let Some(code) = on_key(key, screen, page)
             {
-                break;
+                return Ok(code);
             }
         }
     }
-    Ok(())
 }
 
 fn refresh(
@@ -139,13 +139,14 @@ fn refresh(
     Ok(())
 }
 
-/// Handles a key; false to quit.
-pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> bool {
+/// Handles a key; the exit code when it ends the watch: q and Esc quit (0), Ctrl-C interrupts
+/// (130, as the stream's SIGINT does).
+pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> Option<ExitCode> {
     let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
     let last = screen.tracker.rows().len().saturating_sub(1);
     match key.code {
-        _ if ctrl_c => return false,
-        KeyCode::Char('q') | KeyCode::Esc => return false,
+        _ if ctrl_c => return Some(ExitCode::Interrupted),
+        KeyCode::Char('q') | KeyCode::Esc => return Some(ExitCode::Matched),
         KeyCode::Char('p') => screen.paused = !screen.paused,
         KeyCode::Down => screen.scroll = (screen.scroll + 1).min(last),
         KeyCode::Up => screen.scroll = screen.scroll.saturating_sub(1),
@@ -155,7 +156,7 @@ pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> bool {
         KeyCode::End => screen.scroll = last,
         _ => {}
     }
-    true
+    None
 }
 
 /// The header, the table from the scroll position, what could not be seen, and the keys.
@@ -365,17 +366,18 @@ mod tests {
     fn keys_quit_pause_and_scroll_within_the_rows() {
         let mut screen = screen();
         let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
-        assert!(on_key(key(KeyCode::Char('p')), &mut screen, 5));
+        assert_eq!(on_key(key(KeyCode::Char('p')), &mut screen, 5), None);
         assert!(screen.paused);
-        assert!(on_key(key(KeyCode::PageDown), &mut screen, 5));
+        assert_eq!(on_key(key(KeyCode::PageDown), &mut screen, 5), None);
         assert_eq!(screen.scroll, 5);
-        assert!(on_key(key(KeyCode::PageDown), &mut screen, 5));
+        assert_eq!(on_key(key(KeyCode::PageDown), &mut screen, 5), None);
         assert_eq!(screen.scroll, screen.tracker.rows().len() - 1);
-        assert!(on_key(key(KeyCode::Home), &mut screen, 5));
+        assert_eq!(on_key(key(KeyCode::Home), &mut screen, 5), None);
         assert_eq!(screen.scroll, 0);
-        assert!(!on_key(key(KeyCode::Char('q')), &mut screen, 5));
-        assert!(!on_key(key(KeyCode::Esc), &mut screen, 5));
+        let quit = Some(ExitCode::Matched);
+        assert_eq!(on_key(key(KeyCode::Char('q')), &mut screen, 5), quit);
+        assert_eq!(on_key(key(KeyCode::Esc), &mut screen, 5), quit);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert!(!on_key(ctrl_c, &mut screen, 5));
+        assert_eq!(on_key(ctrl_c, &mut screen, 5), Some(ExitCode::Interrupted));
     }
 }

@@ -297,6 +297,15 @@ impl Tmux {
         }
     }
 
+    /// The exit status of the command the pane's shell ran last.
+    fn last_exit_status(&self) -> String {
+        self.keys(&["echo exit=$?", "Enter"]);
+        let (said, screen) = self.wait_for(|screen| screen.contains("\nexit="));
+        assert!(said, "{screen}");
+        let line = screen.lines().find_map(|line| line.strip_prefix("exit="));
+        line.unwrap_or_default().trim().to_owned()
+    }
+
     /// The terminal is itself again: no alternate screen, and the prompt is back.
     fn restored(&self) -> (bool, String) {
         let (back, screen) = self.wait_for(|screen| {
@@ -353,6 +362,18 @@ fn the_live_view_marks_new_and_gone_rows_and_restores_the_terminal_on_q() {
     tmux.keys(&["q"]);
     let (restored, screen) = tmux.restored();
     assert!(restored, "q quits and the prompt is back: {screen}");
+    assert_eq!(tmux.last_exit_status(), "0");
+}
+
+#[test]
+fn ctrl_c_ends_the_live_view_as_an_interrupt() {
+    let tmux = Tmux::start("ctrl-c");
+    let (_helper, pid) = Helper::start();
+    watch_in(&tmux, pid);
+    tmux.keys(&["C-c"]);
+    let (restored, screen) = tmux.restored();
+    assert!(restored, "Ctrl-C restores the terminal: {screen}");
+    assert_eq!(tmux.last_exit_status(), "130");
 }
 
 /// The pid of the `ports` the pane's shell runs.
