@@ -226,3 +226,19 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
     assert!(listener(&sockets, &blue.port).is_none(), "{why}");
 }
+
+#[test]
+fn as_nobody_a_namespace_it_may_not_read_is_said_to_be_unreadable_not_missing() {
+    assert_root();
+    let output: Output = Command::new("setpriv")
+        .args(AS_NOBODY)
+        .arg(binary_for_nobody())
+        .args(["--netns", "1", "-l"])
+        .output()
+        .unwrap();
+    let why = explain(&["(as nobody) --netns 1 -l"], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = "cannot read the network namespace '1' (/proc/1/ns/net): Permission denied";
+    assert!(stderr.contains(said), "{why}");
+}
