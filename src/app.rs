@@ -127,7 +127,8 @@ pub fn run(
     let (port_in_use, elsewhere) = if entries.is_empty() {
         (
             port_in_use(filter, &settings.netns, source)?,
-            matched_elsewhere(settings, &snapshot.namespaces, source)?,
+            // Only a hint: a failure to look elsewhere leaves the answer as it is.
+            matched_elsewhere(settings, &snapshot.namespaces, source).unwrap_or_default(),
         )
     } else {
         (None, Vec::new())
@@ -259,7 +260,7 @@ fn matched_elsewhere(
     source: &mut dyn SocketSource,
 ) -> anyhow::Result<Vec<String>> {
     let filter = &settings.filter;
-    if filter.ports.is_empty() || settings.netns != NetnsScope::Own {
+    if filter.ports.is_empty() || settings.netns != NetnsScope::Own || !source.sees_namespaces() {
         return Ok(Vec::new());
     }
     let everywhere = Query {
@@ -435,6 +436,17 @@ fn no_match_message(settings: &Settings, port_in_use: Option<bool>, hidden: usiz
 mod tests {
     use super::*;
     use crate::model::Proto;
+
+    #[test]
+    fn the_elsewhere_note_names_up_to_three_namespaces() {
+        let tail = ": ports -N looks in every namespace";
+        let one = elsewhere_note(&["web".to_owned()]);
+        assert_eq!(one, format!("it matches in network namespace web{tail}"));
+        let five: Vec<String> = (1..=5).map(|n| format!("ns{n}")).collect();
+        let many = elsewhere_note(&five);
+        let want = format!("it matches in network namespaces ns1, ns2, ns3 and 2 more{tail}");
+        assert_eq!(many, want);
+    }
 
     #[test]
     fn one_exact_port_goes_to_the_kernel_and_ranges_do_not() {

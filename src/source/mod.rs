@@ -47,6 +47,11 @@ pub trait SocketSource {
     /// Lists what `query` asks for. A source may return more than asked (the caller filters
     /// again) but never less.
     fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError>;
+
+    /// Whether it can see network namespaces besides its own (`-N` finds more than one).
+    fn sees_namespaces(&self) -> bool {
+        false
+    }
 }
 
 /// What a snapshot could not see, or how it had to look. Each is said once on stderr.

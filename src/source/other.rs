@@ -14,6 +14,9 @@ pub(super) const NOT_ROOT_HINT: &str =
 #[cfg(not(windows))]
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users; run with sudo to see them";
 
+/// netstat2 knows nothing of network namespaces.
+pub(super) const SEES_NAMESPACES: bool = false;
+
 /// netstat2 lists owners with the sockets: nothing to remember between snapshots.
 #[derive(Debug, Default)]
 pub(super) struct OwnerMemory;

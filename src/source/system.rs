@@ -28,6 +28,10 @@ impl std::fmt::Debug for SystemSource {
 }
 
 impl SocketSource for SystemSource {
+    fn sees_namespaces(&self) -> bool {
+        os::SEES_NAMESPACES
+    }
+
     fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
         let RawSnapshot {
             mut sockets,
