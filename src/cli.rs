@@ -86,8 +86,8 @@ fn examples_help() -> String {
 pub const EXIT_STATUS: &str =
     "0 when a socket matched, 1 when none did, 2 on error, 130 when interrupted";
 
-pub const KILL_EXIT_STATUS: &str =
-    "0 when every process exited and the port is free, 1 when nothing held it, 2 otherwise";
+pub const KILL_EXIT_STATUS: &str = "0 when every process exited and the port is free (with \
+    --dry-run: when there is a plan), 1 when nothing held it, 2 otherwise";
 
 const MANUAL: &str = "Manual, with the --json fields: man ports (or ports man | man -l -).";
 

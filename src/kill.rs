@@ -309,14 +309,15 @@ pub fn run(
 
 /// What to do about holders this run could not see: sudo helps only when we are not root.
 fn unseen_holders_note(reason: Option<&HiddenReason>) -> String {
-    let what_to_do = match reason {
+    let what_then = match reason {
         Some(HiddenReason::RefusedToRoot { .. }) => "the kernel refuses even root their open \
-            files (another user namespace or a security module), so they cannot be signalled"
+            files (another user namespace or a security module), so ports cannot tell which \
+            processes they are"
             .to_owned(),
-        Some(HiddenReason::ProcUnavailable { detail }) => format!("/proc is unreadable ({detail})"),
+        Some(HiddenReason::ProcUnavailable { detail }) => detail.clone(),
         Some(HiddenReason::NotRoot) | None => "run with sudo to signal them".to_owned(),
     };
-    format!("some holders of the port could not be seen: {what_to_do}")
+    format!("some holders of the port could not be seen: {what_then}")
 }
 
 /// The sockets holding the port as a local port, and why some owners are hidden, if they are.
@@ -670,6 +671,10 @@ mod tests {
             "{notes:?}"
         );
         assert!(!notes.iter().any(|n| n.contains("sudo")), "{notes:?}");
+        let detail = "/proc shows no processes (not mounted, or covered)".to_owned();
+        let (_, notes) = dry_run_on_a_hidden_holder(HiddenReason::ProcUnavailable { detail });
+        let said = "some holders of the port could not be seen: /proc shows no processes";
+        assert!(notes.iter().any(|n| n.starts_with(said)), "{notes:?}");
     }
 
     #[test]
