@@ -23,9 +23,11 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
     main_page(&built(), out)
 }
 
-/// Writes ports.1 and ports-SUBCOMMAND.1 for each subcommand into `dir`, as packages install them.
+/// Writes ports.1 and ports-SUBCOMMAND.1 for each subcommand into `dir` (made if missing), as
+/// packages install them.
 pub fn write_man_pages(dir: &Path) -> io::Result<()> {
     let root = built();
+    std::fs::create_dir_all(dir).map_err(|error| naming(dir, error))?;
     write_page(&dir.join("ports.1"), |out| main_page(&root, out))?;
     for sub in root.get_subcommands() {
         let name = sub.get_display_name().unwrap_or(sub.get_name());
@@ -35,9 +37,18 @@ pub fn write_man_pages(dir: &Path) -> io::Result<()> {
 }
 
 fn write_page(path: &Path, page: impl Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let mut out = BufWriter::new(File::create(path)?);
-    page(&mut out)?;
-    out.flush()
+    let mut out = BufWriter::new(File::create(path).map_err(|error| naming(path, error))?);
+    page(&mut out)
+        .and_then(|()| out.flush())
+        .map_err(|error| naming(path, error))
+}
+
+/// The error with the path it concerns, so the one line says what could not be written.
+fn naming(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(
+        error.kind(),
+        format!("cannot write '{}': {error}", path.display()),
+    )
 }
 
 /// The command as the pages describe it: built, so subcommands know their full names

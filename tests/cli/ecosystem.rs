@@ -28,27 +28,26 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
 #[test]
 fn every_man_page_renders_without_warnings() {
     let dir = std::env::temp_dir().join(format!("ports-man-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let written = Command::new(PORTS)
         .args(["man", "--out-dir"])
         .arg(&dir)
         .status()
         .unwrap();
-    let pages = [
+    let names = [
         "ports",
         "ports-kill",
         "ports-metrics",
         "ports-completions",
         "ports-man",
-    ]
-    .map(|page| (page, render(&dir.join(format!("{page}.1")))));
+    ];
+    let pages = names.map(|name| render(&dir.join(format!("{name}.1"))));
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(written.success());
-    for (page, (warnings, text)) in &pages {
-        assert_eq!(warnings, "", "{page}");
-        assert!(text.contains("SEE ALSO"), "{page}: {text}");
+    for (name, page) in names.iter().zip(&pages) {
+        assert_eq!(page.warnings, "", "{name}");
+        assert!(page.text.contains("SEE ALSO"), "{name}: {}", page.text);
     }
-    let main = &pages[0].1.1;
+    let [main, kill, metrics, ..] = &pages;
     for wanted in [
         "--watch",
         "--all-netns",
@@ -56,24 +55,38 @@ fn every_man_page_renders_without_warnings() {
         "EXIT STATUS",
         "JSON OUTPUT",
     ] {
-        assert!(main.contains(wanted), "{wanted} missing: {main}");
+        assert!(
+            main.text.contains(wanted),
+            "{wanted} missing: {}",
+            main.text
+        );
     }
-    assert!(pages[1].1.1.contains("--dry-run") && pages[2].1.1.contains("--openmetrics"));
+    assert!(kill.text.contains("--dry-run") && metrics.text.contains("--openmetrics"));
 }
 
-/// A page as `man -l` shows it at 80 columns, plain, and what man warned about (its stderr).
-fn render(page: &std::path::Path) -> (String, String) {
-    let output = Command::new("sh")
-        .args(["-c", r#"MANWIDTH=80 man --warnings -l "$1" | col -b"#, "sh"])
+/// A man page as `man -l` shows it at 80 columns, plain, and what man warned about.
+struct Page {
+    text: String,
+    warnings: String,
+}
+
+fn render(page: &std::path::Path) -> Page {
+    let output = Command::new("bash")
+        .args([
+            "-o",
+            "pipefail",
+            "-c",
+            r#"MANWIDTH=80 man --warnings -l "$1" | col -b"#,
+            "sh",
+        ])
         .arg(page)
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
-    let warnings = String::from_utf8_lossy(&output.stderr).into_owned();
-    (
-        warnings,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    Page {
+        text: String::from_utf8_lossy(&output.stdout).into_owned(),
+        warnings: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
 }
 
 #[test]
