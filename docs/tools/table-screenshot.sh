@@ -11,8 +11,8 @@
 # traffic is the client's, to 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --locked -q
-ports=$PWD/target/release/ports
+source bench/binaries.sh
+build_release_binaries
 session=ports-shot-$$
 scratch=$(mktemp -d)
 pids=()

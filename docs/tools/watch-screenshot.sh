@@ -7,7 +7,8 @@
 # Needs: tmux, python3, Pillow (python3-pil), fonts-dejavu-core. Only loopback sockets.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --locked -q
+source bench/binaries.sh
+build_release_binaries
 session=ports-shot-$$
 capture=$(mktemp)
 helper=
@@ -26,7 +27,7 @@ time.sleep(3); old.close()
 new = socket.socket(); new.bind(("127.0.0.1", 0)); new.listen()
 time.sleep(60)' &
 helper=$!
-tmux -L "$session" new-session -d -x 100 -y 22 "COLORTERM=truecolor ./target/release/ports --watch -l"
+tmux -L "$session" new-session -d -x 100 -y 22 "COLORTERM=truecolor $ports --watch -l"
 sleep 4.5
 tmux -L "$session" capture-pane -e -p >"$capture"
 /usr/bin/python3 docs/tools/ansi_png.py "$capture" docs/watch.png
