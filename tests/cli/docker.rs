@@ -38,8 +38,7 @@ impl Daemon {
     fn up() -> Daemon {
         let running = docker(&["info"]).status.success();
         let started = (!running).then(|| {
-            let log =
-                std::fs::File::create(std::env::temp_dir().join("ports-dockerd.log")).unwrap();
+            let log = std::fs::File::create(daemon_log()).unwrap();
             Command::new("/usr/sbin/dockerd")
                 .args(["--iptables=false", "--ip-forward=false", "--ip-masq=false"])
                 .args(["-H", "unix:///var/run/docker.sock"])
@@ -120,7 +119,16 @@ impl Drop for Daemon {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+        // Kept when the test failed, to read why.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(daemon_log());
+        }
     }
+}
+
+/// What the dockerd the test started wrote.
+fn daemon_log() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ports-dockerd-{}.log", std::process::id()))
 }
 
 /// The container's first process, as Docker reports it.

@@ -2,7 +2,7 @@
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
@@ -19,12 +19,19 @@ pub fn assert_root() {
     );
 }
 
-/// A copy of the binary that user `nobody` can run, made once (tests run in parallel) and
-/// renamed into place, so no test can run a half-written file.
+/// The binary as user `nobody` can run it: itself when every directory above it lets others
+/// in; else a copy in the temporary directory, made once (tests run in parallel) and renamed
+/// into place, so no test can run a half-written file. A copy outlives the run (libtest has no
+/// teardown); the next run removes the ones whose run has ended.
 pub fn binary_for_nobody() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
+            let original = PathBuf::from(env!("CARGO_BIN_EXE_ports"));
+            if others_may_run(&original) {
+                return original;
+            }
+            remove_copies_of_ended_runs();
             let dir = std::env::temp_dir().join(format!("ports-nobody-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -35,6 +42,28 @@ pub fn binary_for_nobody() -> PathBuf {
             binary
         })
         .clone()
+}
+
+/// Whether the file and every directory above it have the execute bit for others.
+fn others_may_run(path: &Path) -> bool {
+    path.ancestors().all(|step| {
+        std::fs::metadata(step).is_ok_and(|meta| meta.permissions().mode() & 0o001 != 0)
+    })
+}
+
+fn remove_copies_of_ended_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("ports-nobody-")
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 pub const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
