@@ -13,9 +13,20 @@ use crate::cli::{EXAMPLES, EXIT_STATUS, KILL_EXIT_STATUS, Opts};
 
 /// Writes the completion script for `shell`.
 pub fn completions(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
-    let mut command = Opts::command();
+    let mut command = without_hidden(Opts::command());
     clap_complete::generate(shell, &mut command, "ports", out);
     Ok(())
+}
+
+/// The command line as completions offer it. clap_complete's generators ignore `hide`
+/// (clap-rs/clap#1335) and clap cannot drop an argument, so the command is rebuilt from its
+/// visible arguments and its subcommands: the same definition, filtered, never a second copy.
+fn without_hidden(command: clap::Command) -> clap::Command {
+    let visible = command.get_arguments().filter(|arg| !arg.is_hide_set());
+    clap::Command::new("ports")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(visible.cloned().collect::<Vec<_>>())
+        .subcommands(command.get_subcommands().cloned().collect::<Vec<_>>())
 }
 
 /// Writes ports(1), in roff.
@@ -163,6 +174,25 @@ mod tests {
             bash.contains("--listen") && bash.contains("completions"),
             "{bash}"
         );
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::PowerShell,
+            Shell::Elvish,
+        ] {
+            let mut script = Vec::new();
+            completions(shell, &mut script).unwrap();
+            let script = String::from_utf8(script).unwrap();
+            assert!(
+                !script.contains("replay"),
+                "{shell}: a hidden flag is offered"
+            );
+            assert!(
+                script.contains("dry-run") && script.contains("openmetrics"),
+                "{shell}"
+            );
+        }
     }
 
     #[test]
