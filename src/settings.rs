@@ -31,11 +31,12 @@ impl Terminal {
         let columns = env::var("COLUMNS")
             .ok()
             .and_then(|text| text.trim().parse().ok());
-        let width = columns.filter(|&columns| columns > 0).or_else(|| {
-            stdout_is_tty
-                .then(|| terminal_size::terminal_size().map(|(width, _)| width.0))
-                .flatten()
-        });
+        // crossterm gives the columns even when the rows are unset (a pty made by `script`);
+        // terminal_size would give nothing at all.
+        let terminal_columns = || ratatui::crossterm::terminal::size().ok().map(|(c, _)| c);
+        let width = columns
+            .or_else(|| stdout_is_tty.then(terminal_columns).flatten())
+            .filter(|&columns| columns > 0);
         Terminal {
             stdout_is_tty,
             width,

@@ -185,9 +185,13 @@ fn ipv4_peers_of_a_dual_stack_listener_count_as_ipv4() {
 
 /// Runs ports on a pseudo-terminal (util-linux `script`) and returns what it printed.
 pub fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
-    let command = format!("{} {args}", env!("CARGO_BIN_EXE_ports"));
+    in_a_terminal(env, &format!("{} {args}", env!("CARGO_BIN_EXE_ports")))
+}
+
+/// Runs a shell command on a pseudo-terminal and returns what it printed.
+fn in_a_terminal(env: &[(&str, &str)], command: &str) -> String {
     let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
+        .args(["-qec", command, "/dev/null"])
         .env_remove("NO_COLOR")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -203,6 +207,26 @@ pub fn on_a_terminal(env: &[(&str, &str)], args: &str) -> String {
         .unwrap();
     assert!(child.wait().unwrap().success(), "{out}");
     out
+}
+
+#[test]
+fn a_terminal_with_columns_but_no_rows_is_still_fitted() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ports = env!("CARGO_BIN_EXE_ports");
+    let command =
+        format!("stty rows 0 cols 60; {ports} -t --state established --color never {port}");
+    let out = in_a_terminal(&[], &command);
+    assert!(
+        out.contains(" ESTAB ") && !out.contains("ESTABLISHED"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .all(|line| line.trim_end().chars().count() <= 60),
+        "{out}"
+    );
 }
 
 #[test]
