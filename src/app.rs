@@ -99,31 +99,7 @@ pub fn run(
             .any(|w| w[0].netns.inode != w[1].netns.inode),
         ..settings.render.clone()
     };
-    if settings.summary {
-        render_summary(
-            &Summary::of(&entries, hidden_owners),
-            settings.format,
-            &context,
-            out,
-        )?;
-    } else if let Some(owners) = card_owners(settings, &entries) {
-        let other_ports = other_ports(source, &owners, filter)?;
-        let card = Card {
-            sockets: &entries,
-            owners,
-            other_ports,
-        };
-        render_card(&card, &context, out)?;
-    } else if settings.envelope {
-        write_envelope(
-            &snapshot_head(&snapshot.host, &snapshot.problems, context.now),
-            out,
-        )?;
-        render(settings.format, &entries, &context, out)?;
-        out.write_all(b"}\n")?;
-    } else {
-        render(settings.format, &entries, &context, out)?;
-    }
+    present(settings, source, &entries, &snapshot, &context, out)?;
     let (port_in_use, elsewhere) = if entries.is_empty() {
         (
             port_in_use(filter, &settings.netns, source)?,
@@ -141,6 +117,38 @@ pub fn run(
         partly_hidden,
         problems: snapshot.problems,
     })
+}
+
+/// Writes the answer in the form asked for: counts, the card for one program's port, or the
+/// listing (in an envelope for fleets).
+fn present(
+    settings: &Settings,
+    source: &mut dyn SocketSource,
+    entries: &[SocketEntry],
+    snapshot: &Snapshot,
+    context: &RenderContext,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if settings.summary {
+        let summary = Summary::of(entries, context.hidden_owners);
+        render_summary(&summary, settings.format, context, out)?;
+    } else if let Some(owners) = card_owners(settings, entries) {
+        let other_ports = other_ports(source, &owners, &settings.filter)?;
+        let card = Card {
+            sockets: entries,
+            owners,
+            other_ports,
+        };
+        render_card(&card, context, out)?;
+    } else if settings.envelope {
+        let head = snapshot_head(&snapshot.host, &snapshot.problems, context.now);
+        write_envelope(&head, out)?;
+        render(settings.format, entries, context, out)?;
+        out.write_all(b"}\n")?;
+    } else {
+        render(settings.format, entries, context, out)?;
+    }
+    Ok(())
 }
 
 /// The JSON document's version: 2 since round 2 (docs/json.md).
