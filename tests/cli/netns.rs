@@ -225,6 +225,19 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     assert_eq!(stderr.matches(&said).count(), 1, "{why}");
     let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
     assert!(listener(&sockets, &blue.port).is_none(), "{why}");
+    // Asked for by name, it lists nothing at all: an error.
+    let output: Output = Command::new("setpriv")
+        .args(AS_NOBODY)
+        .arg(binary_for_nobody())
+        .args(["--netns", &blue.name, "-l"])
+        .output()
+        .unwrap();
+    let why = explain(&["(as nobody) --netns", &blue.name, "-l"], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&said),
+        "{why}"
+    );
 }
 
 #[test]

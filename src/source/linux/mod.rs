@@ -68,6 +68,9 @@ pub(super) fn sockets_with_owners(
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     let (mut sockets, problems) = dumped?;
+    if let Some(error) = the_one_namespace_unreadable(query, &problems) {
+        return Err(error);
+    }
     let owners = match memory {
         Some(memory) => check_remembered(&sockets, owners, memory),
         None => owners,
@@ -157,6 +160,17 @@ fn namespaces(query: &Query) -> Result<(Option<Arc<Netns>>, Vec<netns::Namespace
             }
         }
     }
+}
+
+/// `--netns NAME` that could not be read lists nothing at all: an error, not a note.
+fn the_one_namespace_unreadable(query: &Query, problems: &[Problem]) -> Option<SourceError> {
+    if !matches!(query.netns, NetnsScope::One(_)) {
+        return None;
+    }
+    let unreadable = problems
+        .iter()
+        .find(|problem| matches!(problem, Problem::NamespaceUnreadable { .. }))?;
+    unreadable.note(0, 0).map(SourceError::Backend)
 }
 
 /// Sockets found, and what could not be seen on the way.
