@@ -158,7 +158,8 @@ const JSON_OUTPUT: [&str; 5] = [
      socket's fields and, for a change, was (state, pids). ports -s --json and ports kill \
      --json print one object each; ports metrics prints the Prometheus text format.",
     "CSV (--csv) has one row per socket and owner: proto, family, local_addr, local_port, \
-     remote_addr, remote_port, state, pid, process, user, uid, owner_hidden, service.",
+     remote_addr, remote_port, state, pid, process, user, uid, owner_hidden, service, netns, \
+     unix_name.",
 ];
 
 #[cfg(test)]

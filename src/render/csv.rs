@@ -4,10 +4,11 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Family, ProcessInfo, Proto, SocketEntry};
+use crate::model::{Family, ProcessInfo, Proto, SocketEntry, UnixName};
 use crate::sanitize::sanitize;
 
-const HEADER: [&str; 13] = [
+/// Columns are only ever appended (`netns` and `unix_name` came after `service`).
+const HEADER: [&str; 15] = [
     "proto",
     "family",
     "local_addr",
@@ -21,6 +22,8 @@ const HEADER: [&str; 13] = [
     "uid",
     "owner_hidden",
     "service",
+    "netns",
+    "unix_name",
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
@@ -38,6 +41,8 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
             let tail = [
                 entry.owner_hidden.to_string(),
                 text(entry.service.as_deref()),
+                sanitize(&entry.netns.label()).into_owned(),
+                unix_name(entry),
             ];
             let row = socket
                 .iter()
@@ -48,6 +53,14 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
         }
     }
     csv.flush()
+}
+
+/// A Unix socket's path or `@name` (as ss writes it), empty when unbound or not Unix.
+fn unix_name(entry: &SocketEntry) -> String {
+    match entry.unix().map(|unix| &unix.name) {
+        Some(UnixName::Unnamed) | None => String::new(),
+        Some(name) => sanitize(&name.to_string()).into_owned(),
+    }
 }
 
 /// Keeps the writer's own error, so a closed pipe stays a `BrokenPipe` the caller can recognise.

@@ -151,3 +151,27 @@ fn a_path_argument_finds_the_listener_and_filters_apply() {
     let (default, _) = json(&[]);
     assert!(default.iter().all(|s| s["proto"] != "unix"));
 }
+
+#[test]
+fn csv_names_unix_sockets_by_path_and_abstract_name() {
+    let path = SocketPath::new("csv");
+    let _listener = UnixListener::bind(&path.0).unwrap();
+    let name = format!("ports-csv-{}", std::process::id());
+    let _abstract = UnixListener::bind_addr(&SocketAddr::from_abstract_name(&name).unwrap());
+    let args = ["-x", "-l", "--csv"];
+    let output = crate::support::ports().args(args).output().unwrap();
+    let why = explain(&args, &output);
+    let mut reader = csv::Reader::from_reader(&output.stdout[..]);
+    let column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "unix_name");
+    let column = column.unwrap_or_else(|| panic!("no unix_name column: {why}"));
+    let names: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[column].to_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == path.text()), "{why}");
+    assert!(names.contains(&format!("@{name}")), "{why}");
+}
