@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::exit::ExitCode;
 use crate::filter::PortSpec;
-use crate::model::{ProcessInfo, Proto, SocketEntry, State};
+use crate::model::{NetnsKind, ProcessInfo, Proto, SocketEntry, State};
 use crate::render::Column;
 use crate::sanitize::sanitize;
-use crate::source::{HiddenReason, Problem, Query, SocketSource};
+use crate::source::{HiddenReason, NetnsScope, Problem, Query, SocketSource};
 
 /// How long to wait for signalled processes to exit.
 const WAIT: Duration = Duration::from_secs(3);
@@ -270,13 +270,10 @@ pub fn run(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> anyhow::Result<(ExitCode, Vec<String>)> {
-    let (holders, hidden_because) = holders(request, source)?;
+    let (holders, hidden_because) = holders(request, source, NetnsScope::Own)?;
     let held: Vec<&SocketEntry> = holders.iter().collect();
     if held.is_empty() {
-        return Ok((
-            ExitCode::NoMatch,
-            vec![format!("nothing holds port {}", ports_text(&request.ports))],
-        ));
+        return Ok((ExitCode::NoMatch, vec![nothing_holds(request, source)]));
     }
     let (targets, refused) = plan(&held, processes, request.force);
     let mut notes: Vec<String> = refused
@@ -320,10 +317,36 @@ fn unseen_holders_note(reason: Option<&HiddenReason>) -> String {
     format!("some holders of the port could not be seen: {what_then}")
 }
 
+/// Nothing holds the port here; where a process in another network namespace does, say which.
+fn nothing_holds(request: &Request, source: &mut dyn SocketSource) -> String {
+    let ports = ports_text(&request.ports);
+    let elsewhere = source
+        .sees_namespaces()
+        .then(|| holders(request, source, NetnsScope::All).ok())
+        .flatten();
+    let mut names: Vec<String> = elsewhere
+        .iter()
+        .flat_map(|(held, _)| held)
+        .filter(|entry| entry.netns.kind != NetnsKind::Host)
+        .map(|entry| entry.netns.label().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    match names.as_slice() {
+        [] => format!("nothing holds port {ports}"),
+        _ => format!(
+            "nothing holds port {ports} here, but something in network namespace {} does: \
+             ports -N {ports} shows what",
+            names.join(", ")
+        ),
+    }
+}
+
 /// The sockets holding the port as a local port, and why some owners are hidden, if they are.
 fn holders(
     request: &Request,
     source: &mut dyn SocketSource,
+    netns: NetnsScope,
 ) -> anyhow::Result<(Vec<SocketEntry>, Option<HiddenReason>)> {
     let port = match request.ports.as_slice() {
         [spec] if spec.range.first == spec.range.last => Some(spec.range.first),
@@ -334,6 +357,7 @@ fn holders(
         families: request.families.clone(),
         port,
         owner_context: true,
+        netns,
         ..Query::default()
     };
     let snapshot = source.snapshot(&query).context("cannot list sockets")?;
@@ -356,7 +380,7 @@ fn holders(
 
 /// How many sockets still hold the port after the signals.
 fn holders_after(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<usize> {
-    Ok(holders(request, source)?.0.len())
+    Ok(holders(request, source, NetnsScope::Own)?.0.len())
 }
 
 fn write_plan(targets: &[Target], signal: &str, out: &mut dyn Write) -> io::Result<()> {

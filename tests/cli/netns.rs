@@ -147,6 +147,26 @@ fn a_port_missed_here_but_used_in_another_namespace_says_where() {
 }
 
 #[test]
+fn kill_says_when_the_port_is_held_in_another_namespace_and_signals_nothing() {
+    assert_root();
+    let violet = Named::create("violet");
+    let args = ["kill", violet.port.as_str(), "--yes"];
+    let output = crate::support::ports().args(args).output().unwrap();
+    let why = explain(&args, &output);
+    assert_eq!(output.status.code(), Some(1), "{why}");
+    let said = format!(
+        "nothing holds port {} here, but something in network namespace {} does",
+        violet.port, violet.name
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains(&said),
+        "{why}"
+    );
+    let alive = std::path::Path::new(&format!("/proc/{}", violet.holder.id())).exists();
+    assert!(alive, "{why}");
+}
+
+#[test]
 fn one_namespace_by_name_or_pid() {
     assert_root();
     let blue = Named::create("one");
