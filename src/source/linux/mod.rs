@@ -354,19 +354,11 @@ fn dump_netlink(
     netns: &Arc<Netns>,
     entries: &mut Vec<SocketEntry>,
 ) -> std::io::Result<()> {
-    let mut names = InterfaceNames::default();
-    let requests = requests(query);
-    for r in &requests {
-        let sink = &mut |s: DiagSocket| entries.push(to_entry(&s, netns, &mut names));
-        diag::dump(r.family, r.protocol, r.states, r.port, sink)?;
-    }
-    if query.unix {
-        let states = unix_states(query).0;
-        unix::dump(states, &mut |socket| {
-            entries.push(unix_entry(&socket, netns))
-        })?;
-    }
-    Ok(())
+    let inet = |r: &Request, sink: &mut dyn FnMut(DiagSocket)| {
+        diag::dump(r.family, r.protocol, r.states, r.port, sink)
+    };
+    let unix = |sink: &mut dyn FnMut(unix::UnixDiag)| unix::dump(unix_states(query).0, sink);
+    collect(query, netns, entries, inet, unix)
 }
 
 /// The kernel states of the Unix sockets to dump: listeners for `-l`, the `--state` list.
@@ -395,15 +387,32 @@ fn read_proc_net(
     netns: &Arc<Netns>,
     entries: &mut Vec<SocketEntry>,
 ) -> std::io::Result<()> {
+    let inet = |r: &Request, sink: &mut dyn FnMut(DiagSocket)| {
+        procnet::read(base, r.family, r.protocol).map(|sockets| sockets.into_iter().for_each(sink))
+    };
+    let unix = |sink: &mut dyn FnMut(unix::UnixDiag)| {
+        unix::read_proc(base).map(|s| s.into_iter().for_each(sink))
+    };
+    collect(query, netns, entries, inet, unix)
+}
+
+/// Every socket `query` asks for, from one reader (netlink or /proc/net), made entries as they
+/// are read: the dump requests in turn, then the Unix sockets when asked for.
+fn collect(
+    query: &Query,
+    netns: &Arc<Netns>,
+    entries: &mut Vec<SocketEntry>,
+    inet: impl Fn(&Request, &mut dyn FnMut(DiagSocket)) -> std::io::Result<()>,
+    unix: impl Fn(&mut dyn FnMut(unix::UnixDiag)) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let mut names = InterfaceNames::default();
-    let requests = requests(query);
-    for request in &requests {
-        let sockets = procnet::read(base, request.family, request.protocol)?;
-        entries.extend(sockets.iter().map(|s| to_entry(s, netns, &mut names)));
+    for request in &requests(query) {
+        inet(request, &mut |s| {
+            entries.push(to_entry(&s, netns, &mut names))
+        })?;
     }
     if query.unix {
-        let sockets = unix::read_proc(base)?;
-        entries.extend(sockets.iter().map(|s| unix_entry(s, netns)));
+        unix(&mut |socket| entries.push(unix_entry(&socket, netns)))?;
     }
     Ok(())
 }
