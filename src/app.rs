@@ -16,7 +16,7 @@ use crate::render::{
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{NetnsScope, Problem, Query, Snapshot, SocketSource};
+use crate::source::{NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_elsewhere};
 use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
@@ -103,8 +103,7 @@ pub fn run(
     let (port_in_use, elsewhere) = if entries.is_empty() {
         (
             port_in_use(filter, &settings.netns, source)?,
-            // Only a hint: a failure to look elsewhere leaves the answer as it is.
-            matched_elsewhere(settings, &snapshot.namespaces, source).unwrap_or_default(),
+            matched_elsewhere(settings, &snapshot.namespaces, source),
         )
     } else {
         (None, Vec::new())
@@ -266,28 +265,13 @@ fn matched_elsewhere(
     settings: &Settings,
     searched: &[Arc<Netns>],
     source: &mut dyn SocketSource,
-) -> anyhow::Result<Vec<String>> {
+) -> Vec<String> {
     let filter = &settings.filter;
-    if filter.ports.is_empty() || settings.netns != NetnsScope::Own || !source.sees_namespaces() {
-        return Ok(Vec::new());
+    if filter.ports.is_empty() || settings.netns != NetnsScope::Own {
+        return Vec::new();
     }
-    let everywhere = Query {
-        netns: NetnsScope::All,
-        ..query(filter)
-    };
-    let snapshot = source
-        .snapshot(&everywhere)
-        .context("cannot list sockets")?;
-    let searched = |netns: &Netns| searched.iter().any(|ns| ns.inode == netns.inode);
-    let mut names: Vec<String> = snapshot
-        .sockets
-        .iter()
-        .filter(|e| !searched(&e.netns) && filter.matches_socket(e) && filter.matches_owner(e))
-        .map(|e| e.netns.label().into_owned())
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+    let wanted = |e: &SocketEntry| filter.matches_socket(e) && filter.matches_owner(e);
+    namespaces_elsewhere(source, &query(filter), searched, wanted)
 }
 
 /// The service of a socket's well-known end: a listener's own port; for a connection, the lower

@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::exit::ExitCode;
 use crate::filter::PortSpec;
-use crate::model::{NetnsKind, ProcessInfo, Proto, SocketEntry, State};
+use crate::model::{Netns, ProcessInfo, Proto, SocketEntry, State};
 use crate::render::Column;
 use crate::sanitize::sanitize;
-use crate::source::{HiddenReason, NetnsScope, Problem, Query, SocketSource};
+use crate::source::{HiddenReason, Problem, Query, SocketSource, namespaces_elsewhere};
 
 /// How long to wait for signalled processes to exit.
 const WAIT: Duration = Duration::from_secs(3);
@@ -270,10 +270,11 @@ pub fn run(
     out: &mut dyn Write,
     input: &mut dyn BufRead,
 ) -> anyhow::Result<(ExitCode, Vec<String>)> {
-    let (holders, hidden_because) = holders(request, source, NetnsScope::Own)?;
-    let held: Vec<&SocketEntry> = holders.iter().collect();
+    let holders = holders(request, source)?;
+    let held: Vec<&SocketEntry> = holders.sockets.iter().collect();
     if held.is_empty() {
-        return Ok((ExitCode::NoMatch, vec![nothing_holds(request, source)]));
+        let note = nothing_holds(request, &holders.searched, source);
+        return Ok((ExitCode::NoMatch, vec![note]));
     }
     let (targets, refused) = plan(&held, processes, request.force);
     let mut notes: Vec<String> = refused
@@ -282,7 +283,7 @@ pub fn run(
         .collect();
     notes.extend(restart_warnings(&targets));
     if held.iter().any(|e| e.owner_hidden) {
-        notes.push(unseen_holders_note(hidden_because.as_ref()));
+        notes.push(unseen_holders_note(holders.hidden_because.as_ref()));
     }
     if !request.json {
         write_plan(&targets, &request.signal.1, out)?;
@@ -318,20 +319,14 @@ fn unseen_holders_note(reason: Option<&HiddenReason>) -> String {
 }
 
 /// Nothing holds the port here; where a process in another network namespace does, say which.
-fn nothing_holds(request: &Request, source: &mut dyn SocketSource) -> String {
+fn nothing_holds(
+    request: &Request,
+    searched: &[Arc<Netns>],
+    source: &mut dyn SocketSource,
+) -> String {
     let ports = ports_text(&request.ports);
-    let elsewhere = source
-        .sees_namespaces()
-        .then(|| holders(request, source, NetnsScope::All).ok())
-        .flatten();
-    let mut names: Vec<String> = elsewhere
-        .iter()
-        .flat_map(|(held, _)| held)
-        .filter(|entry| entry.netns.kind != NetnsKind::Host)
-        .map(|entry| entry.netns.label().into_owned())
-        .collect();
-    names.sort();
-    names.dedup();
+    let holding = |e: &SocketEntry| is_holder(request, e);
+    let names = namespaces_elsewhere(source, &holders_query(request), searched, holding);
     match names.as_slice() {
         [] => format!("nothing holds port {ports}"),
         _ => format!(
@@ -342,45 +337,56 @@ fn nothing_holds(request: &Request, source: &mut dyn SocketSource) -> String {
     }
 }
 
-/// The sockets holding the port as a local port, and why some owners are hidden, if they are.
-fn holders(
-    request: &Request,
-    source: &mut dyn SocketSource,
-    netns: NetnsScope,
-) -> anyhow::Result<(Vec<SocketEntry>, Option<HiddenReason>)> {
+/// The sockets holding the port, why some owners are hidden if they are, and the namespaces
+/// that were searched.
+struct Holders {
+    sockets: Vec<SocketEntry>,
+    hidden_because: Option<HiddenReason>,
+    searched: Vec<Arc<Netns>>,
+}
+
+fn holders(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<Holders> {
+    let snapshot = source
+        .snapshot(&holders_query(request))
+        .context("cannot list sockets")?;
+    let hidden_because = match snapshot.hidden_owners() {
+        Some(Problem::OwnersHidden { reason }) => Some(reason.clone()),
+        _ => None,
+    };
+    let sockets = snapshot.sockets.into_iter();
+    Ok(Holders {
+        sockets: sockets.filter(|e| is_holder(request, e)).collect(),
+        hidden_because,
+        searched: snapshot.namespaces,
+    })
+}
+
+/// The port's protocols and families, one exact port filtered in the kernel, owners in context.
+fn holders_query(request: &Request) -> Query {
     let port = match request.ports.as_slice() {
         [spec] if spec.range.first == spec.range.last => Some(spec.range.first),
         _ => None,
     };
-    let query = Query {
+    Query {
         protos: request.protos.clone(),
         families: request.families.clone(),
         port,
         owner_context: true,
-        netns,
         ..Query::default()
-    };
-    let snapshot = source.snapshot(&query).context("cannot list sockets")?;
-    let wanted = |e: &SocketEntry| {
-        holds_port(e, &request.ports)
-            && (request.protos.is_empty() || e.proto().is_some_and(|p| request.protos.contains(&p)))
-            && (request.families.is_empty()
-                || e.family().is_some_and(|f| request.families.contains(&f)))
-    };
-    let hidden_because = snapshot
-        .problems
-        .into_iter()
-        .find_map(|problem| match problem {
-            Problem::OwnersHidden { reason } => Some(reason),
-            _ => None,
-        });
-    let held = snapshot.sockets.into_iter().filter(|e| wanted(e)).collect();
-    Ok((held, hidden_because))
+    }
+}
+
+/// A socket holding the port as a local port, of a protocol and family asked for.
+fn is_holder(request: &Request, e: &SocketEntry) -> bool {
+    holds_port(e, &request.ports)
+        && (request.protos.is_empty() || e.proto().is_some_and(|p| request.protos.contains(&p)))
+        && (request.families.is_empty()
+            || e.family().is_some_and(|f| request.families.contains(&f)))
 }
 
 /// How many sockets still hold the port after the signals.
 fn holders_after(request: &Request, source: &mut dyn SocketSource) -> anyhow::Result<usize> {
-    Ok(holders(request, source, NetnsScope::Own)?.0.len())
+    Ok(holders(request, source)?.sockets.len())
 }
 
 fn write_plan(targets: &[Target], signal: &str, out: &mut dyn Write) -> io::Result<()> {

@@ -22,6 +22,10 @@ mod other;
 #[cfg(not(target_os = "linux"))]
 use other as os;
 
+use std::sync::Arc;
+
+use crate::model::{Netns, SocketEntry};
+
 pub use fake::{FakeSource, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
@@ -52,6 +56,38 @@ pub trait SocketSource {
     fn sees_namespaces(&self) -> bool {
         false
     }
+}
+
+/// The network namespaces besides `searched` (by label, sorted) that hold a socket `keep`
+/// wants, asked for with `query` over every namespace: where to look when the searched ones
+/// have nothing. Only a hint, so a failure, or a source that sees no other namespace, finds
+/// none.
+pub fn namespaces_elsewhere(
+    source: &mut dyn SocketSource,
+    query: &Query,
+    searched: &[Arc<Netns>],
+    keep: impl Fn(&SocketEntry) -> bool,
+) -> Vec<String> {
+    if !source.sees_namespaces() {
+        return Vec::new();
+    }
+    let everywhere = Query {
+        netns: NetnsScope::All,
+        ..query.clone()
+    };
+    let Ok(snapshot) = source.snapshot(&everywhere) else {
+        return Vec::new();
+    };
+    let searched = |netns: &Netns| searched.iter().any(|ns| ns.inode == netns.inode);
+    let mut names: Vec<String> = snapshot
+        .sockets
+        .iter()
+        .filter(|entry| !searched(&entry.netns) && keep(entry))
+        .map(|entry| entry.netns.label().into_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// What a snapshot could not see, or how it had to look. Each is said once on stderr.
