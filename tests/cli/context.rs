@@ -6,7 +6,7 @@ use std::process::{Child, Command};
 
 use serde_json::Value;
 
-use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
+use crate::privilege::{assert_root, ports_as_nobody};
 use crate::support::{PYTHON, explain, json, ports, start_and_read_line};
 
 /// A python process running `script`, which prints its port(s) on one line; killed on drop.
@@ -233,12 +233,7 @@ fn a_root_master_beside_nobody_workers_is_partly_hidden_to_nobody() {
         if os.fork()==0:\n os.setgid(65534);os.setuid(65534);ctypes.CDLL(None).prctl(4,1,0,0,0)\n\
         time.sleep(60)";
     let holder = Holder::start(PYTHON, script);
-    let output = Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(["--json", &holder.port()])
-        .output()
-        .unwrap();
+    let output = ports_as_nobody(&["--json", &holder.port()]);
     let why = explain(&["(as nobody) --json", &holder.port()], &output);
     let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
     let socket = listener(&sockets, &holder.port());

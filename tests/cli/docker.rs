@@ -3,7 +3,6 @@
 //! busybox-static, no registry. Everything started is removed when the test ends, even when it
 //! fails: containers, the image, and the daemon, its bridge and its state if the test started it.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::privilege::assert_root;
-use crate::support::{explain, json, ports};
+use crate::support::{explain, free_port, json, ports};
 
 const IMAGE: &str = "local/ports-test-bb";
 
@@ -138,14 +137,6 @@ fn main_pid(name: &str) -> u32 {
     text.trim()
         .parse()
         .unwrap_or_else(|_| panic!("docker inspect {name}: {text}"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until something listens on `port`: a container takes a moment to start.

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{explain, json, ports};
+use crate::support::{explain, free_port, json, ports};
 
 fn me() -> u64 {
     u64::from(std::process::id())
@@ -128,26 +128,6 @@ fn table_names_our_pid() {
         "{why}"
     );
     assert!(row.contains("LISTEN"), "{why}");
-}
-
-/// A port number no socket uses as a local or remote port, as `ss` sees it now.
-pub fn free_port() -> u16 {
-    for _ in 0..20 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let filter = format!("( sport = :{port} or dport = :{port} )");
-        let ss = Command::new("ss")
-            .args(["-tuanH", &filter])
-            .output()
-            .unwrap();
-        if ss.stdout.is_empty() {
-            return port;
-        }
-    }
-    panic!("no free port found in 20 tries");
 }
 
 #[test]

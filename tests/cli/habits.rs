@@ -6,8 +6,7 @@ use std::process::{Child, Command};
 
 use serde_json::Value;
 
-use crate::end_to_end::free_port;
-use crate::support::{PYTHON, explain, json, ports, start_and_read_line};
+use crate::support::{PYTHON, explain, free_port, json, ports, start_and_read_line};
 
 fn me() -> u64 {
     u64::from(std::process::id())

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
+use crate::privilege::{assert_root, ports_as_nobody};
 use crate::support::{PYTHON, explain, ports, start_and_read_line};
 
 /// A python process that prints its port(s) then waits; killed on drop if still there.
@@ -133,7 +133,7 @@ fn without_a_terminal_or_in_a_dry_run_nothing_is_signalled() {
 
 #[test]
 fn a_free_port_exits_one() {
-    let free = crate::end_to_end::free_port().to_string();
+    let free = crate::support::free_port().to_string();
     let output = kill(&[&free, "--yes"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
@@ -167,13 +167,7 @@ fn udp_and_bound_only_sockets_are_freed_too() {
 fn as_nobody_a_root_listener_is_not_touched_and_the_reason_is_said() {
     assert_root();
     let mut root_owned = Holder::start(TCP);
-    let output = Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(["kill", &root_owned.port, "--yes"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = ports_as_nobody(&["kill", &root_owned.port, "--yes"]);
     let why = explain(&["(as nobody) kill --yes", &root_owned.port], &output);
     assert_eq!(output.status.code(), Some(2), "{why}");
     assert!(

@@ -2,11 +2,11 @@
 //! `ip netns add` and `unshare --net`; deleted afterwards, even when a test fails.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
+use crate::privilege::{assert_root, ports_as_nobody};
 use crate::support::{PYTHON, explain, json};
 
 /// Holds a listener and an established pair on 127.0.0.1; prints the listener's port.
@@ -230,12 +230,7 @@ fn a_namespace_held_only_by_a_process_is_found() {
 fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     assert_root();
     let blue = Named::create("nobody");
-    let output: Output = Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(["-N", "--json"])
-        .output()
-        .unwrap();
+    let output = ports_as_nobody(&["-N", "--json"]);
     let why = explain(&["(as nobody) -N --json"], &output);
     assert!(matches!(output.status.code(), Some(0 | 1)), "{why}");
     // Entering needs CAP_SYS_ADMIN, and the root holder's /proc/PID/ns is closed to nobody, so
@@ -246,12 +241,7 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
     assert!(listener(&sockets, &blue.port).is_none(), "{why}");
     // Asked for by name, it lists nothing at all: an error.
-    let output: Output = Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(["--netns", &blue.name, "-l"])
-        .output()
-        .unwrap();
+    let output = ports_as_nobody(&["--netns", &blue.name, "-l"]);
     let why = explain(&["(as nobody) --netns", &blue.name, "-l"], &output);
     assert_eq!(output.status.code(), Some(2), "{why}");
     assert!(
@@ -263,12 +253,7 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
 #[test]
 fn as_nobody_a_namespace_it_may_not_read_is_said_to_be_unreadable_not_missing() {
     assert_root();
-    let output: Output = Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(["--netns", "1", "-l"])
-        .output()
-        .unwrap();
+    let output = ports_as_nobody(&["--netns", "1", "-l"]);
     let why = explain(&["(as nobody) --netns 1 -l"], &output);
     assert_eq!(output.status.code(), Some(2), "{why}");
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -68,7 +68,8 @@ fn remove_copies_of_ended_runs() {
 
 pub const AS_NOBODY: [&str; 3] = ["--reuid=65534", "--regid=65534", "--clear-groups"];
 
-fn ports_as_nobody(args: &[&str]) -> Output {
+/// Runs `ports ARGS` as user nobody, with no input.
+pub fn ports_as_nobody(args: &[&str]) -> Output {
     Command::new("setpriv")
         .args(AS_NOBODY)
         .arg(binary_for_nobody())

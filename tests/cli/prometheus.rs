@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{explain, ports};
+use crate::support::{explain, free_port, ports};
 
 /// A daemon started by the test, killed on drop.
 struct Daemon(Child);
@@ -28,14 +28,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn spawn(program: &str, args: &[String], log: &std::path::Path) -> Daemon {

@@ -1,6 +1,7 @@
 //! Running the real binary and explaining failures.
 
 use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::process::{Child, Output, Stdio};
 
 use assert_cmd::Command;
@@ -48,4 +49,24 @@ pub fn json(args: &[&str]) -> (Vec<serde_json::Value>, Output) {
     let parsed: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", explain(&all, &output)));
     (parsed.as_array().unwrap().clone(), output)
+}
+
+/// A port number no socket uses as a local or remote port, as `ss` sees it now.
+pub fn free_port() -> u16 {
+    for _ in 0..20 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let filter = format!("( sport = :{port} or dport = :{port} )");
+        let ss = Command::new("ss")
+            .args(["-tuanH", &filter])
+            .output()
+            .unwrap();
+        if ss.stdout.is_empty() {
+            return port;
+        }
+    }
+    panic!("no free port found in 20 tries");
 }

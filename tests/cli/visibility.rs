@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output};
 
 use serde_json::Value;
 
-use crate::privilege::{AS_NOBODY, assert_root, binary_for_nobody};
+use crate::privilege::{AS_NOBODY, assert_root, ports_as_nobody};
 use crate::support::{PYTHON, explain, start_and_read_line};
 
 fn parse(output: &Output, why: &str) -> Vec<Value> {
@@ -91,7 +91,7 @@ fn time_wait_rows_have_no_owner_to_hide() {
     drop(client);
     drop(accepted);
     let args = ["--json", "--state", "time-wait", &client_port];
-    let output = as_nobody(&args);
+    let output = ports_as_nobody(&args);
     let why = explain(&args, &output);
     let sockets = parse(&output, &why);
     assert!(!sockets.is_empty(), "no TIME-WAIT row: {why}");
@@ -106,7 +106,7 @@ fn an_owner_the_user_can_see_is_shown_not_hidden() {
     assert_root();
     let holder = HeldByNobody::start();
     let args = ["--json", &holder.port.to_string()];
-    let output = as_nobody(&args);
+    let output = ports_as_nobody(&args);
     let why = explain(&args, &output);
     let sockets = parse(&output, &why);
     let socket = listener_on(&sockets, holder.port);
@@ -114,15 +114,6 @@ fn an_owner_the_user_can_see_is_shown_not_hidden() {
     assert_eq!(socket["processes"][0]["pid"], holder.child.id(), "{why}");
     assert_eq!(socket["processes"][0]["user"], "nobody", "{why}");
     assert!(output.stderr.is_empty(), "{why}");
-}
-
-fn as_nobody(args: &[&str]) -> Output {
-    Command::new("setpriv")
-        .args(AS_NOBODY)
-        .arg(binary_for_nobody())
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// A listener held by a process running as `nobody`; killed when dropped.
