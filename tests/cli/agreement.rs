@@ -1,12 +1,11 @@
 //! The port query, `-l` and the full listing report the same owners for the same sockets, and
 //! the peer of a connected UDP socket is shown.
 
-use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{PYTHON, explain, json, start_and_read_line};
+use crate::support::{PYTHON, explain, json, start_and_read_line, udp_pair};
 
 /// A python3 process that listens on 127.0.0.1, then forks: parent and child share the listener,
 /// as a pre-forking web server's workers do. Prints `PORT CHILD_PID` once both hold it.
@@ -84,9 +83,7 @@ fn port_query_listen_and_full_listing_agree_on_a_shared_listener() {
 
 #[test]
 fn connected_udp_shows_its_peer_and_is_not_listening() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client.connect(server.local_addr().unwrap()).unwrap();
+    let (server, client) = udp_pair("127.0.0.1:0");
     let (server_port, client_port) = (
         server.local_addr().unwrap().port(),
         client.local_addr().unwrap().port(),

@@ -1,10 +1,10 @@
 //! Platform faults: netlink SOCK_DIAG refused by a seccomp filter, and /proc/net gone as well.
 
-use std::net::{TcpListener, UdpSocket};
+use std::net::TcpListener;
 use std::process::{Command, Output};
 
 use crate::privilege::assert_root;
-use crate::support::{PYTHON, explain};
+use crate::support::{PYTHON, explain, udp_pair};
 
 /// Makes `socket(AF_NETLINK, ...)` fail with EPERM, checks that it does, then runs argv[1:].
 const WITHOUT_NETLINK: &str = r#"
@@ -32,9 +32,7 @@ fn without_netlink(args: &[&str]) -> Output {
 fn without_netlink_proc_net_still_lists_sockets_and_owners() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let server = UdpSocket::bind("[::1]:0").unwrap();
-    let client = UdpSocket::bind("[::1]:0").unwrap();
-    client.connect(server.local_addr().unwrap()).unwrap();
+    let (_server, client) = udp_pair("[::1]:0");
     let client_port = client.local_addr().unwrap().port();
 
     let output = without_netlink(&["--json", &port.to_string(), &client_port.to_string()]);

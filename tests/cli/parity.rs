@@ -1,10 +1,9 @@
 //! What ss shows that a sysadmin needs, on sockets the tests create: bound-but-not-listening
 //! TCP sockets, UDP states, compared with ss where ss shows them.
 
-use std::net::UdpSocket;
 use std::process::{Child, Command};
 
-use crate::support::{PYTHON, explain, json, start_and_read_line};
+use crate::support::{PYTHON, explain, json, start_and_read_line, udp_pair};
 
 /// A python process holding a TCP socket bound to 127.0.0.1 without `listen()`.
 struct BoundOnly {
@@ -63,9 +62,7 @@ fn a_socket_bound_without_listen_holds_its_port() {
 
 #[test]
 fn udp_states_follow_ss() {
-    let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client.connect(server.local_addr().unwrap()).unwrap();
+    let (server, client) = udp_pair("127.0.0.1:0");
     let (server_port, client_port) = (
         server.local_addr().unwrap().port(),
         client.local_addr().unwrap().port(),

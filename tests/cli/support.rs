@@ -1,7 +1,7 @@
 //! Running the real binary and explaining failures.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::process::{Child, Output, Stdio};
 
 use assert_cmd::Command;
@@ -69,4 +69,13 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free port found in 20 tries");
+}
+
+/// Two UDP sockets on `address` (port 0), the second connected to the first: a server and its
+/// client.
+pub fn udp_pair(address: &str) -> (UdpSocket, UdpSocket) {
+    let server = UdpSocket::bind(address).unwrap();
+    let client = UdpSocket::bind(address).unwrap();
+    client.connect(server.local_addr().unwrap()).unwrap();
+    (server, client)
 }
