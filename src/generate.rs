@@ -1,7 +1,6 @@
 //! Shell completions and the man pages, generated from the one clap definition in `cli.rs`.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use clap::CommandFactory;
@@ -47,10 +46,12 @@ pub fn write_man_pages(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Each page replaces the file atomically: a symlink planted at `DIR/ports.1` is replaced, never
+/// written through (`atomic::write`).
 fn write_page(path: &Path, page: impl Fn(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let mut out = BufWriter::new(File::create(path).map_err(|error| naming(path, error))?);
-    page(&mut out)
-        .and_then(|()| out.flush())
+    let mut text = Vec::new();
+    page(&mut text)
+        .and_then(|()| crate::atomic::write(path, &text))
         .map_err(|error| naming(path, error))
 }
 

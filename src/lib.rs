@@ -4,6 +4,7 @@
 //! `main` picks the subcommand; `generate` turns `cli` into completions and a man page.
 
 pub mod app;
+pub mod atomic;
 pub mod cli;
 pub mod exit;
 pub mod filter;

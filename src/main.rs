@@ -58,7 +58,7 @@ fn metrics(output: Option<std::path::PathBuf>, openmetrics: bool, mut out: impl 
         Err(error) => return fail(&format!("{error:#}")),
     };
     let written = match output {
-        Some(path) => write_atomically(&path, text.as_bytes())
+        Some(path) => ports::atomic::write(&path, text.as_bytes())
             .map_err(|e| format!("cannot write '{}': {e}", path.display())),
         None => out
             .write_all(text.as_bytes())
@@ -77,31 +77,6 @@ fn metrics(output: Option<std::path::PathBuf>, openmetrics: bool, mut out: impl 
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&error),
-    }
-}
-
-/// A temporary file in the same directory (so the rename cannot cross file systems), synced,
-/// then renamed over `path`.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("no file name"))?;
-    let mut temporary = path.to_path_buf();
-    temporary.set_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::File::create(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    match result.and_then(|()| std::fs::rename(&temporary, path)) {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            let _ = std::fs::remove_file(&temporary);
-            Err(error)
-        }
     }
 }
 

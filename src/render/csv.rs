@@ -1,6 +1,8 @@
 //! CSV output: one row per socket and owner, so a spreadsheet reads each owner's pid, name and
 //! user together; a socket with no visible owner is one row with empty owner fields. Names are
-//! escaped as in the table, since CSV is often read on a terminal.
+//! escaped as in the table, since CSV is often read on a terminal, and a name a spreadsheet
+//! would take for a formula is quoted as OWASP advises (`'=cmd`): any local user picks the
+//! name of their own process.
 
 use std::io::{self, Write};
 
@@ -41,7 +43,7 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
             let tail = [
                 entry.owner_hidden.to_string(),
                 text(entry.service.as_deref()),
-                sanitize(&entry.netns.label()).into_owned(),
+                cell(&entry.netns.label()),
                 unix_name(entry),
             ];
             let row = socket
@@ -59,7 +61,7 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
 fn unix_name(entry: &SocketEntry) -> String {
     match entry.unix().map(|unix| &unix.name) {
         Some(UnixName::Unnamed) | None => String::new(),
-        Some(name) => sanitize(&name.to_string()).into_owned(),
+        Some(name) => cell(&name.to_string()),
     }
 }
 
@@ -68,6 +70,18 @@ fn into_io(error: csv::Error) -> io::Error {
     match error.into_kind() {
         csv::ErrorKind::Io(error) => error,
         other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// A name as it goes into a cell: escaped, and with a leading `'` when it starts with a
+/// character that makes a spreadsheet evaluate it (`=`, `+`, `-`, `@`, tab, carriage return).
+fn cell(name: &str) -> String {
+    let safe = sanitize(name);
+    // After sanitize, a tab or carriage return is already the text `\t` or `\r`.
+    if safe.starts_with(['=', '+', '-', '@']) {
+        format!("'{safe}")
+    } else {
+        safe.into_owned()
     }
 }
 
@@ -104,8 +118,8 @@ fn owner_fields(owner: Option<&ProcessInfo>) -> [String; 4] {
     };
     [
         owner.pid.to_string(),
-        sanitize(&owner.name).into_owned(),
-        text(owner.user.as_deref().map(sanitize)),
+        cell(&owner.name),
+        owner.user.as_deref().map(cell).unwrap_or_default(),
         text(owner.uid),
     ]
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::model::{Family, Proto, SocketEntry};
+use crate::sanitize::sanitize;
 use crate::summary::kind;
 
 /// What one run of `ports metrics` saw.
@@ -94,12 +95,12 @@ fn sample(text: &mut String, name: &str, labels: &[(&str, String)], value: f64) 
     let _ = writeln!(text, " {value}");
 }
 
-/// Escapes a label value as the exposition format asks: backslash, double quote, newline.
+/// Escapes a label value: control characters (C0 and C1, which a terminal would obey: a name
+/// such as `ESC]52;c;...` writes the reader's clipboard), invisible and bidi characters become
+/// text as the table shows them (`\x1b`), then backslash, double quote and newline are escaped
+/// as the exposition format asks. Every label value comes through here.
 pub fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    sanitize(value).replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 /// One series per distinct label set: sockets that would collide (one program's listeners on
@@ -185,12 +186,34 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\\\c\\nd"#);
         let mut entries = FakeSource::sample().entries;
         let mut owner = (*entries[2].processes[0]).clone();
         owner.program = "we\"ird\\na\nme".into();
         entries[2].processes = vec![std::sync::Arc::new(owner)];
-        assert!(rendered(&entries).contains(r#"process="we\"ird\\na\nme""#));
+        // The text `\n` and a real newline stay apart: `\\n` and `\\\\n` once escaped.
+        assert!(rendered(&entries).contains(r#"process="we\"ird\\\\na\\nme""#));
+    }
+
+    #[test]
+    fn no_control_character_reaches_the_reader() {
+        let mut entries = FakeSource::sample().entries;
+        for (i, hostile) in ["\x1b]52;c;ZXZpbA==\x07", "\x1b[2J", "c1\u{9b}2J"]
+            .iter()
+            .enumerate()
+        {
+            let mut owner = (*entries[i].processes[0]).clone();
+            owner.program = (*hostile).into();
+            owner.unit = Some(format!("{hostile}.service"));
+            entries[i].processes = vec![std::sync::Arc::new(owner)];
+        }
+        let text = rendered(&entries);
+        assert!(
+            text.contains(r#"process="\\x1b]52;c;ZXZpbA==\\x07""#),
+            "{text}"
+        );
+        let control = text.chars().find(|&c| c != '\n' && c.is_control());
+        assert_eq!(control, None, "{text}");
     }
 
     #[test]

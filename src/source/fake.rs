@@ -1,6 +1,7 @@
 //! A fixed list of sockets, so filters and presenters can be tested without the OS, and
 //! `--replay FILE` can show a `--json` dump as if it were this machine.
 
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,8 +45,7 @@ impl FakeSource {
     /// The sockets of a `ports --json` dump. Hidden owners in it become the matching problem,
     /// so the replay says what the original run said.
     pub fn replay(path: &Path) -> Result<FakeSource, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| format!("cannot read '{}': {error}", path.display()))?;
+        let text = read_dump(path)?;
         let not_a_dump = |error: serde_json::Error| {
             format!("'{}' is not a ports --json dump: {error}", path.display())
         };
@@ -180,6 +180,40 @@ impl FakeSource {
             }],
             taken_at: Some(UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME)),
         }
+    }
+}
+
+/// The largest dump `--replay` reads: 100,000 sockets with every field make about 60 MB, and
+/// parsing takes about five times the file's size in memory.
+pub const REPLAY_LIMIT: u64 = 256 << 20;
+
+/// Reads a dump: a regular file (not `/dev/zero`, a fifo or a terminal) of at most
+/// `REPLAY_LIMIT` bytes.
+fn read_dump(path: &Path) -> Result<String, String> {
+    let cannot = |error: std::io::Error| format!("cannot read '{}': {error}", path.display());
+    let too_large = || {
+        let limit = REPLAY_LIMIT >> 20;
+        format!(
+            "'{}' is larger than the {limit} MiB a replay reads",
+            path.display()
+        )
+    };
+    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    if !metadata.is_file() {
+        return Err(format!("'{}' is not a regular file", path.display()));
+    }
+    if metadata.len() > REPLAY_LIMIT {
+        return Err(too_large());
+    }
+    // The file may grow after the look: read no more than the limit all the same.
+    let mut text = String::new();
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    file.take(REPLAY_LIMIT + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot)?;
+    match text.len() as u64 > REPLAY_LIMIT {
+        true => Err(too_large()),
+        false => Ok(text),
     }
 }
 

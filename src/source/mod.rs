@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use crate::model::{Netns, SocketEntry};
 
-pub use fake::{FakeSource, SAMPLE_TIME};
+pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
 

@@ -127,3 +127,38 @@ fn json_and_csv_stay_valid() {
         "{why}"
     );
 }
+
+/// Listens on loopback under the name given as its argument (its `comm`), prints the port.
+const NAMED: &str = r#"
+import socket, sys
+with open("/proc/self/comm", "w") as comm:
+    comm.write(sys.argv[1])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+"#;
+
+#[test]
+fn csv_names_that_a_spreadsheet_would_evaluate_are_quoted() {
+    for name in ["=cmd|' /C calc'", "+1+2", "-2+3", "@SUM(A1)"] {
+        let (mut child, port) = crate::support::start_and_read_line(
+            Command::new(PYTHON)
+                .args(["-c", NAMED, name])
+                .stdin(Stdio::piped()),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sockets.csv");
+        let args = ["--csv", port.trim()];
+        let output = ports().args(args).output().unwrap();
+        std::fs::write(&file, &output.stdout).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        let why = explain(&args, &output);
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect(&why)).collect();
+        assert_eq!(rows.len(), 1, "{why}");
+        assert_eq!(&rows[0][8], format!("'{name}"), "{why}");
+    }
+}

@@ -29,3 +29,4 @@ mod unix;
 mod visibility;
 mod watch;
 mod widths;
+mod writes;

@@ -71,3 +71,26 @@ fn a_file_that_is_not_a_dump_is_named_in_one_line() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn a_replay_reads_only_a_regular_file_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("large.json");
+    let file = std::fs::File::create(&large).unwrap();
+    file.set_len(ports::source::REPLAY_LIMIT + 1).unwrap(); // sparse: no disk used
+    let cases = [
+        ("/dev/zero", "is not a regular file"),
+        (
+            large.to_str().unwrap(),
+            "larger than the 256 MiB a replay reads",
+        ),
+    ];
+    for (path, said) in cases {
+        let output = ports().args(["--replay", path]).output().unwrap();
+        let why = explain(&["--replay", path], &output);
+        assert_eq!(output.status.code(), Some(2), "{why}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{why}");
+        assert!(stderr.contains(path) && stderr.contains(said), "{why}");
+    }
+}
