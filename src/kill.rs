@@ -1,7 +1,8 @@
 //! `ports kill PORT`: free a port the careful way. Only processes that hold the port as a local
 //! port (listeners, bound sockets) are signalled, never a client of it; pid 0, pid 1, `ports`
-//! and its parent never; a pid reused since the plan never (its start time is checked just
-//! before the signal); a container's port forwarder only with `--force`. Then it waits, says
+//! and its parent never; a pid reused since the scan never (the start time recorded with the
+//! process's fds is checked through a pidfd, which then carries the signal); a container's port
+//! forwarder only with `--force`. Then it waits, says
 //! what happened to each process, and checks the port again.
 
 use std::collections::BTreeMap;
@@ -28,7 +29,8 @@ const WAIT: Duration = Duration::from_secs(3);
 pub struct Target {
     #[serde(flatten)]
     pub process: Arc<ProcessInfo>,
-    /// Its start time in clock ticks since boot, to tell it from a process that reuses its pid.
+    /// Its start time in clock ticks since boot, as the scan that saw it holding the port read
+    /// it: a process that reuses its pid later has another.
     #[serde(skip)]
     pub start: Option<u64>,
     /// The sockets it holds on the port, as `tcp 0.0.0.0:8080 LISTEN`.
@@ -60,8 +62,9 @@ pub enum Fate {
 pub trait Processes {
     /// The process's start time in clock ticks since boot; `None` when it is gone.
     fn start(&self, pid: u32) -> Option<u64>;
-    /// Sends `signal`; the error is the errno (`EPERM`, `ESRCH`).
-    fn signal(&self, pid: u32, signal: i32) -> Result<(), i32>;
+    /// Sends `signal` if `pid` is still the process that started at `start`; the error is the
+    /// errno (`EPERM`; `ESRCH` when it is gone or another process has its pid).
+    fn signal(&self, pid: u32, start: u64, signal: i32) -> Result<(), i32>;
 }
 
 /// The sockets that hold `ports` as a local port: TCP listeners and bound sockets, and UDP
@@ -80,17 +83,13 @@ pub fn holds_port(entry: &SocketEntry, ports: &[PortSpec]) -> bool {
 }
 
 /// Who to signal and who not, from the sockets holding the port.
-pub fn plan(
-    holders: &[&SocketEntry],
-    processes: &dyn Processes,
-    force: bool,
-) -> (Vec<Target>, Vec<Refusal>) {
+pub fn plan(holders: &[&SocketEntry], force: bool) -> (Vec<Target>, Vec<Refusal>) {
     let mut by_pid: BTreeMap<u32, Target> = BTreeMap::new();
     for entry in holders {
         for process in &entry.processes {
             let target = by_pid.entry(process.pid).or_insert_with(|| Target {
                 process: Arc::clone(process),
-                start: processes.start(process.pid),
+                start: process.start_ticks,
                 sockets: Vec::new(),
             });
             target.sockets.push(describe(entry));
@@ -125,10 +124,10 @@ fn refusal(process: &ProcessInfo, force: bool) -> Option<String> {
         ));
     }
     let forward = process.forwards.as_ref().filter(|_| !force)?;
-    let container = forward.container.as_deref().unwrap_or("the container");
+    let container = forward.container.as_deref().unwrap_or_default();
     Some(format!(
-        "it forwards to {container} {}: killing it breaks the port, not the service; \
-         use docker stop {container} (or --force)",
+        "it is Docker's forwarder to container {container} ({}): killing it breaks the port, \
+         not the service; stop the container with: docker stop {container} (or use --force)",
         forward.to
     ))
 }
@@ -149,8 +148,9 @@ fn describe(entry: &SocketEntry) -> String {
     cells.join(" ")
 }
 
-/// Signals each target whose start time still matches, then waits up to `wait` for them to
-/// exit. A pid whose start time changed was reused: it is never signalled.
+/// Signals each target that is still the process the scan saw, then waits up to `wait` for
+/// them to exit. A pid whose start time changed was reused: it is never signalled, and neither
+/// is one whose start time the scan could not read.
 pub fn execute(
     targets: &[Target],
     signal: i32,
@@ -160,11 +160,10 @@ pub fn execute(
     let mut fates: Vec<Fate> = targets
         .iter()
         .map(|target| {
-            let pid = target.process.pid;
-            if target.start.is_none() || processes.start(pid) != target.start {
+            let Some(start) = target.start else {
                 return Fate::GoneBeforeSignal;
-            }
-            match processes.signal(pid, signal) {
+            };
+            match processes.signal(target.process.pid, start, signal) {
                 Ok(()) => Fate::StillRunning,
                 Err(errno) if errno == libc::ESRCH => Fate::GoneBeforeSignal,
                 Err(_) => Fate::PermissionDenied,
@@ -207,26 +206,16 @@ pub fn parse_signal(text: &str) -> Result<(i32, String), String> {
         })
 }
 
-/// The live machine: /proc/PID/stat's start time, and kill(2).
+/// The live machine, through the source's OS layer.
 pub struct Live;
 
 impl Processes for Live {
     fn start(&self, pid: u32) -> Option<u64> {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // After the name in parentheses (which may hold spaces): the state (field 3), and the
-        // start time (field 22). A zombie has exited; only its parent has not reaped it yet.
-        let mut fields = stat.get(stat.rfind(')')? + 2..)?.split_whitespace();
-        let state = fields.next()?;
-        if state == "Z" || state == "X" {
-            return None;
-        }
-        fields.nth(18)?.parse().ok()
+        crate::source::process_start(pid)
     }
 
-    fn signal(&self, pid: u32, signal: i32) -> Result<(), i32> {
-        let signal = nix::sys::signal::Signal::try_from(signal).map_err(|e| e as i32)?;
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).map_err(|_| libc::ESRCH)?);
-        nix::sys::signal::kill(pid, signal).map_err(|errno| errno as i32)
+    fn signal(&self, pid: u32, start: u64, signal: i32) -> Result<(), i32> {
+        crate::source::signal_if_same(pid, start, signal)
     }
 }
 
@@ -276,7 +265,7 @@ pub fn run(
         let note = nothing_holds(request, &holders.searched, source);
         return Ok((ExitCode::NoMatch, vec![note]));
     }
-    let (targets, refused) = plan(&held, processes, request.force);
+    let (targets, refused) = plan(&held, request.force);
     let mut notes: Vec<String> = refused
         .iter()
         .map(|r| format!("not signalling {} ({}): {}", r.pid, r.program, r.reason))
@@ -567,7 +556,10 @@ mod tests {
             self.starts.borrow().get(&pid).copied()
         }
 
-        fn signal(&self, pid: u32, _signal: i32) -> Result<(), i32> {
+        fn signal(&self, pid: u32, start: u64, _signal: i32) -> Result<(), i32> {
+            if self.start(pid) != Some(start) {
+                return Err(libc::ESRCH);
+            }
             if self.refusing.contains(&pid) {
                 return Err(libc::EPERM);
             }
@@ -606,6 +598,26 @@ mod tests {
         );
         assert_eq!(fates, [Fate::Exited, Fate::GoneBeforeSignal]);
         assert_eq!(*table.signalled.borrow(), [10]);
+    }
+
+    #[test]
+    fn the_start_time_is_the_scans_so_a_pid_reused_before_the_plan_is_not_signalled() {
+        // The scan saw pid 12 start at 700; it died and a newcomer took 12 (start 800) before
+        // the plan was made.
+        let mut entry = crate::source::FakeSource::sample().entries[0].clone();
+        let seen = ProcessInfo {
+            pid: 12,
+            start_ticks: Some(700),
+            ..ProcessInfo::default()
+        };
+        entry.processes = vec![Arc::new(seen)];
+        let table = Table::default();
+        table.starts.borrow_mut().insert(12, 800);
+        let (targets, _) = plan(&[&entry], false);
+        assert_eq!(targets[0].start, Some(700));
+        let fates = execute(&targets, 15, &table, Duration::ZERO);
+        assert_eq!(fates, [Fate::GoneBeforeSignal]);
+        assert!(table.signalled.borrow().is_empty());
     }
 
     #[test]

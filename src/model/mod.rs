@@ -308,6 +308,11 @@ pub struct ProcessInfo {
     /// For a container's port forwarder: where it forwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forwards: Option<Forward>,
+    /// When the process started, in the kernel's clock ticks since boot, read when its sockets
+    /// were: it tells this process from a later one given the same pid (`ports kill` signals
+    /// only the process it saw). Not in JSON: it means nothing off this boot of this machine.
+    #[serde(skip)]
+    pub start_ticks: Option<u64>,
 }
 
 impl ProcessInfo {

@@ -167,14 +167,16 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<SocketAddr> {
 }
 
 /// Where a docker-proxy process forwards, with the container found by its address and, for TCP,
-/// the process listening there found by `listener_in(container pid, address)`.
+/// the process listening there found by `listener_in(container pid, address)`. `None` unless a
+/// container Docker knows really has that address: anyone can name a process `docker-proxy`
+/// and give it such arguments, and `ports kill` spares a forwarder.
 pub fn forward(
     cmdline: &str,
     files: &mut ContainerFiles,
     listener_in: impl Fn(u32, SocketAddr) -> Option<Listener>,
 ) -> Option<Forward> {
     let to = docker_proxy_target(cmdline)?;
-    let container = files.docker_at(to.ip());
+    let container = Some(files.docker_at(to.ip())?);
     let tcp = !cmdline
         .split_whitespace()
         .any(|arg| arg == "udp" || arg == "sctp");
@@ -186,11 +188,44 @@ pub fn forward(
     })
 }
 
+/// Whether process `pid` runs as root from an executable only root can change: the file (read
+/// through /proc/PID/exe, so a replaced binary still answers) and its directory belong to root
+/// and no one else may write them. Docker's forwarder is installed so; a copy another user
+/// planted is not.
+pub fn runs_root_owned_executable(pid: u32, uid: Option<u32>, exe: Option<&str>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let root_only = |meta: std::fs::Metadata| meta.uid() == 0 && meta.mode() & 0o022 == 0;
+    let exe = exe.map(|exe| exe.trim_end_matches(" (deleted)"));
+    let dir = exe.and_then(|exe| Path::new(exe).parent());
+    let file = std::fs::metadata(format!("/proc/{pid}/exe"));
+    uid == Some(0)
+        && file.is_ok_and(root_only)
+        && dir.is_some_and(|dir| std::fs::metadata(dir).is_ok_and(root_only))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const ID: &str = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211";
+
+    #[test]
+    fn only_root_running_a_root_owned_executable_passes_for_a_daemon() {
+        let me = std::process::id();
+        let exe = std::env::current_exe().unwrap();
+        let exe = exe.to_str();
+        // The tests run as root, from target/ (root's, not writable by others).
+        assert!(runs_root_owned_executable(me, Some(0), exe));
+        assert!(!runs_root_owned_executable(me, Some(1000), exe));
+        assert!(!runs_root_owned_executable(me, None, exe));
+        let planted = tempfile::tempdir().unwrap();
+        let dir = planted.path().to_str().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let writable = std::fs::Permissions::from_mode(0o777);
+        std::fs::set_permissions(planted.path(), writable).unwrap();
+        let there = format!("{dir}/docker-proxy");
+        assert!(!runs_root_owned_executable(me, Some(0), Some(&there)));
+    }
 
     #[test]
     fn docker_config_gives_name_and_addresses() {

@@ -30,6 +30,18 @@ pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
 
+/// A process's start time now, in the OS's clock ticks; `None` when it is gone (or the OS
+/// cannot tell).
+pub fn process_start(pid: u32) -> Option<u64> {
+    os::start_ticks(pid)
+}
+
+/// Sends `signal` to `pid` only if it is still the process that started at `start` (see
+/// `ports kill`); the error is the errno.
+pub fn signal_if_same(pid: u32, start: u64, signal: i32) -> Result<(), i32> {
+    os::signal_if_same(pid, start, signal)
+}
+
 /// Why sockets could not be listed at all. Partial visibility is not an error: it is a
 /// [`Problem`] in the snapshot, and the listing goes on.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,16 @@ pub(super) const NOT_ROOT_HINT: &str = "they belong to other users; run with sud
 /// netstat2 knows nothing of network namespaces.
 pub(super) const SEES_NAMESPACES: bool = false;
 
+/// netstat2 gives no start times: owners are not checked against a reused pid.
+pub(super) fn start_ticks(_pid: u32) -> Option<u64> {
+    None
+}
+
+/// Signals need a process's start time to prove it is the one seen: not here yet.
+pub(super) fn signal_if_same(_pid: u32, _start: u64, _signal: i32) -> Result<(), i32> {
+    Err(38) // ENOSYS
+}
+
 /// netstat2 lists owners with the sockets: nothing to remember between snapshots.
 #[derive(Debug, Default)]
 pub(super) struct OwnerMemory;
@@ -46,5 +56,6 @@ pub(super) fn sockets_with_owners(
         problems: Vec::new(),
         hidden_because: None,
         unseen: Default::default(),
+        starts: Vec::new(),
     })
 }

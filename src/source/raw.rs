@@ -22,6 +22,9 @@ pub struct RawSnapshot {
     pub hidden_because: Option<HiddenReason>,
     /// Whose processes could not be read.
     pub unseen: Unseen,
+    /// `(pid, start time in clock ticks)` of each owner, read with its fds (sorted by pid); empty
+    /// where the OS layer cannot tell.
+    pub starts: Vec<(u32, u64)>,
 }
 
 /// Whose processes a scan could not read, so may hold a socket unseen.

@@ -40,15 +40,17 @@ impl SocketSource for SystemSource {
             mut problems,
             hidden_because,
             unseen,
+            starts,
         } = os::sockets_with_owners(query, self.owner_memory.as_mut())?;
         let pids = owners.iter().map(|&(_, pid)| pid);
-        let processes = match self.describe(pids.clone(), query.owner_context) {
+        let mut processes = match self.describe(pids.clone(), query.owner_context) {
             Ok(processes) => processes,
             Err(error) => {
                 problems.push(Problem::ProcessDetailsUnavailable { error });
                 bare_pids(pids)
             }
         };
+        keep_the_processes_seen(&mut processes, &starts, os::start_ticks);
         // A pid missing from `processes` exited after the fd scan: it no longer owns anything.
         for (index, pid) in owners {
             if let Some(process) = processes.get(&pid) {
@@ -71,6 +73,25 @@ impl SocketSource for SystemSource {
             host: host_name(),
         })
     }
+}
+
+/// Drops the details of a pid whose process started at another time than the one whose fds were
+/// read: that one exited and its pid was reused before its details were read, so the details
+/// are a newcomer's. The start read after the details, equal to the one read with the fds,
+/// proves the same process lived throughout. Keeps the scan's start time for `ports kill`.
+fn keep_the_processes_seen(
+    processes: &mut HashMap<u32, Arc<ProcessInfo>>,
+    starts: &[(u32, u64)],
+    start_now: impl Fn(u32) -> Option<u64>,
+) {
+    processes.retain(|&pid, process| {
+        let Ok(found) = starts.binary_search_by_key(&pid, |&(p, _)| p) else {
+            return true; // no start time to check against (another OS, an unreadable stat)
+        };
+        let seen = starts[found].1;
+        Arc::make_mut(process).start_ticks = Some(seen);
+        start_now(pid) == Some(seen)
+    });
 }
 
 /// A socket whose visible owners all run as users other than its creator, while that user's
@@ -231,7 +252,9 @@ fn add_context(
         files.name(&mut container);
         container
     });
-    if info.program() == "docker-proxy" {
+    let runs_as_docker =
+        || containers::runs_root_owned_executable(info.pid, info.uid, info.exe.as_deref());
+    if info.program() == "docker-proxy" && runs_as_docker() {
         info.forwards = containers::forward(&info.cmdline, files, os::listener_in);
     }
 }
@@ -276,6 +299,23 @@ fn join_lossy(args: &[std::ffi::OsString]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_read_after_a_pid_was_reused_are_dropped() {
+        let mut processes = bare_pids([10, 20, 30].into_iter());
+        // 10 lived throughout; 20's pid went to a newcomer; 30's start could not be read.
+        let starts = [(10, 500), (20, 600)];
+        let now = |pid| match pid {
+            10 => Some(500),
+            20 => Some(900),
+            _ => None,
+        };
+        keep_the_processes_seen(&mut processes, &starts, now);
+        let mut kept: Vec<u32> = processes.keys().copied().collect();
+        kept.sort_unstable();
+        assert_eq!(kept, [10, 30]);
+        assert_eq!(processes[&10].start_ticks, Some(500));
+    }
 
     #[cfg(unix)]
     #[test]

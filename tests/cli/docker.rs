@@ -187,6 +187,16 @@ fn a_published_port_names_its_container_and_host_networking_is_attributed() {
         text.contains(&format!("(busybox, pid {inner})")),
         "the card names the process behind the forwarder: {text}"
     );
+    let port = published.to_string();
+    let refused = ports().args(["kill", &port, "--dry-run"]).output().unwrap();
+    let why = explain(&["kill", &port, "--dry-run"], &refused);
+    let note = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        note.contains(&format!(
+            "stop the container with: docker stop {web} (or use --force)"
+        )),
+        "Docker's own forwarder is spared, with a command that pastes: {why}"
+    );
     let args = ["-N", "-l", "8080"];
     let (everywhere, output) = json(&args);
     let why = explain(&args, &output);

@@ -210,3 +210,35 @@ fn the_question_on_a_terminal_defaults_to_no() {
     assert!(screen.contains("exited"), "{screen}");
     assert!(!holder.alive(), "y signals: {screen}");
 }
+
+/// Named `docker-proxy`, with Docker's arguments, but no container has that address.
+const FORGED_PROXY: &str = "import socket,time\nopen('/proc/self/comm','w').write('docker-proxy')\n\
+    s=socket.socket();s.bind(('127.0.0.1',0));s.listen()\n\
+    print(s.getsockname()[1],flush=True);time.sleep(60)";
+
+#[test]
+fn a_process_that_only_looks_like_dockers_forwarder_is_not_spared() {
+    let proxy_args = [
+        "-proto",
+        "tcp",
+        "-container-ip",
+        "172.31.255.254",
+        "-container-port",
+        "80",
+    ];
+    let (child, line) = start_and_read_line(
+        Command::new(PYTHON)
+            .args(["-c", FORGED_PROXY])
+            .args(proxy_args),
+    );
+    let forged = Holder {
+        port: line.trim().to_owned(),
+        child,
+    };
+    let args = [forged.port.as_str(), "--dry-run", "--json"];
+    let output = kill(&args);
+    let why = explain(&args, &output);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect(&why);
+    assert_eq!(report["refused"], serde_json::json!([]), "{why}");
+    assert_eq!(report["targets"][0]["pid"], forged.child.id(), "{why}");
+}

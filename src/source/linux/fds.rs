@@ -5,7 +5,7 @@
 //! stack buffer, in chunks of fds shared between threads: one process may hold most sockets, so
 //! splitting by process would leave a core idle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -15,6 +15,8 @@ use std::thread;
 
 use rustix::fs::{CWD, Dir, Mode, OFlags, openat, readlinkat_raw};
 use rustix::io::Errno;
+
+use super::process::start_ticks_at;
 
 /// Fds read by one thread at a time: small enough to balance, large enough to be cheap to hand out.
 const CHUNK: usize = 512;
@@ -30,6 +32,9 @@ pub struct OwnerMap {
     pub saw_self: bool,
     /// The users the refused processes run as.
     pub refused_uids: Vec<u32>,
+    /// `(pid, start time)` of each holder, read through its open fd directory, so it is the
+    /// start of the very process whose fds were read; sorted by pid.
+    pub starts: Vec<(u32, u64)>,
 }
 
 impl OwnerMap {
@@ -50,7 +55,14 @@ impl OwnerMap {
             refused,
             saw_self,
             refused_uids: Vec::new(),
+            starts: Vec::new(),
         }
+    }
+
+    fn with_starts(mut self, mut starts: Vec<(u32, u64)>) -> OwnerMap {
+        starts.sort_unstable();
+        self.starts = starts;
+        self
     }
 }
 
@@ -65,10 +77,10 @@ struct FdDir {
 pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let pids = list_pids()?;
     let saw_self = pids.contains(&std::process::id());
-    let (pairs, refused) = read_processes(threads, &pids);
-    let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
-    map.refused_uids = owners_of(&refused);
-    Ok(map)
+    let read = read_processes(threads, &pids);
+    let mut map = OwnerMap::from_pairs(read.pairs, read.refused.len(), saw_self);
+    map.refused_uids = owners_of(&read.refused);
+    Ok(map.with_starts(read.starts))
 }
 
 /// Scans that may reuse what processes held, between two full scans.
@@ -82,8 +94,8 @@ const FULL_SCAN_EVERY: u32 = 5;
 /// the same count: every fifth scan is full, so such an owner is wrong for at most that long.
 #[derive(Debug, Default)]
 pub struct FdMemory {
-    /// pid -> (fd count, the socket inodes it held). Refused processes are never remembered.
-    held: HashMap<u32, (i64, Vec<u32>)>,
+    /// pid -> what it held. Refused processes are never remembered.
+    held: HashMap<u32, Held>,
     /// Processes the last scan did not read again.
     pub reused: usize,
     since_full: u32,
@@ -93,6 +105,14 @@ impl FdMemory {
     pub fn forget(&mut self) {
         self.held.clear();
     }
+}
+
+/// What one process held at the last scan.
+#[derive(Debug, Default)]
+struct Held {
+    fd_count: i64,
+    inodes: Vec<u32>,
+    start: Option<u64>,
 }
 
 /// Like `scan`, reading again only the processes whose fd count changed since `memory`.
@@ -107,34 +127,63 @@ pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Re
         found.push((pid, fd_count(pid)));
     });
     let unchanged = |&(pid, count): &(u32, i64)| {
-        count > 0 && memory.held.get(&pid).is_some_and(|(was, _)| *was == count)
+        count > 0
+            && memory
+                .held
+                .get(&pid)
+                .is_some_and(|held| held.fd_count == count)
     };
     let (kept, changed): (Vec<_>, Vec<_>) = counts.into_iter().partition(unchanged);
     memory.reused = kept.len();
     let changed_pids: Vec<u32> = changed.iter().map(|&(pid, _)| pid).collect();
-    let (mut pairs, refused) = read_processes(threads, &changed_pids);
-    // A refused process is read (and counted) every time: its sockets stay hidden, not empty.
-    let readable = changed
-        .into_iter()
-        .filter(|(pid, _)| !refused.contains(pid));
-    let mut held: HashMap<u32, (i64, Vec<u32>)> = readable
-        .map(|(pid, count)| (pid, (count, Vec::new())))
-        .collect();
-    for &(inode, pid) in &pairs {
-        if let Some((_, inodes)) = held.get_mut(&pid) {
-            inodes.push(inode);
-        }
-    }
+    let Read {
+        mut pairs,
+        refused,
+        mut starts,
+    } = read_processes(threads, &changed_pids);
+    let mut held = newly_held(&changed, &refused, &pairs, &starts);
     for (pid, _) in kept {
-        if let Some((count, inodes)) = memory.held.remove(&pid) {
-            pairs.extend(inodes.iter().map(|&inode| (inode, pid)));
-            held.insert(pid, (count, inodes));
+        if let Some(was) = memory.held.remove(&pid) {
+            pairs.extend(was.inodes.iter().map(|&inode| (inode, pid)));
+            starts.extend(was.start.map(|start| (pid, start)));
+            held.insert(pid, was);
         }
     }
     memory.held = held;
     let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
     map.refused_uids = owners_of(&refused);
-    Ok(map)
+    Ok(map.with_starts(starts))
+}
+
+/// What the processes read again hold now. A refused process is read (and counted) every
+/// time: its sockets stay hidden, not empty.
+fn newly_held(
+    changed: &[(u32, i64)],
+    refused: &[u32],
+    pairs: &[(u32, u32)],
+    starts: &[(u32, u64)],
+) -> HashMap<u32, Held> {
+    let readable = changed.iter().filter(|(pid, _)| !refused.contains(pid));
+    let mut held: HashMap<u32, Held> = readable
+        .map(|&(pid, fd_count)| {
+            let start = starts.iter().find(|&&(p, _)| p == pid).map(|&(_, s)| s);
+            let inodes = Vec::new();
+            (
+                pid,
+                Held {
+                    fd_count,
+                    inodes,
+                    start,
+                },
+            )
+        })
+        .collect();
+    for &(inode, pid) in pairs {
+        if let Some(process) = held.get_mut(&pid) {
+            process.inodes.push(inode);
+        }
+    }
+    held
 }
 
 /// The number of fds `pid` has open, or 0 where the kernel does not say (before Linux 6.2).
@@ -144,8 +193,18 @@ fn fd_count(pid: u32) -> i64 {
     rustix::fs::stat(path).map_or(0, |stat| stat.st_size)
 }
 
-/// The `(inode, pid)` socket links of `pids`, and the pids whose fds the kernel refused.
-fn read_processes(threads: usize, pids: &[u32]) -> (Vec<(u32, u32)>, Vec<u32>) {
+/// What reading some processes' fds found.
+struct Read {
+    /// `(inode, pid)` socket links.
+    pairs: Vec<(u32, u32)>,
+    /// The pids whose fds the kernel refused.
+    refused: Vec<u32>,
+    /// `(pid, start time)` of the processes that hold a socket.
+    starts: Vec<(u32, u64)>,
+}
+
+/// Reads the socket links of `pids`, and the start time of those holding one.
+fn read_processes(threads: usize, pids: &[u32]) -> Read {
     let refused = Mutex::new(Vec::new());
     let refuse = |pid| {
         refused
@@ -176,7 +235,16 @@ fn read_processes(threads: usize, pids: &[u32]) -> (Vec<(u32, u32)>, Vec<u32>) {
             }
         },
     );
-    (pairs, refused.into_inner().unwrap_or_default())
+    let holders: HashSet<u32> = pairs.iter().map(|&(_, pid)| pid).collect();
+    let holding: Vec<&FdDir> = dirs.iter().filter(|d| holders.contains(&d.pid)).collect();
+    let starts = in_parallel(threads, &holding, |dir, starts: &mut Vec<(u32, u64)>| {
+        starts.extend(start_ticks_at(&dir.dir, "../stat").map(|start| (dir.pid, start)));
+    });
+    Read {
+        pairs,
+        refused: refused.into_inner().unwrap_or_default(),
+        starts,
+    }
 }
 
 /// Whether process `pid` holds socket `inode` (false when it cannot be read).

@@ -8,6 +8,7 @@
 mod diag;
 mod fds;
 mod netns;
+mod process;
 mod procnet;
 mod unix;
 
@@ -77,7 +78,7 @@ pub(super) fn sockets_with_owners(
     };
     let hidden_because = hidden_because(&owners);
     let unseen = unseen(&owners, hidden_because.as_ref());
-    let owners = owners.unwrap_or_default();
+    let mut owners = owners.unwrap_or_default();
     let mut pairs = Vec::with_capacity(sockets.len());
     for (entry, index) in sockets.iter_mut().zip(0..) {
         let before = pairs.len();
@@ -95,6 +96,7 @@ pub(super) fn sockets_with_owners(
         problems,
         hidden_because,
         unseen,
+        starts: std::mem::take(&mut owners.starts),
     })
 }
 
@@ -302,6 +304,8 @@ pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
         name: name.trim_end().to_owned(),
     })
 }
+
+pub(super) use process::{signal_if_same, start_ticks};
 
 /// Whose processes could not be read, for owners that may be partly hidden.
 fn unseen(owners: &rustix::io::Result<OwnerMap>, reason: Option<&HiddenReason>) -> Unseen {
