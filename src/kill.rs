@@ -275,7 +275,8 @@ pub fn run(
         notes.push(unseen_holders_note(holders.hidden_because.as_ref()));
     }
     if !request.json {
-        write_plan(&targets, &request.signal.1, out)?;
+        let sure = request.yes && !request.dry_run;
+        write_plan(&targets, &request.signal.1, sure, out)?;
     }
     let go =
         !request.dry_run && !targets.is_empty() && confirmed(request, targets.len(), out, input)?;
@@ -378,11 +379,15 @@ fn holders_after(request: &Request, source: &mut dyn SocketSource) -> anyhow::Re
     Ok(holders(request, source)?.sockets.len())
 }
 
-fn write_plan(targets: &[Target], signal: &str, out: &mut dyn Write) -> io::Result<()> {
+/// The plan: "would go to" while it may still be declined, "Sending" when `--yes` sends it.
+fn write_plan(targets: &[Target], signal: &str, sure: bool, out: &mut dyn Write) -> io::Result<()> {
     if targets.is_empty() {
         return Ok(());
     }
-    writeln!(out, "{signal} would go to:")?;
+    match sure {
+        true => writeln!(out, "Sending {signal} to:")?,
+        false => writeln!(out, "{signal} would go to:")?,
+    }
     let mut table = Table::new();
     table
         .load_style(presets::NOTHING)

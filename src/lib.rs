@@ -19,4 +19,5 @@ pub mod settings;
 pub mod sort;
 pub mod source;
 pub mod summary;
+pub mod usage;
 pub mod watch;

@@ -2,7 +2,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::error::ErrorKind;
 use owo_colors::OwoColorize;
 
 use ports::app;
@@ -13,9 +13,10 @@ use ports::render::Format;
 use ports::sanitize::sanitize;
 use ports::settings::{Settings, Terminal};
 use ports::source::{FakeSource, SocketSource, SystemSource};
+use ports::usage;
 
 fn main() -> ExitCode {
-    let opts = match Opts::try_parse() {
+    let opts = match Opts::try_parse_from(usage::normalize(std::env::args_os())) {
         Ok(opts) => opts,
         Err(error)
             if matches!(
@@ -27,9 +28,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            return fail(
-                &habit_hint(&error).unwrap_or_else(|| one_line(&error.render().to_string())),
-            );
+            let mut lines = usage::explain(&error).into_iter();
+            let code = fail(&lines.next().unwrap_or_default());
+            lines.for_each(|line| say(&line));
+            return code;
         }
     };
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
@@ -217,71 +219,6 @@ fn typed_filters() -> String {
         .filter(|arg| !arg.starts_with("--watch"));
     let args: Vec<String> = args.map(|arg| sanitize(&arg).into_owned()).collect();
     args.join(" ")
-}
-
-/// Options of ss, netstat and lsof that `ports` has no flag for: the way to get the same here.
-const HABITS: [(&str, &str); 8] = [
-    (
-        "-e",
-        "ss -e (extended): ports --json has each socket's uid and inode",
-    ),
-    ("-o", "ss -o (timers) is not shown by ports"),
-    ("-m", "ss -m (socket memory) is not shown by ports"),
-    (
-        "-K",
-        "ports does not kill sockets; ports kill PORT signals the processes holding it",
-    ),
-    (
-        "-H",
-        "ports always prints its header: ports --csv | tail -n +2 drops it",
-    ),
-    (
-        "-T",
-        "lsof -sTCP:LISTEN: use -l (listeners) or --state STATE",
-    ),
-    (
-        "-f",
-        "address family: use -4 or -6 (and -t, -u for the protocol)",
-    ),
-    (
-        "-g",
-        "netstat -g (multicast groups) is not shown by ports: ip maddr shows them",
-    ),
-];
-
-/// A one-line hint for a flag that another tool has and `ports` does not.
-fn habit_hint(error: &clap::Error) -> Option<String> {
-    if error.kind() != ErrorKind::UnknownArgument {
-        return None;
-    }
-    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
-        return None;
-    };
-    let (_, hint) = HABITS.iter().find(|(flag, _)| arg == flag)?;
-    Some(format!("unexpected argument '{arg}': {hint}"))
-}
-
-/// clap's message spans several lines; the first names the bad value, and a
-/// `[possible values: ...]` line, when there is one, says what to write instead. A first line
-/// ending in `:` ("required arguments were not provided:") is followed by what it lists.
-fn one_line(text: &str) -> String {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or(text);
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    if first.ends_with(':') {
-        let listed: Vec<&str> = lines
-            .map(str::trim)
-            .take_while(|line| !line.is_empty())
-            .collect();
-        return format!("{first} {}", listed.join(" "));
-    }
-    match lines
-        .map(str::trim)
-        .find(|line| line.starts_with("[possible values"))
-    {
-        Some(values) => format!("{first} {values}"),
-        None => first.to_owned(),
-    }
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -29,8 +29,13 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
             "invalid value 'size' for '--sort <KEY>'",
         ),
         (
-            &["--color", "sometimes"],
+            &["--color=sometimes"],
             "invalid value 'sometimes' for '--color [<WHEN>]'",
+        ),
+        (
+            // Not a colour value, so not taken as one: `--color` alone, then a port.
+            &["--color", "sometimes"],
+            "invalid value 'sometimes' for '[PORT|PATH]...': unknown service 'sometimes'",
         ),
         (&["--pid", "abc"], "invalid value 'abc' for '--pid <PID>'"),
         (&["--pid", "-1"], "unexpected argument '-1'"),

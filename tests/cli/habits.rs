@@ -315,3 +315,40 @@ impl Drop for Holder {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn color_takes_a_value_or_stands_alone_before_a_port() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let cases = [
+        (vec!["--color", port.as_str()], true),
+        (vec!["-l", "--color", port.as_str()], true),
+        (vec!["--color", "always", port.as_str()], true),
+        (vec!["--color", "never", port.as_str()], false),
+    ];
+    for (args, coloured) in cases {
+        let output = ports().args(&args).output().unwrap();
+        let why = explain(&args, &output);
+        assert_eq!(output.status.code(), Some(0), "{why}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains(&port), "{why}");
+        assert_eq!(stdout.contains('\x1b'), coloured, "{why}");
+    }
+}
+
+#[test]
+fn a_mistyped_flag_gets_claps_suggestion() {
+    let output = ports().arg("--lisen").output().unwrap();
+    let why = explain(&["--lisen"], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: unexpected argument '--lisen' found\n"),
+        "{why}"
+    );
+    assert!(
+        stderr.contains("a similar argument exists: '--listen'"),
+        "{why}"
+    );
+    assert!(stderr.contains("try 'ports --help'"), "{why}");
+}

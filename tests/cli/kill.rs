@@ -69,6 +69,10 @@ fn a_listener_is_freed_and_its_client_is_left_alone() {
         "{why}"
     );
     assert!(
+        stdout.starts_with("Sending SIGTERM to:\n"),
+        "--yes sends: {why}"
+    );
+    assert!(
         stdout.contains(&format!("port {}: free", server.port)),
         "{why}"
     );
@@ -127,7 +131,9 @@ fn without_a_terminal_or_in_a_dry_run_nothing_is_signalled() {
         "{}",
         explain(&["kill --dry-run"], &dry)
     );
-    assert!(String::from_utf8_lossy(&dry.stdout).contains(&holder.child.id().to_string()));
+    let plan = String::from_utf8_lossy(&dry.stdout);
+    assert!(plan.contains(&holder.child.id().to_string()));
+    assert!(plan.starts_with("SIGTERM would go to:\n"), "{plan}");
     assert!(holder.alive(), "neither signalled it");
 }
 
