@@ -34,6 +34,8 @@ pub struct Screen {
     pub paused: bool,
     /// Rows scrolled past.
     pub scroll: usize,
+    /// Rows the table showed at the last frame (under its header, above the notes): a page.
+    pub page: usize,
     /// What could not be seen, said under the table.
     pub notes: Vec<String>,
     pub color: bool,
@@ -76,6 +78,9 @@ fn restore_on_signals(drawing: Arc<Mutex<()>>) -> std::io::Result<()> {
         if let Some(signal) = signals.forever().next() {
             let _no_more_frames = drawing.lock();
             let _ = ratatui::try_restore();
+            // The terminal's Drop shows the cursor again, and it never runs on this path.
+            let _ =
+                ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
             std::process::exit(128 + signal);
         }
     });
@@ -108,9 +113,8 @@ fn watch(
                 .min(Duration::from_millis(250)),
         )? {
             dirty = true;
-            let page = terminal.size()?.height.saturating_sub(4) as usize;
             if let TermEvent::Key(key) = event::read()?
-                && let Some(code) = on_key(key, screen, page)
+                && let Some(code) = on_key(key, screen)
             {
                 return Ok(code);
             }
@@ -132,18 +136,16 @@ fn refresh(
         .collect();
     screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
     screen.tracker.update(listing.entries, order(settings));
-    screen.scroll = screen
-        .scroll
-        .min(screen.tracker.rows().len().saturating_sub(1));
+    screen.scroll = screen.scroll.min(screen.last_top());
     screen.fitted = None;
     Ok(())
 }
 
 /// Handles a key; the exit code when it ends the watch: q and Esc quit (0), Ctrl-C interrupts
-/// (130, as the stream's SIGINT does).
-pub fn on_key(key: KeyEvent, screen: &mut Screen, page: usize) -> Option<ExitCode> {
+/// (130, as the stream's SIGINT does). Scrolling stops when the last row is at the bottom.
+pub fn on_key(key: KeyEvent, screen: &mut Screen) -> Option<ExitCode> {
     let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
-    let last = screen.tracker.rows().len().saturating_sub(1);
+    let (last, page) = (screen.last_top(), screen.page.max(1));
     match key.code {
         _ if ctrl_c => return Some(ExitCode::Interrupted),
         KeyCode::Char('q') | KeyCode::Esc => return Some(ExitCode::Matched),
@@ -176,6 +178,7 @@ pub fn draw(frame: &mut Frame, screen: &mut Screen) {
     .areas(frame.area());
     frame.render_widget(Paragraph::new(header(screen)), head);
     let widths = screen.widths(body.width).to_vec();
+    screen.page = usize::from(body.height.saturating_sub(1));
     frame.render_widget(table(screen, &widths, body.height), body);
     let notes = screen.notes.iter().map(|note| TextLine::from(note.clone()));
     let notes = Paragraph::new(notes.collect::<Vec<_>>()).wrap(Wrap { trim: true });
@@ -211,6 +214,12 @@ fn header(screen: &Screen) -> TextLine<'static> {
 
 impl Screen {
     /// The listing's time in seconds since the Unix epoch, for ages.
+    /// The scroll position that shows the last row at the bottom of a page.
+    fn last_top(&self) -> usize {
+        let rows = self.tracker.rows().len();
+        rows.saturating_sub(self.page.max(1))
+    }
+
     fn now(&self) -> Option<u64> {
         epoch_seconds(self.at?)
     }
@@ -365,19 +374,42 @@ mod tests {
     #[test]
     fn keys_quit_pause_and_scroll_within_the_rows() {
         let mut screen = screen();
+        screen.page = 3;
+        let rows = screen.tracker.rows().len();
+        assert!(rows > 6, "{rows} rows");
         let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
-        assert_eq!(on_key(key(KeyCode::Char('p')), &mut screen, 5), None);
+        assert_eq!(on_key(key(KeyCode::Char('p')), &mut screen), None);
         assert!(screen.paused);
-        assert_eq!(on_key(key(KeyCode::PageDown), &mut screen, 5), None);
-        assert_eq!(screen.scroll, 5);
-        assert_eq!(on_key(key(KeyCode::PageDown), &mut screen, 5), None);
-        assert_eq!(screen.scroll, screen.tracker.rows().len() - 1);
-        assert_eq!(on_key(key(KeyCode::Home), &mut screen, 5), None);
+        assert_eq!(on_key(key(KeyCode::PageDown), &mut screen), None);
+        assert_eq!(screen.scroll, 3);
+        for _ in 0..rows {
+            on_key(key(KeyCode::PageDown), &mut screen);
+        }
+        assert_eq!(screen.scroll, rows - 3, "the last page is full");
+        assert_eq!(on_key(key(KeyCode::Home), &mut screen), None);
         assert_eq!(screen.scroll, 0);
+        assert_eq!(on_key(key(KeyCode::End), &mut screen), None);
+        assert_eq!(
+            screen.scroll,
+            rows - 3,
+            "End shows the last row at the bottom"
+        );
         let quit = Some(ExitCode::Matched);
-        assert_eq!(on_key(key(KeyCode::Char('q')), &mut screen, 5), quit);
-        assert_eq!(on_key(key(KeyCode::Esc), &mut screen, 5), quit);
+        assert_eq!(on_key(key(KeyCode::Char('q')), &mut screen), quit);
+        assert_eq!(on_key(key(KeyCode::Esc), &mut screen), quit);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(on_key(ctrl_c, &mut screen, 5), Some(ExitCode::Interrupted));
+        assert_eq!(on_key(ctrl_c, &mut screen), Some(ExitCode::Interrupted));
+    }
+
+    #[test]
+    fn a_page_is_the_rows_shown_so_a_wrapped_note_shortens_it() {
+        let mut screen = screen();
+        let _ = frame(&mut screen);
+        let with_one_line = screen.page;
+        // 24 lines: header, table header, the note, the keys.
+        assert_eq!(with_one_line, 24 - 4);
+        screen.notes = vec!["x".repeat(200)]; // three lines at 80 columns
+        let _ = frame(&mut screen);
+        assert_eq!(screen.page, with_one_line - 2);
     }
 }

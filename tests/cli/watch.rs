@@ -306,14 +306,18 @@ impl Tmux {
         line.unwrap_or_default().trim().to_owned()
     }
 
-    /// The terminal is itself again: no alternate screen, and the prompt is back.
+    /// The terminal is itself again: no alternate screen, the cursor shown, the prompt back.
     fn restored(&self) -> (bool, String) {
         let (back, screen) = self.wait_for(|screen| {
             let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
             lines.last().is_some_and(|line| line.trim_end() == "ready$")
         });
-        let alternate = self.output(&["display-message", "-p", "-t", "w", "#{alternate_on}"]);
-        (back && alternate.trim() == "0", screen)
+        let flags = "#{alternate_on} #{cursor_flag}";
+        let flags = self.output(&["display-message", "-p", "-t", "w", flags]);
+        (
+            back && flags.trim() == "0 1",
+            format!("{screen}\nflags: {flags}"),
+        )
     }
 }
 

@@ -69,6 +69,7 @@ pub(super) fn sockets_with_owners(
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     let (mut sockets, problems) = dumped?;
+    keep_last_of_each_socket(&mut sockets);
     if let Some(error) = the_one_namespace_unreadable(query, &problems) {
         return Err(error);
     }
@@ -98,6 +99,28 @@ pub(super) fn sockets_with_owners(
         unseen,
         starts: std::mem::take(&mut owners.starts),
     })
+}
+
+/// A socket that changed state between two dump requests (bound, then established) comes back
+/// from both: one socket, one entry, the later state winning. Sockets are told apart by
+/// namespace and cookie; one without a cookie (the /proc/net fallback) is kept as it is.
+fn keep_last_of_each_socket(sockets: &mut Vec<SocketEntry>) {
+    let mut last: HashMap<(u64, u64), usize> = HashMap::new();
+    for (index, entry) in sockets.iter().enumerate() {
+        if let Some(cookie) = entry.cookie {
+            last.insert((entry.netns.inode, cookie), index);
+        }
+    }
+    if last.len() == sockets.iter().filter(|e| e.cookie.is_some()).count() {
+        return; // nothing listed twice: the usual case costs one pass
+    }
+    let mut index = 0;
+    sockets.retain(|entry| {
+        index += 1;
+        entry
+            .cookie
+            .is_none_or(|cookie| last[&(entry.netns.inode, cookie)] == index - 1)
+    });
 }
 
 /// What each process held at the last snapshot, and which sockets had no owner then.
@@ -676,6 +699,24 @@ mod tests {
 
     fn inet(socket: &DiagSocket) -> InetSocket {
         entry(socket).inet().unwrap().clone()
+    }
+
+    #[test]
+    fn a_socket_listed_twice_keeps_its_later_state() {
+        let bound = entry(&diag(IPPROTO_TCP, 7, "127.0.0.1:5000", "0.0.0.0:0"));
+        let connected = entry(&diag(IPPROTO_TCP, 1, "127.0.0.1:5000", "127.0.0.1:80"));
+        let mut other = bound.clone();
+        other.cookie = Some(10);
+        let mut sockets = vec![bound, other.clone(), connected];
+        keep_last_of_each_socket(&mut sockets);
+        let states: Vec<_> = sockets.iter().map(|e| (e.cookie, e.state())).collect();
+        assert_eq!(
+            states,
+            [
+                (Some(10), other.state()),
+                (Some(9), Some(State::Established))
+            ]
+        );
     }
 
     #[test]
