@@ -148,7 +148,8 @@ const JSON_OUTPUT: [&str; 5] = [
     "--json prints one JSON array, one object per socket: proto, family, local_addr, local_port, \
      remote_addr, remote_port, state (as --state spells it), processes, owner_hidden, inode, \
      cookie, uid (the socket's creator), recv_queue, send_queue, exposure (loopback, all, \
-     interface, address), interface, netns (inode, kind, name) and service. Unix sockets add \
+     interface, address), interface, netns (inode, kind, name), service and, where no holder \
+     is visible, user (the name of uid). Unix sockets add \
      unix_type, path or abstract, peer_inode and peer. Fields are added, never renamed.",
     "Each entry of processes has pid, name, user, uid and cmdline; with -w, --json or a port \
      query also program, exe, ppid, parent, started (Unix seconds), unit, container (runtime, \

@@ -344,6 +344,9 @@ pub struct SocketEntry {
     pub owner_hidden: bool,
     /// The service name of its well-known port (`http`), when the run looks names up.
     pub service: Option<Arc<str>>,
+    /// The name of the user `uid` is, when no holder is visible: who the socket belongs to
+    /// (as `ss -e` and `netstat -e` say) when its process cannot be seen.
+    pub user: Option<Arc<str>>,
 }
 
 impl SocketEntry {
@@ -359,6 +362,7 @@ impl SocketEntry {
             processes: Vec::new(),
             owner_hidden: false,
             service: None,
+            user: None,
         }
     }
 

@@ -68,6 +68,9 @@ struct Wire<'a> {
     /// Derived from the address and device: written, and ignored when read back.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     exposure: Option<Exposure>,
+    /// The user name of `uid`, where no holder is visible.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<Cow<'a, str>>,
 }
 
 impl Serialize for SocketEntry {
@@ -109,6 +112,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             service: entry.service.as_deref().map(Cow::Borrowed),
             interface: None,
             exposure: entry.exposure(),
+            user: entry.user.as_deref().map(Cow::Borrowed),
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -174,6 +178,7 @@ impl TryFrom<Wire<'_>> for SocketEntry {
             processes: wire.processes.into_owned(),
             owner_hidden: wire.owner_hidden,
             service: wire.service.map(Arc::from),
+            user: wire.user.map(Arc::from),
         })
     }
 }

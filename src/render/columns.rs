@@ -217,7 +217,10 @@ impl Column {
 /// user and command line; `-` when the socket has no visible owner.
 fn owner_text(column: Column, line: &Line, buf: &mut String) {
     let Some(process) = line.process() else {
-        buf.push_str(NONE);
+        match (column, &line.entry.user) {
+            (Column::User, Some(user)) => socket_user(user, buf),
+            _ => buf.push_str(NONE),
+        }
         return;
     };
     match column {
@@ -372,6 +375,12 @@ fn state_class(state: State) -> StateClass {
         State::SynSent | State::SynRecv | State::Established | State::Unknown => StateClass::Open,
         _ => StateClass::Closing,
     }
+}
+
+/// The socket's own user, where no holder is visible: in parentheses, so it is not read as a
+/// process's user.
+fn socket_user(user: &str, buf: &mut String) {
+    push(buf, format_args!("({})", sanitize(user)));
 }
 
 fn user_label(process: &ProcessInfo, buf: &mut String) {

@@ -57,6 +57,7 @@ impl SocketSource for SystemSource {
                 sockets[index as usize].processes.push(Arc::clone(process));
             }
         }
+        name_socket_users(&mut sockets, &mut self.user_names);
         if let Some(reason) = hidden_because {
             sockets
                 .iter_mut()
@@ -72,6 +73,22 @@ impl SocketSource for SystemSource {
             taken_at: None,
             host: host_name(),
         })
+    }
+}
+
+/// The user a live socket belongs to, named where no holder is visible: unprivileged, another
+/// user's listener still says whose it is (`ss -e` shows the same uid).
+fn name_socket_users(sockets: &mut [SocketEntry], names: &mut HashMap<u32, Option<String>>) {
+    let mut shared: HashMap<u32, Option<Arc<str>>> = HashMap::new();
+    let ownerless = sockets
+        .iter_mut()
+        .filter(|entry| entry.processes.is_empty() && entry.inode != 0);
+    for entry in ownerless {
+        let Some(uid) = entry.uid else { continue };
+        entry.user = shared
+            .entry(uid)
+            .or_insert_with(|| cached_user_name(names, uid).map(Arc::from))
+            .clone();
     }
 }
 

@@ -108,6 +108,8 @@ fn unprivileged_run_lists_root_sockets_and_counts_hidden_owners() {
     assert_eq!(socket["state"], "listen", "{why}");
     assert_eq!(socket["processes"], serde_json::json!([]), "{why}");
     assert_eq!(socket["owner_hidden"], true, "{why}");
+    assert_eq!(socket["uid"], 0, "{why}");
+    assert_eq!(socket["user"], "root", "the socket's own user: {why}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{why}");
     assert!(
@@ -123,7 +125,11 @@ fn unprivileged_run_lists_root_sockets_and_counts_hidden_owners() {
         .find(|l| l.contains(&format!(":{port}")))
         .expect(&why);
     let owner_fields: Vec<_> = row.split_whitespace().skip(4).collect();
-    assert_eq!(owner_fields, ["-", "-", "-"], "{why}");
+    assert_eq!(
+        owner_fields,
+        ["-", "-", "(root)"],
+        "USER is the socket's: {why}"
+    );
 }
 
 #[test]
