@@ -27,10 +27,13 @@ pub struct Outcome {
     pub port_in_use: Option<bool>,
     /// When a port query without -N matched nothing: the other namespaces where it would have.
     pub elsewhere: Vec<String>,
-    /// Sockets that met every condition but those on owners, and whose owner we could not see.
+    /// Sockets shown whose owner (or one of whose owners) we could not see.
     pub hidden_owners: usize,
     /// Of those, the ones that show some owners and may have more.
     pub partly_hidden: usize,
+    /// Sockets not shown that met every condition but those on owners, and whose owner we could
+    /// not see: it may be the one `-c`, `--pid` or `--user` asked for.
+    pub hidden_unshown: usize,
     /// What the snapshot could not see, or how it had to look.
     pub problems: Vec<Problem>,
 }
@@ -38,10 +41,12 @@ pub struct Outcome {
 /// The wanted sockets of one snapshot, sorted, with what could not be seen.
 pub struct Listing {
     pub entries: Vec<SocketEntry>,
-    /// Sockets that met every condition but those on owners, and whose owner we could not see.
+    /// Sockets shown whose owner (or one of whose owners) we could not see.
     pub hidden_owners: usize,
     /// Of those, the ones that show some owners and may have more.
     pub partly_hidden: usize,
+    /// Sockets left out by the owner conditions alone, whose owner we could not see.
+    pub hidden_unshown: usize,
     pub snapshot: Snapshot,
 }
 
@@ -56,13 +61,14 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
     let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;
     let mut entries = std::mem::take(&mut snapshot.sockets);
     entries.retain(|entry| filter.matches_socket(entry));
-    // Counted before the owner conditions: a hidden owner may be the one `-c`/`--user` asked for.
+    // A hidden owner left out by `-c`/`--user` may be the one asked for: counted apart.
+    let hidden_before = entries.iter().filter(|entry| entry.owner_hidden).count();
+    entries.retain(|entry| filter.matches_owner(entry));
     let hidden_owners = entries.iter().filter(|entry| entry.owner_hidden).count();
     let partly_hidden = entries
         .iter()
         .filter(|entry| entry.owner_hidden && !entry.processes.is_empty())
         .count();
-    entries.retain(|entry| filter.matches_owner(entry));
     sort(&mut entries, settings.sort, settings.reverse);
     if settings.services {
         let services = Services::system();
@@ -74,6 +80,7 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
         entries,
         hidden_owners,
         partly_hidden,
+        hidden_unshown: hidden_before - hidden_owners,
         snapshot,
     })
 }
@@ -88,6 +95,7 @@ pub fn run(
         entries,
         hidden_owners,
         partly_hidden,
+        hidden_unshown,
         snapshot,
     } = listing(settings, source)?;
     let context = RenderContext {
@@ -114,6 +122,7 @@ pub fn run(
         elsewhere,
         hidden_owners,
         partly_hidden,
+        hidden_unshown,
         problems: snapshot.problems,
     })
 }
@@ -317,7 +326,7 @@ pub fn metrics(
     let notes = snapshot
         .problems
         .iter()
-        .filter_map(|p| p.note(hidden, partly))
+        .filter_map(|p| p.note(hidden, partly, 0))
         .collect();
     Ok((text, notes))
 }
@@ -366,16 +375,16 @@ impl Outcome {
             notes.push(no_match_message(
                 settings,
                 self.port_in_use,
-                self.hidden_owners,
+                self.hidden_owners + self.hidden_unshown,
             ));
         }
         if !self.elsewhere.is_empty() {
             notes.push(elsewhere_note(&self.elsewhere));
         }
         let problems = self.problems.iter();
-        notes.extend(
-            problems.filter_map(|problem| problem.note(self.hidden_owners, self.partly_hidden)),
-        );
+        notes.extend(problems.filter_map(|problem| {
+            problem.note(self.hidden_owners, self.partly_hidden, self.hidden_unshown)
+        }));
         notes
     }
 }

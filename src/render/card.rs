@@ -31,7 +31,13 @@ pub fn single_program(entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> 
     // would let a client of the port pass for its holder.
     let mut listeners = entries.iter().filter(|e| e.is_listening()).peekable();
     let owned = listeners.peek().is_some() && listeners.all(|e| !e.processes.is_empty());
-    if !owned || entries.iter().any(|e| e.owner_hidden) {
+    // A socket that shows its owner and may have more (a daemon that bound as root and dropped
+    // privileges, beside a process the kernel hides) keeps the card; the note says so.
+    if !owned
+        || entries
+            .iter()
+            .any(|e| e.owner_hidden && e.processes.is_empty())
+    {
         return None;
     }
     let mut owners: Vec<Arc<ProcessInfo>> =
@@ -223,6 +229,15 @@ mod tests {
         );
         let mut hidden = sample[2].clone();
         hidden.owner_hidden = true;
-        assert!(single_program(&[hidden]).is_none());
+        hidden.processes.clear();
+        assert!(single_program(&[hidden]).is_none(), "a wholly hidden owner");
+    }
+
+    #[test]
+    fn an_owner_shown_with_possibly_more_keeps_the_card() {
+        let mut partly = FakeSource::sample().entries[2].clone();
+        assert!(partly.is_listening() && !partly.processes.is_empty());
+        partly.owner_hidden = true;
+        assert!(single_program(&[partly]).is_some());
     }
 }

@@ -134,11 +134,14 @@ pub enum HiddenReason {
 
 impl Problem {
     /// One line for stderr. `hidden` counts the shown sockets with an owner that could not be
-    /// seen; `partly` of them show some owners, and may have more.
-    pub fn note(&self, hidden: usize, partly: usize) -> Option<String> {
+    /// seen; `partly` of them show some owners, and may have more. `unshown` counts sockets the
+    /// owner conditions left out whose owner could not be seen: it may be the one asked for.
+    pub fn note(&self, hidden: usize, partly: usize, unshown: usize) -> Option<String> {
         match self {
-            Problem::OwnersHidden { .. } if hidden == 0 => None,
-            Problem::OwnersHidden { reason } => Some(hidden_owners_note(hidden, partly, reason)),
+            Problem::OwnersHidden { .. } if hidden + unshown == 0 => None,
+            Problem::OwnersHidden { reason } => {
+                Some(hidden_owners_note(hidden, partly, unshown, reason))
+            }
             Problem::NetlinkRefused { error } => Some(format!(
                 "netlink SOCK_DIAG was refused ({error}): listed from /proc/net, which shows no \
                  TCP socket bound without listening and no device a socket is bound to"
@@ -163,21 +166,21 @@ impl Problem {
     }
 }
 
-fn hidden_owners_note(hidden: usize, partly: usize, reason: &HiddenReason) -> String {
-    let whole = hidden - partly;
-    let whole_text = match whole {
-        1 => "1 socket's owner is hidden".to_owned(),
-        n => format!("{n} sockets' owners are hidden"),
-    };
-    let partly_text = match partly {
-        1 => "1 socket may have owners besides those shown".to_owned(),
-        n => format!("{n} sockets may have owners besides those shown"),
-    };
-    let sockets = match (whole, partly) {
-        (_, 0) => whole_text,
-        (0, _) => partly_text,
-        _ => format!("{whole_text}, and {partly_text}"),
-    };
+fn hidden_owners_note(
+    hidden: usize,
+    partly: usize,
+    unshown: usize,
+    reason: &HiddenReason,
+) -> String {
+    let mut sockets = shown_hidden_text(hidden, partly);
+    if unshown > 0 {
+        let may = match unshown {
+            1 => "1 socket not shown has an owner that could not be seen".to_owned(),
+            n => format!("{n} sockets not shown have owners that could not be seen"),
+        };
+        let joined = if sockets.is_empty() { "" } else { "; " };
+        sockets = format!("{sockets}{joined}{may}, which may be what was asked for");
+    }
     let why = match reason {
         HiddenReason::NotRoot => os::NOT_ROOT_HINT.to_owned(),
         HiddenReason::RefusedToRoot { processes } => format!(
@@ -188,4 +191,23 @@ fn hidden_owners_note(hidden: usize, partly: usize, reason: &HiddenReason) -> St
         HiddenReason::ProcUnavailable { detail } => format!("{detail}, so no owner can be read"),
     };
     format!("{sockets}: {why}")
+}
+
+/// The shown sockets' part of the note: wholly hidden owners, then possibly more owners.
+fn shown_hidden_text(hidden: usize, partly: usize) -> String {
+    let whole = hidden - partly;
+    let whole_text = match whole {
+        1 => "1 socket's owner is hidden".to_owned(),
+        n => format!("{n} sockets' owners are hidden"),
+    };
+    let partly_text = match partly {
+        1 => "1 socket may have owners besides those shown".to_owned(),
+        n => format!("{n} sockets may have owners besides those shown"),
+    };
+    match (whole, partly) {
+        (0, 0) => String::new(),
+        (_, 0) => whole_text,
+        (0, _) => partly_text,
+        _ => format!("{whole_text}, and {partly_text}"),
+    }
 }

@@ -42,6 +42,12 @@ pub enum Unseen {
 }
 
 impl Unseen {
+    /// Whether a process that could not be read may have created `entry`: only one of its
+    /// creator's user could (a socket whose uid is unknown: any).
+    pub fn includes_creator(&self, entry: &SocketEntry) -> bool {
+        entry.uid.is_none_or(|uid| self.includes(uid))
+    }
+
     pub fn includes(&self, uid: u32) -> bool {
         match self {
             Unseen::Nobody => false,
@@ -66,6 +72,23 @@ pub fn unmap(addr: SocketAddr) -> SocketAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_process_of_the_creators_user_could_be_a_hidden_holder() {
+        let mut socket = crate::source::FakeSource::sample().entries[0].clone();
+        // Root refused only pid 1 (uid 0): a listener created by uid 33 is not its.
+        let refused = Unseen::Users(vec![0]);
+        socket.uid = Some(33);
+        assert!(!refused.includes_creator(&socket));
+        socket.uid = Some(0);
+        assert!(refused.includes_creator(&socket));
+        socket.uid = None;
+        assert!(
+            refused.includes_creator(&socket),
+            "unknown creator: could be"
+        );
+        assert!(!Unseen::Nobody.includes_creator(&socket));
+    }
 
     #[test]
     fn unmaps_ipv4_in_ipv6_only() {

@@ -62,7 +62,11 @@ fn say_new_problems(
         if said.contains(&kind) {
             continue;
         }
-        if let Some(note) = problem.note(listing.hidden_owners, listing.partly_hidden) {
+        if let Some(note) = problem.note(
+            listing.hidden_owners,
+            listing.partly_hidden,
+            listing.hidden_unshown,
+        ) {
             say(&format!("ports: {note}"));
             said.push(kind);
         }

@@ -132,7 +132,13 @@ fn refresh(
         .snapshot
         .problems
         .iter()
-        .filter_map(|p| p.note(listing.hidden_owners, listing.partly_hidden))
+        .filter_map(|p| {
+            p.note(
+                listing.hidden_owners,
+                listing.partly_hidden,
+                listing.hidden_unshown,
+            )
+        })
         .collect();
     screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
     screen.tracker.update(listing.entries, order(settings));

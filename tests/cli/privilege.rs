@@ -90,7 +90,7 @@ fn ours<'a>(sockets: &'a serde_json::Value, port: &str) -> Option<&'a serde_json
 fn hidden_notes(output: &Output) -> usize {
     String::from_utf8_lossy(&output.stderr)
         .lines()
-        .filter(|l| l.contains("hidden"))
+        .filter(|l| l.contains("hidden") || l.contains("could not be seen"))
         .count()
 }
 

@@ -59,6 +59,16 @@ impl OwnerMap {
         }
     }
 
+    /// Adds what a second look found.
+    pub fn absorb(&mut self, other: OwnerMap) {
+        self.pairs.extend(other.pairs);
+        self.pairs.sort_unstable();
+        self.pairs.dedup();
+        self.starts.extend(other.starts);
+        self.starts.sort_unstable();
+        self.starts.dedup_by_key(|&mut (pid, _)| pid);
+    }
+
     fn with_starts(mut self, mut starts: Vec<(u32, u64)>) -> OwnerMap {
         starts.sort_unstable();
         self.starts = starts;
@@ -81,6 +91,17 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let mut map = OwnerMap::from_pairs(read.pairs, read.refused.len(), saw_self);
     map.refused_uids = owners_of(&read.refused);
     Ok(map.with_starts(read.starts))
+}
+
+/// Reads again the processes running as one of `uids`: a socket opened after its process's fds
+/// were read has no owner in the first scan, and its creator's uid says whose to read.
+pub fn scan_users(threads: usize, uids: &HashSet<u32>) -> rustix::io::Result<OwnerMap> {
+    let pids: Vec<u32> = list_pids()?
+        .into_iter()
+        .filter(|&pid| uid_of(pid).is_some_and(|uid| uids.contains(&uid)))
+        .collect();
+    let read = read_processes(threads, &pids);
+    Ok(OwnerMap::from_pairs(read.pairs, 0, true).with_starts(read.starts))
 }
 
 /// Scans that may reuse what processes held, between two full scans.
@@ -257,19 +278,19 @@ pub fn holds(pid: u32, inode: u32) -> bool {
     pairs.iter().any(|&(held, _)| held == inode)
 }
 
-/// The users refused processes run as: /proc/PID belongs to the process's effective uid.
+/// The users refused processes run as.
 fn owners_of(pids: &[u32]) -> Vec<u32> {
-    let mut path = [0u8; 32];
-    let mut uids: Vec<u32> = pids
-        .iter()
-        .filter_map(|pid| {
-            let path = c_path(&mut path, format_args!("/proc/{pid}"));
-            rustix::fs::stat(path).ok().map(|stat| stat.st_uid)
-        })
-        .collect();
+    let mut uids: Vec<u32> = pids.iter().filter_map(|&pid| uid_of(pid)).collect();
     uids.sort_unstable();
     uids.dedup();
     uids
+}
+
+/// The effective uid of `pid`: /proc/PID belongs to it.
+fn uid_of(pid: u32) -> Option<u32> {
+    let mut path = [0u8; 32];
+    let path = c_path(&mut path, format_args!("/proc/{pid}"));
+    rustix::fs::stat(path).ok().map(|stat| stat.st_uid)
 }
 
 /// Runs `work` on every item, spread over `threads` threads that take items in turn, and

@@ -80,11 +80,17 @@ pub(super) fn sockets_with_owners(
     let hidden_because = hidden_because(&owners);
     let unseen = unseen(&owners, hidden_because.as_ref());
     let mut owners = owners.unwrap_or_default();
+    if matches!(hidden_because, Some(HiddenReason::RefusedToRoot { .. })) {
+        look_again_for_owners(&sockets, &mut owners);
+    }
     let mut pairs = Vec::with_capacity(sockets.len());
     for (entry, index) in sockets.iter_mut().zip(0..) {
         let before = pairs.len();
         pairs.extend(owners.pids(entry.inode as u32).map(|pid| (index, pid)));
-        mark_hidden(entry, pairs.len() > before, hidden_because.is_some());
+        let may_hide = hidden_because
+            .as_ref()
+            .is_some_and(|_| unseen.includes_creator(entry));
+        mark_hidden(entry, pairs.len() > before, may_hide);
     }
     let netns = own
         .into_iter()
@@ -121,6 +127,23 @@ fn keep_last_of_each_socket(sockets: &mut Vec<SocketEntry>) {
             .cookie
             .is_none_or(|cookie| last[&(entry.netns.inode, cookie)] == index - 1)
     });
+}
+
+/// Before a socket without an owner is blamed on a process the kernel would not show us, the
+/// processes of its creator's user are read again: one opened after its process was read
+/// (churn) is found then. Only when some process was refused, so a run that sees everything
+/// pays nothing.
+fn look_again_for_owners(sockets: &[SocketEntry], owners: &mut OwnerMap) {
+    let unowned = sockets
+        .iter()
+        .filter(|entry| entry.inode != 0 && owners.pids(entry.inode as u32).next().is_none());
+    let uids: HashSet<u32> = unowned.filter_map(|entry| entry.uid).collect();
+    if uids.is_empty() {
+        return;
+    }
+    if let Ok(found) = fds::scan_users(SCAN_THREADS, &uids) {
+        owners.absorb(found);
+    }
 }
 
 /// What each process held at the last snapshot, and which sockets had no owner then.
@@ -195,7 +218,7 @@ fn the_one_namespace_unreadable(query: &Query, problems: &[Problem]) -> Option<S
     let unreadable = problems
         .iter()
         .find(|problem| matches!(problem, Problem::NamespaceUnreadable { .. }))?;
-    unreadable.note(0, 0).map(SourceError::Backend)
+    unreadable.note(0, 0, 0).map(SourceError::Backend)
 }
 
 /// Sockets found, and what could not be seen on the way.
