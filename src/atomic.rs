@@ -11,7 +11,16 @@ use std::path::Path;
 /// never opens an existing file), synced, then renamed over `path`: a symlink at `path` is
 /// replaced, not followed. The new file gets the usual mode (0666 less the umask), as
 /// `File::create` would give it, so the collector can read it.
+///
+/// A target that exists and is neither a regular file nor a symlink (`/dev/null`, a fifo, a
+/// directory) is refused: a rename would replace the device itself.
 pub fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Ok(existing) = std::fs::symlink_metadata(path) {
+        let kind = existing.file_type();
+        if !kind.is_file() && !kind.is_symlink() {
+            return Err(io::Error::other("not a regular file"));
+        }
+    }
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other("no file name"))?;
@@ -69,6 +78,23 @@ mod tests {
         assert_eq!(names.len(), 1, "{names:?}");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & 0o044, 0o044, "readable by the collector: {mode:o}");
+    }
+
+    use std::os::unix::fs::FileTypeExt;
+
+    #[test]
+    fn a_device_or_a_directory_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write(Path::new("/dev/null"), b"x").unwrap_err();
+        assert_eq!(error.to_string(), "not a regular file");
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        assert!(write(dir.path(), b"x").is_err());
+        assert!(dir.path().is_dir());
     }
 
     #[test]

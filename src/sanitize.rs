@@ -1,7 +1,6 @@
 //! Makes text from the OS (process names, command lines) safe to print on a terminal.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 /// Escapes control characters, bidirectional overrides and invisible characters, which could
 /// move the cursor, recolour the terminal, reorder what the reader sees or make two different
@@ -15,15 +14,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     for c in text.chars() {
         match c {
             '\\' => safe.push_str("\\\\"),
-            '\t' => safe.push_str("\\t"),
-            '\n' => safe.push_str("\\n"),
-            '\r' => safe.push_str("\\r"),
-            c if needs_escape(c) && (c as u32) < 0x100 => {
-                let _ = write!(safe, "\\x{:02x}", c as u32);
-            }
-            c if needs_escape(c) => {
-                let _ = write!(safe, "\\u{{{:x}}}", c as u32);
-            }
+            c if is_unsafe(c) => safe.push_str(&escaped(c)),
             c => safe.push(c),
         }
     }
@@ -31,26 +22,52 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    c == '\\' || c.is_control() || is_bidi(c) || is_invisible(c)
+    c == '\\' || is_unsafe(c)
+}
+
+/// A character a terminal acts on, or that reorders or hides text: what every escaper here
+/// turns into text. (The backslash is not one: each escaper quotes it its own way.)
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control() || is_bidi(c) || is_invisible(c)
+}
+
+/// `c` as text, as `sanitize` writes it: `\x1b`, `\u{200b}`.
+pub fn escaped(c: char) -> String {
+    match c {
+        '\t' => "\\t".into(),
+        '\n' => "\\n".into(),
+        '\r' => "\\r".into(),
+        c if (c as u32) < 0x100 => format!("\\x{:02x}", c as u32),
+        c => format!("\\u{{{:x}}}", c as u32),
+    }
 }
 
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
-/// Characters that take no width and show nothing: zero-width spaces and joiners, line and
-/// paragraph separators, word joiners and invisible operators, the byte-order mark, soft hyphen.
+/// Characters that show nothing or a blank: zero-width spaces and joiners, line and paragraph
+/// separators, word joiners and invisible operators, the byte-order mark, soft hyphen, the
+/// combining grapheme joiner, variation selectors, tag characters and the Hangul fillers.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{00ad}'
+            | '\u{034f}'
+            | '\u{115f}'
+            | '\u{1160}'
             | '\u{180e}'
             | '\u{200b}'..='\u{200d}'
             | '\u{2028}'
             | '\u{2029}'
             | '\u{2060}'..='\u{2064}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
+            | '\u{ffa0}'
             | '\u{fff9}'..='\u{fffb}'
+            | '\u{e0000}'..='\u{e007f}'
+            | '\u{e0100}'..='\u{e01ef}'
     )
 }
 
@@ -93,7 +110,11 @@ mod tests {
     #[test]
     fn invisible_characters_are_shown() {
         assert_eq!(sanitize("ss\u{200b}hd"), "ss\\u{200b}hd");
-        for c in ['\u{2028}', '\u{2029}', '\u{feff}', '\u{200d}', '\u{2060}'] {
+        let more = ['\u{fe0f}', '\u{e0041}', '\u{3164}', '\u{34f}', '\u{e0100}'];
+        for c in ['\u{2028}', '\u{2029}', '\u{feff}', '\u{200d}', '\u{2060}']
+            .into_iter()
+            .chain(more)
+        {
             let name = format!("ss{c}hd");
             assert_ne!(sanitize(&name), "sshd", "{:x}", c as u32);
             assert!(sanitize(&name).is_ascii(), "{:x}", c as u32);

@@ -29,7 +29,11 @@ const HEADER: [&str; 15] = [
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
-    let mut csv = csv::Writer::from_writer(out);
+    // Every text field in quotes, so a separator of another locale (`x;=HYPERLINK(...)` where
+    // `;` splits cells) cannot start a cell that a spreadsheet evaluates.
+    let mut csv = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::NonNumeric)
+        .from_writer(out);
     csv.write_record(HEADER).map_err(into_io)?;
     for entry in entries {
         let socket = socket_fields(entry);

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::model::{Family, Proto, SocketEntry};
-use crate::sanitize::sanitize;
+use crate::sanitize;
 use crate::summary::kind;
 
 /// What one run of `ports metrics` saw.
@@ -95,12 +95,25 @@ fn sample(text: &mut String, name: &str, labels: &[(&str, String)], value: f64) 
     let _ = writeln!(text, " {value}");
 }
 
-/// Escapes a label value: control characters (C0 and C1, which a terminal would obey: a name
-/// such as `ESC]52;c;...` writes the reader's clipboard), invisible and bidi characters become
-/// text as the table shows them (`\x1b`), then backslash, double quote and newline are escaped
-/// as the exposition format asks. Every label value comes through here.
+/// Escapes a label value as the exposition format asks (backslash, double quote; a newline is a
+/// control character), and control characters (C0 and C1, which a terminal would obey: a name
+/// such as `ESC]52;c;...` writes the reader's clipboard), invisible and bidi characters as the
+/// text the table shows (`\x1b`, its backslash escaped in turn). A backslash in a name stays one
+/// backslash to the reader, so `openvpn@a\x2db.service` joins node_exporter's unit labels.
+/// Every label value comes through here.
 pub fn escape(value: &str) -> String {
-    sanitize(value).replace('\\', "\\\\").replace('"', "\\\"")
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            c if sanitize::is_unsafe(c) => {
+                escaped.push_str(&sanitize::escaped(c).replace('\\', "\\\\"));
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 /// One series per distinct label set: sockets that would collide (one program's listeners on
@@ -186,13 +199,18 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\\\c\\nd"#);
+        assert_eq!(escape("a\"b\\c\nd"), r#"a\"b\\c\\nd"#);
+        // A unit's own escape reads back as it is, to join node_exporter's labels.
+        assert_eq!(
+            escape(r"openvpn@a\x2db.service"),
+            r"openvpn@a\\x2db.service"
+        );
         let mut entries = FakeSource::sample().entries;
         let mut owner = (*entries[2].processes[0]).clone();
         owner.program = "we\"ird\\na\nme".into();
         entries[2].processes = vec![std::sync::Arc::new(owner)];
-        // The text `\n` and a real newline stay apart: `\\n` and `\\\\n` once escaped.
-        assert!(rendered(&entries).contains(r#"process="we\"ird\\\\na\\nme""#));
+        // A real newline reads back as the text `\n`, never as a line break.
+        assert!(rendered(&entries).contains(r#"process="we\"ird\\na\\nme""#));
     }
 
     #[test]

@@ -188,19 +188,37 @@ pub fn forward(
     })
 }
 
-/// Whether process `pid` runs as root from an executable only root can change: the file (read
-/// through /proc/PID/exe, so a replaced binary still answers) and its directory belong to root
-/// and no one else may write them. Docker's forwarder is installed so; a copy another user
-/// planted is not.
-pub fn runs_root_owned_executable(pid: u32, uid: Option<u32>, exe: Option<&str>) -> bool {
+/// Whether process `pid` is Docker's forwarder as Docker starts it: every one of its uids
+/// (real, effective, saved, filesystem) is root, so no user started it through a set-uid
+/// program; its executable is named `docker-proxy` (the file itself, not the name it was run
+/// by, which a symlink chooses); and that file and its directory belong to root and no one
+/// else may write them (read through /proc/PID/exe, so a replaced binary still answers).
+pub fn is_dockers_forwarder(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+    all_uids_root(&status) && runs_root_owned(pid, &exe, "docker-proxy")
+}
+
+/// The `Uid:` line of /proc/PID/status: real, effective, saved and filesystem uid, all 0.
+fn all_uids_root(status: &str) -> bool {
+    let uids = status.lines().find_map(|line| line.strip_prefix("Uid:"));
+    uids.is_some_and(|uids| {
+        let uids: Vec<&str> = uids.split_whitespace().collect();
+        uids.len() == 4 && uids.iter().all(|&uid| uid == "0")
+    })
+}
+
+/// Whether `exe` (the link target of /proc/PID/exe) is named `name`, and it and its directory
+/// are root's alone.
+fn runs_root_owned(pid: u32, exe: &Path, name: &str) -> bool {
     use std::os::unix::fs::MetadataExt;
     let root_only = |meta: std::fs::Metadata| meta.uid() == 0 && meta.mode() & 0o022 == 0;
-    let exe = exe.map(|exe| exe.trim_end_matches(" (deleted)"));
-    let dir = exe.and_then(|exe| Path::new(exe).parent());
+    let exe = exe.to_string_lossy();
+    let exe = Path::new(exe.trim_end_matches(" (deleted)"));
+    let named = exe.file_name().is_some_and(|file| file == name);
     let file = std::fs::metadata(format!("/proc/{pid}/exe"));
-    uid == Some(0)
-        && file.is_ok_and(root_only)
-        && dir.is_some_and(|dir| std::fs::metadata(dir).is_ok_and(root_only))
+    let dir = exe.parent().map(std::fs::metadata);
+    named && file.is_ok_and(root_only) && dir.is_some_and(|dir| dir.is_ok_and(root_only))
 }
 
 #[cfg(test)]
@@ -210,21 +228,31 @@ mod tests {
     const ID: &str = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00998877665544332211";
 
     #[test]
-    fn only_root_running_a_root_owned_executable_passes_for_a_daemon() {
+    fn a_forwarder_runs_as_root_through_and_through_from_root_owned_docker_proxy() {
+        assert!(all_uids_root(
+            "Name:\tx\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
+        ));
+        // A set-uid program run by uid 65534: effective root, real not.
+        assert!(!all_uids_root("Uid:\t65534\t0\t0\t0\n"));
+        assert!(!all_uids_root(""));
         let me = std::process::id();
         let exe = std::env::current_exe().unwrap();
-        let exe = exe.to_str();
+        let name = exe.file_name().unwrap().to_str().unwrap().to_owned();
         // The tests run as root, from target/ (root's, not writable by others).
-        assert!(runs_root_owned_executable(me, Some(0), exe));
-        assert!(!runs_root_owned_executable(me, Some(1000), exe));
-        assert!(!runs_root_owned_executable(me, None, exe));
+        assert!(runs_root_owned(me, &exe, &name));
+        assert!(
+            !runs_root_owned(me, &exe, "docker-proxy"),
+            "named otherwise"
+        );
         let planted = tempfile::tempdir().unwrap();
-        let dir = planted.path().to_str().unwrap();
         use std::os::unix::fs::PermissionsExt;
         let writable = std::fs::Permissions::from_mode(0o777);
         std::fs::set_permissions(planted.path(), writable).unwrap();
-        let there = format!("{dir}/docker-proxy");
-        assert!(!runs_root_owned_executable(me, Some(0), Some(&there)));
+        let there = planted.path().join(&name);
+        assert!(
+            !runs_root_owned(me, &there, &name),
+            "a directory anyone writes"
+        );
     }
 
     #[test]

@@ -198,7 +198,10 @@ fn read_dump(path: &Path) -> Result<String, String> {
             path.display()
         )
     };
-    let metadata = std::fs::metadata(path).map_err(cannot)?;
+    // Opened without blocking (a fifo would wait for a writer), then looked at: what is read
+    // is what was looked at.
+    let file = open_without_blocking(path).map_err(cannot)?;
+    let metadata = file.metadata().map_err(cannot)?;
     if !metadata.is_file() {
         return Err(format!("'{}' is not a regular file", path.display()));
     }
@@ -207,7 +210,6 @@ fn read_dump(path: &Path) -> Result<String, String> {
     }
     // The file may grow after the look: read no more than the limit all the same.
     let mut text = String::new();
-    let file = std::fs::File::open(path).map_err(cannot)?;
     file.take(REPLAY_LIMIT + 1)
         .read_to_string(&mut text)
         .map_err(cannot)?;
@@ -215,6 +217,21 @@ fn read_dump(path: &Path) -> Result<String, String> {
         true => Err(too_large()),
         false => Ok(text),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_without_blocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 /// A dump keeps `owner_hidden` per socket, not why: the replay says that it cannot tell.

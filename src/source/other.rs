@@ -14,6 +14,9 @@ pub(super) const NOT_ROOT_HINT: &str =
 #[cfg(not(windows))]
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users; run with sudo to see them";
 
+/// netstat2 gives pids without start times.
+pub(super) const KNOWS_START_TIMES: bool = false;
+
 /// netstat2 knows nothing of network namespaces.
 pub(super) const SEES_NAMESPACES: bool = false;
 

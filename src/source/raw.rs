@@ -45,7 +45,10 @@ impl Unseen {
     /// Whether a process that could not be read may have created `entry`: only one of its
     /// creator's user could (a socket whose uid is unknown: any).
     pub fn includes_creator(&self, entry: &SocketEntry) -> bool {
-        entry.uid.is_none_or(|uid| self.includes(uid))
+        match entry.uid {
+            Some(uid) => self.includes(uid),
+            None => *self != Unseen::Nobody,
+        }
     }
 
     pub fn includes(&self, uid: u32) -> bool {

@@ -103,7 +103,8 @@ fn keep_the_processes_seen(
 ) {
     processes.retain(|&pid, process| {
         let Ok(found) = starts.binary_search_by_key(&pid, |&(p, _)| p) else {
-            return true; // no start time to check against (another OS, an unreadable stat)
+            // Where the OS gives start times, a holder without one exited before it was read.
+            return !os::KNOWS_START_TIMES;
         };
         let seen = starts[found].1;
         Arc::make_mut(process).start_ticks = Some(seen);
@@ -269,9 +270,7 @@ fn add_context(
         files.name(&mut container);
         container
     });
-    let runs_as_docker =
-        || containers::runs_root_owned_executable(info.pid, info.uid, info.exe.as_deref());
-    if info.program() == "docker-proxy" && runs_as_docker() {
+    if info.program() == "docker-proxy" && containers::is_dockers_forwarder(info.pid) {
         info.forwards = containers::forward(&info.cmdline, files, os::listener_in);
     }
 }
@@ -320,7 +319,7 @@ mod tests {
     #[test]
     fn details_read_after_a_pid_was_reused_are_dropped() {
         let mut processes = bare_pids([10, 20, 30].into_iter());
-        // 10 lived throughout; 20's pid went to a newcomer; 30's start could not be read.
+        // 10 lived throughout; 20's pid went to a newcomer; 30 exited before its start was read.
         let starts = [(10, 500), (20, 600)];
         let now = |pid| match pid {
             10 => Some(500),
@@ -330,7 +329,7 @@ mod tests {
         keep_the_processes_seen(&mut processes, &starts, now);
         let mut kept: Vec<u32> = processes.keys().copied().collect();
         kept.sort_unstable();
-        assert_eq!(kept, [10, 30]);
+        assert_eq!(kept, [10]);
         assert_eq!(processes[&10].start_ticks, Some(500));
     }
 

@@ -94,3 +94,26 @@ fn a_replay_reads_only_a_regular_file_of_bounded_size() {
         assert!(stderr.contains(path) && stderr.contains(said), "{why}");
     }
 }
+
+#[test]
+fn a_fifo_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("dump.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let path = fifo.to_str().unwrap();
+    let output = ports()
+        .args(["--replay", path])
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let why = explain(&["--replay", path], &output);
+    assert_eq!(output.status.code(), Some(2), "{why}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is not a regular file"),
+        "{why}"
+    );
+}

@@ -50,6 +50,9 @@ const BOUND_INACTIVE: States = States::of(&[13]);
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
      may not inspect; run with sudo to see them";
 
+/// Holders are read with their start times (fds.rs).
+pub(super) const KNOWS_START_TIMES: bool = true;
+
 /// Every network namespace can be listed (entered with setns, or read through /proc/PID/net).
 pub(super) const SEES_NAMESPACES: bool = true;
 

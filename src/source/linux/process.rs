@@ -21,12 +21,15 @@ pub fn start_ticks_at(dir: impl AsFd, stat: &str) -> Option<u64> {
     let file = openat(dir, stat, flags, Mode::empty()).ok()?;
     let mut buf = [0u8; 1024];
     let len = rustix::io::read(&file, &mut buf).ok()?;
-    parse_start(std::str::from_utf8(&buf[..len]).ok()?)
+    parse_start(&buf[..len])
 }
 
-/// Field 22 of a stat line; the name in parentheses (field 2) may hold spaces and `)`.
-pub fn parse_start(stat: &str) -> Option<u64> {
-    let mut fields = stat.get(stat.rfind(')')? + 2..)?.split_whitespace();
+/// Field 22 of a stat line; the name in parentheses (field 2) may hold spaces, `)` and bytes
+/// that are not UTF-8 (a process chooses its name), so only what follows it is decoded.
+pub fn parse_start(stat: &[u8]) -> Option<u64> {
+    let after_name = stat.iter().rposition(|&b| b == b')')? + 2;
+    let rest = std::str::from_utf8(stat.get(after_name..)?).ok()?;
+    let mut fields = rest.split_whitespace();
     let state = fields.next()?;
     if state == "Z" || state == "X" {
         return None;
@@ -37,15 +40,16 @@ pub fn parse_start(stat: &str) -> Option<u64> {
 /// Sends `signal` to `pid` if it is still the process that started at `start`. The pidfd is
 /// taken first and the start time checked after: the pidfd then refers to that very process,
 /// and the signal cannot reach a newcomer. Kernels before 5.3 have no pidfds: there the check
-/// and kill(2) leave a window of microseconds. The error is the errno; `ESRCH` when the
+/// and kill(2) leave a window of microseconds (so does a seccomp profile that refuses pidfds). The error is the errno; `ESRCH` when the
 /// process is gone or is another one now.
 pub fn signal_if_same(pid: u32, start: u64, signal: i32) -> Result<(), i32> {
     let signal = Signal::from_named_raw(signal).ok_or(Errno::INVAL.raw_os_error())?;
     let raw = i32::try_from(pid).ok().and_then(Pid::from_raw);
     let pid = raw.ok_or(Errno::SRCH.raw_os_error())?;
+    // Without pidfds (before 5.3, or refused by a seccomp profile), kill(2) after the check.
     let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
         Ok(pidfd) => Some(pidfd),
-        Err(Errno::NOSYS) => None,
+        Err(Errno::NOSYS | Errno::PERM) => None,
         Err(errno) => return Err(errno.raw_os_error()),
     };
     if start_ticks(pid.as_raw_nonzero().get() as u32) != Some(start) {
@@ -66,9 +70,14 @@ mod tests {
     fn the_start_time_is_field_22_whatever_the_name() {
         let line = "42 (a) b (c)) S 1 42 42 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 \
                     123456 1000 10 0";
-        assert_eq!(parse_start(line), Some(123456));
+        assert_eq!(parse_start(line.as_bytes()), Some(123456));
         let zombie = line.replace(") S ", ") Z ");
-        assert_eq!(parse_start(&zombie), None);
+        assert_eq!(parse_start(zombie.as_bytes()), None);
+        let hostile = line.replacen("(a) b (c))", "(\x1b[31mev?il\x07)", 1);
+        let mut bytes = hostile.into_bytes();
+        let mark = bytes.iter().position(|&b| b == b'?').unwrap();
+        bytes[mark] = 0xff; // not UTF-8
+        assert_eq!(parse_start(&bytes), Some(123456));
     }
 
     #[test]
