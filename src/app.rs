@@ -16,7 +16,9 @@ use crate::render::{
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_elsewhere};
+use crate::source::{
+    self, NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_elsewhere,
+};
 use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
@@ -323,11 +325,7 @@ pub fn metrics(
         version: env!("CARGO_PKG_VERSION"),
         openmetrics,
     });
-    let notes = snapshot
-        .problems
-        .iter()
-        .filter_map(|p| p.note(hidden, partly, 0))
-        .collect();
+    let notes = source::notes(&snapshot.problems, hidden, partly, 0);
     Ok((text, notes))
 }
 
@@ -372,29 +370,33 @@ impl Outcome {
     pub fn notes(&self, settings: &Settings) -> Vec<String> {
         let mut notes = Vec::new();
         if self.matched == 0 {
+            let unread = self
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::NamespaceUnreadable { .. }));
             notes.push(no_match_message(
                 settings,
                 self.port_in_use,
                 self.hidden_owners + self.hidden_unshown,
+                unread,
             ));
         }
         if !self.elsewhere.is_empty() {
             notes.push(elsewhere_note(&self.elsewhere));
         }
-        let problems = self.problems.iter();
-        notes.extend(problems.filter_map(|problem| {
-            problem.note(self.hidden_owners, self.partly_hidden, self.hidden_unshown)
-        }));
+        let (hidden, partly) = (self.hidden_owners, self.partly_hidden);
+        notes.extend(source::notes(
+            &self.problems,
+            hidden,
+            partly,
+            self.hidden_unshown,
+        ));
         notes
     }
 }
 
 fn elsewhere_note(namespaces: &[String]) -> String {
-    let (shown, more) = namespaces.split_at(namespaces.len().min(3));
-    let mut names = shown.join(", ");
-    if !more.is_empty() {
-        names.push_str(&format!(" and {} more", more.len()));
-    }
+    let names = source::names_in_brief(namespaces);
     let noun = if namespaces.len() == 1 {
         "namespace"
     } else {
@@ -403,7 +405,13 @@ fn elsewhere_note(namespaces: &[String]) -> String {
     format!("it matches in network {noun} {names}: ports -N looks in every namespace")
 }
 
-fn no_match_message(settings: &Settings, port_in_use: Option<bool>, hidden: usize) -> String {
+/// Why nothing matched. With namespaces left unread, it speaks only of those that were read.
+fn no_match_message(
+    settings: &Settings,
+    port_in_use: Option<bool>,
+    hidden: usize,
+    namespaces_unread: bool,
+) -> String {
     let filter = &settings.filter;
     let ports = &filter.ports;
     if ports.is_empty() {
@@ -429,6 +437,9 @@ fn no_match_message(settings: &Settings, port_in_use: Option<bool>, hidden: usiz
             "{noun} {list} {verb} in use, but not by a socket matching {}",
             filter.describe_others()
         ),
+        _ if namespaces_unread => {
+            format!("no socket uses {noun} {list} in the network namespaces that could be read")
+        }
         _ => format!("no socket uses {noun} {list}"),
     }
 }

@@ -29,12 +29,13 @@ const HEADER: [&str; 15] = [
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
-    // Every text field in quotes, so a separator of another locale (`x;=HYPERLINK(...)` where
-    // `;` splits cells) cannot start a cell that a spreadsheet evaluates.
+    // The header is ours and plain; in the rows every text field is in quotes, so a separator
+    // of another locale (`x;=HYPERLINK(...)` where `;` splits cells) cannot start a cell that
+    // a spreadsheet evaluates.
+    writeln!(out, "{}", HEADER.join(","))?;
     let mut csv = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::NonNumeric)
         .from_writer(out);
-    csv.write_record(HEADER).map_err(into_io)?;
     for entry in entries {
         let socket = socket_fields(entry);
         let owners = entry.processes.iter().map(|p| Some(&**p));

@@ -115,8 +115,13 @@ pub enum Problem {
     ProcessDetailsUnavailable { error: String },
     /// A network namespace could not be entered, nor read through a process in it.
     NamespaceUnreadable { netns: String, error: String },
-    /// Namespaces that could not be entered were read from /proc/PID/net instead.
-    NamespacesFromProc { netns: Vec<String> },
+    /// Namespaces that could not be entered were read from /proc/PID/net instead; `reason` is
+    /// why the first could not be (setns refused without root, netlink refused by a filter).
+    NamespacesFromProc {
+        netns: Vec<String>,
+        #[serde(default)]
+        reason: String,
+    },
 }
 
 /// Why owners could not be seen.
@@ -150,12 +155,12 @@ impl Problem {
                 "process details could not be read ({error}): owners show their pid only"
             )),
             Problem::NamespaceUnreadable { netns, error } => Some(format!(
-                "network namespace {netns} could not be read ({error}); run as root to enter it"
+                "network namespace {netns} could not be read ({error})"
             )),
-            Problem::NamespacesFromProc { netns } => Some(format!(
-                "{} could not be entered (that needs root), so {} read from /proc/PID/net, which \
+            Problem::NamespacesFromProc { netns, reason } => Some(format!(
+                "{} could not be entered ({reason}), so {} read from /proc/PID/net, which \
                  shows no TCP socket bound without listening",
-                netns.join(", "),
+                names_in_brief(netns),
                 if netns.len() == 1 {
                     "it was"
                 } else {
@@ -163,6 +168,51 @@ impl Problem {
                 }
             )),
         }
+    }
+}
+
+/// Every problem's note, once: the namespaces that could not be read in one line whatever
+/// their number (200 unreadable namespaces are one thing to know, not 200).
+pub fn notes(problems: &[Problem], hidden: usize, partly: usize, unshown: usize) -> Vec<String> {
+    let unreadable: Vec<(&str, &str)> = problems
+        .iter()
+        .filter_map(|problem| match problem {
+            Problem::NamespaceUnreadable { netns, error } => Some((netns.as_str(), error.as_str())),
+            _ => None,
+        })
+        .collect();
+    let others = problems
+        .iter()
+        .filter(|p| !matches!(p, Problem::NamespaceUnreadable { .. }));
+    let mut notes: Vec<String> = others
+        .filter_map(|p| p.note(hidden, partly, unshown))
+        .collect();
+    let Some((first, error)) = unreadable.first() else {
+        return notes;
+    };
+    let names: Vec<String> = unreadable.iter().map(|(n, _)| (*n).to_owned()).collect();
+    let needs_root = error.starts_with("entering it") && !os::runs_as_root();
+    let how = if needs_root {
+        "; root can enter them"
+    } else {
+        ""
+    };
+    notes.push(match names.len() {
+        1 => format!("network namespace {first} could not be read ({error}){how}"),
+        n => format!(
+            "{n} network namespaces could not be read ({first}: {error}): {}{how}",
+            names_in_brief(&names)
+        ),
+    });
+    notes
+}
+
+/// Up to three names, then how many more.
+pub fn names_in_brief(names: &[String]) -> String {
+    let (shown, more) = names.split_at(names.len().min(3));
+    match more.len() {
+        0 => shown.join(", "),
+        n => format!("{} and {n} more", shown.join(", ")),
     }
 }
 

@@ -128,18 +128,9 @@ fn refresh(
     screen: &mut Screen,
 ) -> anyhow::Result<()> {
     let listing = app::listing(settings, source)?;
-    screen.notes = listing
-        .snapshot
-        .problems
-        .iter()
-        .filter_map(|p| {
-            p.note(
-                listing.hidden_owners,
-                listing.partly_hidden,
-                listing.hidden_unshown,
-            )
-        })
-        .collect();
+    let (hidden, partly) = (listing.hidden_owners, listing.partly_hidden);
+    let problems = &listing.snapshot.problems;
+    screen.notes = crate::source::notes(problems, hidden, partly, listing.hidden_unshown);
     screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
     screen.tracker.update(listing.entries, order(settings));
     screen.scroll = screen.scroll.min(screen.last_top());

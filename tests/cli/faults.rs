@@ -114,3 +114,43 @@ fn without_netlink_unix_sockets_come_from_proc_net_unix() {
     drop(listener);
     std::fs::remove_file(&path).unwrap();
 }
+
+/// A namespace made with `ip netns add`, deleted on drop.
+struct Namespace(String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn without_netlink_other_namespaces_blame_netlink_not_privilege() {
+    assert_root();
+    let name = format!("ports-seccomp-{}", std::process::id());
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _namespace = Namespace(name.clone());
+    // A process in it, so /proc/PID/net can stand in for netlink there.
+    let mut holder = Command::new("ip")
+        .args(["netns", "exec", &name, "sleep", "30"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let output = without_netlink(&["-N", "-l"]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let why = explain(&["(no netlink, root) -N -l"], &output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("needs root"),
+        "root was not what was missing: {why}"
+    );
+    let line = stderr.lines().find(|l| l.contains(&name)).expect(&why);
+    assert!(line.contains("netlink SOCK_DIAG"), "the real cause: {why}");
+}

@@ -237,7 +237,9 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     // the namespace (found by its mount) cannot be read at all: said, once, by name.
     let stderr = String::from_utf8_lossy(&output.stderr);
     let said = format!("network namespace {} could not be read", blue.name);
-    assert_eq!(stderr.matches(&said).count(), 1, "{why}");
+    let unreadable = stderr.lines().filter(|l| l.contains("could not be read"));
+    let naming: Vec<&str> = unreadable.filter(|l| l.contains(&blue.name)).collect();
+    assert_eq!(naming.len(), 1, "{why}");
     let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).expect(&why);
     assert!(listener(&sockets, &blue.port).is_none(), "{why}");
     // Asked for by name, it lists nothing at all: an error.
@@ -247,6 +249,35 @@ fn as_nobody_namespaces_that_cannot_be_entered_are_named() {
     assert!(
         String::from_utf8_lossy(&output.stderr).contains(&said),
         "{why}"
+    );
+}
+
+#[test]
+fn as_nobody_many_unreadable_namespaces_are_one_line_and_no_miss_is_concluded() {
+    assert_root();
+    let spaces: Vec<Named> = (0..4).map(|i| Named::create(&format!("many{i}"))).collect();
+    let free = crate::support::free_port().to_string();
+    let output = ports_as_nobody(&["-N", &free]);
+    let why = explain(&["(as nobody) -N", &free], &output);
+    assert_eq!(output.status.code(), Some(1), "{why}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let unreadable: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("could not be read"))
+        .collect();
+    assert_eq!(unreadable.len(), 1, "one line for them all: {why}");
+    assert!(
+        unreadable[0].contains("network namespaces could not be read"),
+        "{why}"
+    );
+    assert!(unreadable[0].contains("more") || spaces.len() <= 3, "{why}");
+    assert!(unreadable[0].ends_with("root can enter them"), "{why}");
+    let miss =
+        format!("ports: no socket uses port {free} in the network namespaces that could be read");
+    assert_eq!(
+        lines[0], miss,
+        "nothing concluded of what was not seen: {why}"
     );
 }
 

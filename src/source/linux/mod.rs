@@ -50,6 +50,10 @@ const BOUND_INACTIVE: States = States::of(&[13]);
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
      may not inspect; run with sudo to see them";
 
+pub(super) fn runs_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
 /// Holders are read with their start times (fds.rs).
 pub(super) const KNOWS_START_TIMES: bool = true;
 
@@ -261,41 +265,47 @@ fn dump_namespaces(
     for (ns, result) in results.into_inner().unwrap_or_default() {
         let name = ns.netns.label().into_owned();
         match result {
-            Ok((entries, entered)) => {
+            Ok((entries, not_entered)) => {
                 sockets.extend(entries);
-                if !entered {
-                    from_proc.push(name);
-                }
+                from_proc.extend(not_entered.map(|why| (name, why)));
             }
             Err(error) => problems.push(Problem::NamespaceUnreadable { netns: name, error }),
         }
     }
     if !from_proc.is_empty() {
         from_proc.sort();
-        problems.push(Problem::NamespacesFromProc { netns: from_proc });
+        let reason = from_proc[0].1.clone();
+        let netns = from_proc.into_iter().map(|(name, _)| name).collect();
+        problems.push(Problem::NamespacesFromProc { netns, reason });
     }
     (sockets, problems)
 }
 
-/// One namespace's sockets, and whether it was entered (else read from /proc/PID/net).
+/// One namespace's sockets, and why it could not be entered when it was read from
+/// /proc/PID/net instead.
 fn dump_namespace(
     query: &Query,
     ns: &netns::Namespace,
-) -> Result<(Vec<SocketEntry>, bool), String> {
+) -> Result<(Vec<SocketEntry>, Option<String>), String> {
     let query = &without_bound_unless_asked(query);
     let mut entries = Vec::new();
-    let entered = netns::enter(ns).and_then(|()| dump_netlink(query, &ns.netns, &mut entries));
+    let entered = netns::enter(ns)
+        .map_err(|error| format!("entering it: {error}"))
+        .and_then(|()| {
+            dump_netlink(query, &ns.netns, &mut entries)
+                .map_err(|error| format!("netlink SOCK_DIAG: {error}"))
+        });
     let Err(error) = entered else {
         name_unix_peers(&mut entries);
-        return Ok((entries, true));
+        return Ok((entries, None));
     };
     entries.clear();
     let Some(pid) = ns.pid else {
-        return Err(error.to_string());
+        return Err(error);
     };
     read_proc_net(&format!("/proc/{pid}/net"), query, &ns.netns, &mut entries)
         .map_err(|procfs| format!("{error}; /proc/{pid}/net: {procfs}"))?;
-    Ok((entries, false))
+    Ok((entries, Some(error)))
 }
 
 /// Asking for TCP sockets bound without listening walks the machine-wide bind table, once per
