@@ -16,9 +16,7 @@ use crate::render::{
 use crate::services::Services;
 use crate::settings::Settings;
 use crate::sort::sort;
-use crate::source::{
-    self, NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_elsewhere,
-};
+use crate::source::{self, NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_holding};
 use crate::summary::Summary;
 
 /// What a run found, for the exit code and the notes on stderr.
@@ -92,7 +90,6 @@ pub fn run(
     source: &mut dyn SocketSource,
     out: &mut dyn Write,
 ) -> anyhow::Result<Outcome> {
-    let filter = &settings.filter;
     let Listing {
         entries,
         hidden_owners,
@@ -110,13 +107,12 @@ pub fn run(
         ..settings.render.clone()
     };
     present(settings, source, &entries, &snapshot, &context, out)?;
-    let (port_in_use, elsewhere) = if entries.is_empty() {
-        (
-            port_in_use(filter, &settings.netns, source)?,
-            matched_elsewhere(settings, &snapshot.namespaces, source),
-        )
-    } else {
-        (None, Vec::new())
+    let Miss {
+        port_in_use,
+        elsewhere,
+    } = match entries.is_empty() {
+        true => explain_miss(settings, &snapshot.namespaces, source),
+        false => Miss::default(),
     };
     Ok(Outcome {
         matched: entries.len(),
@@ -211,8 +207,11 @@ fn other_ports(
     owners: &[Arc<ProcessInfo>],
     filter: &Filter,
 ) -> anyhow::Result<Vec<String>> {
+    // Listeners and unconnected UDP (not bound-only TCP sockets, which the kernel finds by
+    // walking its bind hash), owners sought only in the card's processes' fds.
     let listeners = Query {
-        listening_only: true,
+        states: vec![State::Listen, State::Unconn],
+        owners_among: Some(owners.iter().map(|o| o.pid).collect()),
         ..Query::default()
     };
     let snapshot = source.snapshot(&listeners).context("cannot list sockets")?;
@@ -246,43 +245,58 @@ fn other_ports(
         .collect())
 }
 
-/// Whether anything at all uses the asked ports, when other filters left nothing: so the note
-/// can say "in use, but not by a socket matching -l" rather than suggest the port is free.
-fn port_in_use(
-    filter: &Filter,
-    netns: &NetnsScope,
-    source: &mut dyn SocketSource,
-) -> anyhow::Result<Option<bool>> {
-    let ports_only = filter.ports_only();
-    if filter.ports.is_empty() || *filter == ports_only {
-        return Ok(None);
-    }
-    let scoped = Query {
-        netns: netns.clone(),
-        ..query(&ports_only)
-    };
-    let snapshot = source.snapshot(&scoped).context("cannot list sockets")?;
-    Ok(Some(
-        snapshot
-            .sockets
-            .iter()
-            .any(|e| ports_only.matches_socket(e)),
-    ))
+/// What a port query that matched nothing can still say: whether anything at all uses the
+/// port here (so the note says "in use, but not by a socket matching -l" rather than suggest
+/// it is free), and, without -N, the other network namespaces where it would have matched (a
+/// container, an `ip netns`).
+#[derive(Default)]
+struct Miss {
+    port_in_use: Option<bool>,
+    elsewhere: Vec<String>,
 }
 
-/// A port query without -N that matched nothing here: the other network namespaces where it
-/// would have matched (a listener in a container or an `ip netns`), so the note can say so.
-fn matched_elsewhere(
+/// Both looks of a miss from one snapshot: the asked ports alone, in the searched namespaces
+/// and, where the source sees them, every other. Only a hint: a failure says nothing more.
+fn explain_miss(
     settings: &Settings,
     searched: &[Arc<Netns>],
     source: &mut dyn SocketSource,
-) -> Vec<String> {
+) -> Miss {
     let filter = &settings.filter;
-    if filter.ports.is_empty() || settings.netns != NetnsScope::Own {
-        return Vec::new();
+    let ports_only = filter.ports_only();
+    let check_in_use = !filter.ports.is_empty() && *filter != ports_only;
+    let look_elsewhere =
+        !filter.ports.is_empty() && settings.netns == NetnsScope::Own && source.sees_namespaces();
+    if !check_in_use && !look_elsewhere {
+        return Miss::default();
     }
+    let netns = match look_elsewhere {
+        true => NetnsScope::All,
+        false => settings.netns.clone(),
+    };
+    // Owners matter only to an owner condition: without one, no process's fds are read.
+    let owners_among = (!filter.has_owner_conditions()).then(Vec::new);
+    let look = Query {
+        netns,
+        owners_among,
+        ..query(&ports_only)
+    };
+    let Ok(snapshot) = source.snapshot(&look) else {
+        return Miss::default();
+    };
+    let here = |e: &SocketEntry| searched.iter().any(|ns| ns.inode == e.netns.inode);
+    let sockets = &snapshot.sockets;
+    let in_use = sockets
+        .iter()
+        .any(|e| here(e) && ports_only.matches_socket(e));
     let wanted = |e: &SocketEntry| filter.matches_socket(e) && filter.matches_owner(e);
-    namespaces_elsewhere(source, &query(filter), searched, wanted)
+    Miss {
+        port_in_use: check_in_use.then_some(in_use),
+        elsewhere: match look_elsewhere {
+            true => namespaces_holding(sockets, searched, wanted),
+            false => Vec::new(),
+        },
+    }
 }
 
 /// The service of a socket's well-known end: a listener's own port; for a connection, the lower
@@ -352,8 +366,7 @@ pub fn query(filter: &Filter) -> Query {
         states: filter.states.clone(),
         port,
         listening_only: filter.listening_only || filter.exposed,
-        owner_context: false,
-        netns: NetnsScope::Own,
+        ..Query::default()
     }
 }
 

@@ -316,7 +316,12 @@ fn nothing_holds(
 ) -> String {
     let ports = ports_text(&request.ports);
     let holding = |e: &SocketEntry| is_holder(request, e);
-    let names = namespaces_elsewhere(source, &holders_query(request), searched, holding);
+    // Holding a port is a socket's state, not its owner's: no process's fds need reading.
+    let query = Query {
+        owners_among: Some(Vec::new()),
+        ..holders_query(request)
+    };
+    let names = namespaces_elsewhere(source, &query, searched, holding);
     match names.as_slice() {
         [] => format!("nothing holds port {ports}"),
         _ => format!(

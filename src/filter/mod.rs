@@ -89,6 +89,11 @@ impl Filter {
             && in_net(&self.remote, remote)
     }
 
+    /// Whether any condition is on owners (`--pid`, `-c`, `--user`).
+    pub fn has_owner_conditions(&self) -> bool {
+        !self.pids.is_empty() || self.process.is_some() || self.user.is_some()
+    }
+
     /// The conditions on its owners: pid, process name, user.
     pub fn matches_owner(&self, entry: &SocketEntry) -> bool {
         let owners = &entry.processes;

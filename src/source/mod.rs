@@ -90,9 +90,17 @@ pub fn namespaces_elsewhere(
     let Ok(snapshot) = source.snapshot(&everywhere) else {
         return Vec::new();
     };
+    namespaces_holding(&snapshot.sockets, searched, keep)
+}
+
+/// The namespaces besides `searched` (by label, sorted) where `sockets` has one `keep` wants.
+pub fn namespaces_holding(
+    sockets: &[SocketEntry],
+    searched: &[Arc<Netns>],
+    keep: impl Fn(&SocketEntry) -> bool,
+) -> Vec<String> {
     let searched = |netns: &Netns| searched.iter().any(|ns| ns.inode == netns.inode);
-    let mut names: Vec<String> = snapshot
-        .sockets
+    let mut names: Vec<String> = sockets
         .iter()
         .filter(|entry| !searched(&entry.netns) && keep(entry))
         .map(|entry| entry.netns.label().into_owned())

@@ -26,6 +26,10 @@ pub struct Query {
     pub owner_context: bool,
     /// Which network namespaces to list.
     pub netns: NetnsScope,
+    /// Owners looked for only among these processes (their fds alone are read, not every
+    /// process's): the card's other ports. Other sockets come back without owners, and are not
+    /// counted as hidden.
+    pub owners_among: Option<Vec<u32>>,
 }
 
 /// Which network namespaces a query covers.
@@ -53,6 +57,7 @@ impl Default for Query {
             listening_only: false,
             owner_context: false,
             netns: NetnsScope::Own,
+            owners_among: None,
         }
     }
 }

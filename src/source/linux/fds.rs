@@ -93,6 +93,12 @@ pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     Ok(map.with_starts(read.starts))
 }
 
+/// Reads only `pids`' sockets.
+pub fn scan_pids(threads: usize, pids: &[u32]) -> OwnerMap {
+    let read = read_processes(threads, pids);
+    OwnerMap::from_pairs(read.pairs, 0, true).with_starts(read.starts)
+}
+
 /// Reads again the processes running as one of `uids`: a socket opened after its process's fds
 /// were read has no owner in the first scan, and its creator's uid says whose to read.
 pub fn scan_users(threads: usize, uids: &HashSet<u32>) -> rustix::io::Result<OwnerMap> {

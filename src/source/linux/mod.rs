@@ -68,7 +68,7 @@ pub(super) fn sockets_with_owners(
     let (dumped, owners) = thread::scope(|scope| {
         // One fd scan serves every namespace: socket inodes are unique across them.
         let memory = memory.as_deref_mut();
-        let owners = scope.spawn(|| scan_owners(memory));
+        let owners = scope.spawn(|| scan_owners(query, memory));
         let others_dumped = scope.spawn(|| dump_namespaces(query, &others));
         let own_dumped = own.as_ref().map(|own| dump(query, own));
         let others_dumped = others_dumped.join().unwrap_or_default();
@@ -84,7 +84,12 @@ pub(super) fn sockets_with_owners(
         Some(memory) => check_remembered(&sockets, owners, memory),
         None => owners,
     };
-    let hidden_because = hidden_because(&owners);
+    // Owners sought among some processes only: the others' sockets are not hidden, just not
+    // looked at.
+    let hidden_because = match query.owners_among {
+        Some(_) => None,
+        None => hidden_because(&owners),
+    };
     let unseen = unseen(&owners, hidden_because.as_ref());
     let mut owners = owners.unwrap_or_default();
     if matches!(hidden_because, Some(HiddenReason::RefusedToRoot { .. })) {
@@ -160,10 +165,11 @@ pub(super) struct OwnerMemory {
     unowned: HashSet<u32>,
 }
 
-fn scan_owners(memory: Option<&mut OwnerMemory>) -> rustix::io::Result<OwnerMap> {
-    match memory {
-        Some(memory) => fds::scan_remembering(SCAN_THREADS, &mut memory.fds),
-        None => fds::scan(SCAN_THREADS),
+fn scan_owners(query: &Query, memory: Option<&mut OwnerMemory>) -> rustix::io::Result<OwnerMap> {
+    match (&query.owners_among, memory) {
+        (Some(pids), _) => Ok(fds::scan_pids(SCAN_THREADS, pids)),
+        (None, Some(memory)) => fds::scan_remembering(SCAN_THREADS, &mut memory.fds),
+        (None, None) => fds::scan(SCAN_THREADS),
     }
 }
 
@@ -931,5 +937,35 @@ mod tests {
         assert_eq!(pids, [std::process::id()]);
         assert_eq!(snapshot.sockets[index].netns.inode, own_netns_inode());
         assert_ne!(own_netns_inode(), 0);
+    }
+
+    #[test]
+    fn owners_are_sought_among_the_pids_asked_only() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let owners_of_ours = |among: Vec<u32>| {
+            let query = Query {
+                port: Some(port),
+                owners_among: Some(among),
+                ..Query::default()
+            };
+            let snapshot = sockets_with_owners(&query, None).unwrap();
+            let ours = snapshot
+                .sockets
+                .iter()
+                .position(|s| s.local_port() == Some(port));
+            let index = ours.unwrap() as u32;
+            let hidden = snapshot.sockets[index as usize].owner_hidden;
+            let pids = snapshot.owners.iter().filter(|o| o.0 == index).map(|o| o.1);
+            (pids.collect::<Vec<u32>>(), hidden, snapshot.hidden_because)
+        };
+        let me = std::process::id();
+        assert_eq!(owners_of_ours(vec![me]), (vec![me], false, None));
+        assert_eq!(
+            owners_of_ours(vec![1]),
+            (vec![], false, None),
+            "not looked at, not hidden"
+        );
+        assert_eq!(owners_of_ours(vec![]), (vec![], false, None));
     }
 }
