@@ -11,7 +11,7 @@ use owo_colors::OwoColorize;
 
 use super::RenderContext;
 use super::columns::{Column, Line, NONE, epoch_seconds, push_age, push_where};
-use super::fit::display_width;
+use super::width::display_width;
 use crate::model::{ProcessInfo, SocketEntry};
 use crate::sanitize::sanitize;
 

@@ -1,12 +1,12 @@
 //! The table's columns and lines: header, cell text and colour. How they give way when space is
-//! short is `fit.rs`.
+//! short is `fit.rs`; text widths are `width.rs`.
 
 use std::fmt::Write;
 use std::time::SystemTime;
 
 use owo_colors::{OwoColorize, Style};
 
-use super::fit;
+use super::width::port_suffix;
 
 use crate::model::{
     Endpoint, Exposure, Family, Forward, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State,
@@ -174,7 +174,7 @@ impl Column {
         match self {
             _ if text == NONE => push(buf, text.dimmed()),
             Column::Local => {
-                let suffix = fit::port_suffix(text);
+                let suffix = port_suffix(text);
                 buf.push_str(&text[..text.len() - suffix.len()]);
                 push(buf, suffix.cyan().bold());
             }
@@ -189,27 +189,6 @@ impl Column {
             Column::RecvQ if backlog_full(entry) => push(buf, text.red().bold()),
             _ => buf.push_str(text),
         }
-    }
-
-    /// Appends the finished cell (text, cut to `width`, coloured if asked) to `buf`; returns its
-    /// display width. `scratch` is reused between calls to spare an allocation per cell.
-    pub fn write_cell(
-        self,
-        line: &Line,
-        width: usize,
-        color: bool,
-        scratch: &mut String,
-        buf: &mut String,
-    ) -> usize {
-        scratch.clear();
-        self.write_text(line, scratch);
-        let text = fit::truncate(self, scratch, width);
-        if color {
-            self.paint(line.entry, &text, buf);
-        } else {
-            buf.push_str(&text);
-        }
-        fit::display_width(&text)
     }
 }
 

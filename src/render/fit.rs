@@ -4,9 +4,9 @@
 
 use std::borrow::Cow;
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-
-use super::columns::{Column, GAP, Line};
+use super::cells::Cells;
+use super::columns::{Column, GAP};
+use super::width::{cut_address, cut_end, display_width, port_suffix, short_state};
 
 /// How the table makes room, least useful text first.
 const STEPS: [(Column, Step); 10] = [
@@ -37,18 +37,16 @@ enum Step {
     Hide,
 }
 
-/// Column widths for `lines` that fit `limit`; 0 hides a column. Formats every cell once.
-pub fn fit_widths(columns: &[Column], lines: &[Line], limit: Option<usize>) -> Vec<usize> {
-    let mut widths: Vec<usize> = columns.iter().map(|c| c.header().width()).collect();
+/// Column widths for `cells` (formatted for `columns`) that fit `limit`; 0 hides a column.
+pub fn fit_widths(columns: &[Column], cells: &Cells, limit: Option<usize>) -> Vec<usize> {
+    let mut widths: Vec<usize> = columns.iter().map(|c| display_width(c.header())).collect();
     let mut floors = widths.clone();
-    let mut text = String::new();
-    for line in lines {
+    for row in 0..cells.rows() {
         for (i, &column) in columns.iter().enumerate() {
-            text.clear();
-            column.write_text(line, &mut text);
-            let width = display_width(&text);
+            let text = cells.get(row, i);
+            let width = display_width(text);
             widths[i] = widths[i].max(width);
-            floors[i] = floors[i].max(min_width(column, &text).min(width));
+            floors[i] = floors[i].max(min_width(column, text).min(width));
         }
     }
     if let Some(limit) = limit {
@@ -157,91 +155,32 @@ fn min_width(column: Column, text: &str) -> usize {
     }
 }
 
-/// ss's short name for ESTABLISHED, the one long state; the others are already short.
-fn short_state(text: &str) -> &str {
-    if text == "ESTABLISHED" { "ESTAB" } else { text }
-}
-
-/// Cuts `text` to `width`: addresses in the middle of the host, never their port; the rest at
-/// the end, with an ellipsis.
+/// Cuts `text` to `width`: addresses in the middle of the host, never their port; a state to
+/// its short name; the rest at the end, with an ellipsis.
 pub fn truncate(column: Column, text: &str, width: usize) -> Cow<'_, str> {
-    if display_width(text) <= width {
-        return Cow::Borrowed(text);
+    match column {
+        _ if display_width(text) <= width => Cow::Borrowed(text),
+        Column::Local | Column::Remote => cut_address(text, width),
+        Column::State => Cow::Borrowed(short_state(text)),
+        _ => cut_end(text, width),
     }
-    Cow::Owned(match column {
-        Column::Local | Column::Remote => {
-            let suffix = port_suffix(text);
-            let host = &text[..text.len() - suffix.len()];
-            let room = width.saturating_sub(suffix.len() + 1);
-            let head = room / 2;
-            format!("{}…{}{suffix}", cut(host, head), tail(host, room - head))
-        }
-        Column::State => short_state(text).to_owned(),
-        _ => format!("{}…", cut(text, width.saturating_sub(1))),
-    })
-}
-
-/// `:8080` of `[::1]:8080`; empty when the text is not an address.
-pub fn port_suffix(text: &str) -> &str {
-    match text.rfind(':') {
-        Some(colon) if text[colon + 1..].bytes().all(|b| b.is_ascii_digit()) => &text[colon..],
-        _ => "",
-    }
-}
-
-/// Terminal columns `text` takes. Nearly every cell is ASCII, where that is its length: the
-/// general count showed up in profiles of large tables.
-pub fn display_width(text: &str) -> usize {
-    if text.is_ascii() {
-        text.len()
-    } else {
-        text.width()
-    }
-}
-
-/// The longest prefix of `text` at most `width` columns wide.
-fn cut(text: &str, width: usize) -> &str {
-    let mut used = 0;
-    for (at, c) in text.char_indices() {
-        used += c.width().unwrap_or(0);
-        if used > width {
-            return &text[..at];
-        }
-    }
-    text
-}
-
-/// The longest suffix of `text` at most `width` columns wide.
-fn tail(text: &str, width: usize) -> &str {
-    let mut used = 0;
-    for (at, c) in text.char_indices().rev() {
-        used += c.width().unwrap_or(0);
-        if used > width {
-            return &text[at + c.len_utf8()..];
-        }
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::columns::Line;
     use crate::source::FakeSource;
 
     #[test]
-    fn addresses_are_cut_in_the_middle_and_keep_their_port() {
-        let cut = |text, width| truncate(Column::Local, text, width).into_owned();
-        assert_eq!(cut("127.0.0.1:8080", 12), "127…0.1:8080");
-        assert_eq!(cut("127.0.0.2:8080", 12), "127…0.2:8080");
-        assert_eq!(cut("[2001:db8::99]:60022", 16), "[200…::99]:60022");
-        assert_eq!(cut("[::1]:80", 8), "[::1]:80");
-    }
-
-    #[test]
-    fn text_is_cut_by_display_width() {
+    fn each_column_is_cut_its_own_way() {
+        assert_eq!(
+            truncate(Column::Local, "127.0.0.1:8080", 12),
+            "127…0.1:8080"
+        );
+        assert_eq!(truncate(Column::State, "ESTABLISHED", 5), "ESTAB");
         assert_eq!(truncate(Column::Process, "postgres", 5), "post…");
-        assert_eq!(truncate(Column::Process, "名前名前", 5), "名前…");
-        assert_eq!(tail("名前名前", 5), "名前");
+        assert_eq!(truncate(Column::Process, "nginx", 5), "nginx");
     }
 
     #[test]
@@ -249,17 +188,18 @@ mod tests {
         let columns = Column::for_view(false, false);
         let curl = FakeSource::sample().entries.remove(4);
         let lines: Vec<Line> = Line::of(&curl, false, None).collect();
-        let natural = fit_widths(&columns, &lines, None);
+        let cells = Cells::of(&lines, &columns);
+        let natural = fit_widths(&columns, &cells, None);
         assert_eq!(natural, [5, 15, 14, 11, 4, 7, 5]);
         assert_eq!(total(&natural), 73);
-        assert_eq!(fit_widths(&columns, &lines, Some(80)), natural);
+        assert_eq!(fit_widths(&columns, &cells, Some(80)), natural);
         // A little short: ESTABLISHED becomes ss's ESTAB, which loses nothing.
         assert_eq!(
-            fit_widths(&columns, &lines, Some(71)),
+            fit_widths(&columns, &cells, Some(71)),
             [5, 15, 14, 5, 4, 7, 5]
         );
         // More: USER goes, and the address cut on the way there gets its width back.
-        let tight = fit_widths(&columns, &lines, Some(60));
+        let tight = fit_widths(&columns, &cells, Some(60));
         assert_eq!(tight, [5, 15, 14, 5, 4, 7, 0]);
         assert!(total(&tight) <= 60);
     }
@@ -272,7 +212,7 @@ mod tests {
             .iter()
             .flat_map(|e| Line::of(e, false, None))
             .collect();
-        let widths = fit_widths(&columns, &lines, Some(40));
+        let widths = fit_widths(&columns, &Cells::of(&lines, &columns), Some(40));
         assert!(total(&widths) <= 40, "{widths:?}");
         let shown: Vec<Column> = columns
             .iter()

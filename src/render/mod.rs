@@ -1,6 +1,7 @@
 //! Presenters: the table for people, JSON and CSV for programs. Pure: data in, bytes out.
 
 mod card;
+mod cells;
 mod columns;
 mod csv;
 mod fit;
@@ -8,10 +9,12 @@ mod json;
 mod metrics;
 mod summary;
 mod table;
+mod width;
 
 use std::io::{self, Write};
 use std::time::SystemTime;
 
+pub use cells::Cells;
 pub use columns::{Column, GAP, Line, epoch_seconds};
 pub use fit::{fit_widths, truncate};
 

@@ -7,8 +7,10 @@ use std::io::{self, Write};
 use owo_colors::OwoColorize;
 
 use super::RenderContext;
+use super::cells::Cells;
 use super::columns::{Column, GAP, Line, epoch_seconds};
-use super::fit::fit_widths;
+use super::fit::{fit_widths, truncate};
+use super::width::display_width;
 use crate::model::SocketEntry;
 
 pub fn write(
@@ -25,7 +27,9 @@ pub fn write(
         .iter()
         .flat_map(|entry| Line::of(entry, context.wide, now))
         .collect();
-    let layout = Layout::new(&lines, context);
+    let columns = chosen_columns(context);
+    let cells = Cells::of(&lines, &columns);
+    let layout = Layout::new(columns, &cells, context);
     let mut text = String::new();
     for (i, &column) in layout.columns.iter().enumerate() {
         text.push_str(&layout.header(column));
@@ -33,11 +37,11 @@ pub fn write(
     }
     text.push('\n');
     out.write_all(text.as_bytes())?;
-    let mut scratch = String::new();
-    for line in &lines {
+    for (row, line) in lines.iter().enumerate() {
         text.clear();
-        for (i, (&column, &width)) in layout.columns.iter().zip(&layout.widths).enumerate() {
-            let used = column.write_cell(line, width, layout.color, &mut scratch, &mut text);
+        for (i, &column) in layout.columns.iter().enumerate() {
+            let cell = cells.get(row, layout.shown[i]);
+            let used = layout.write_cell(i, column, line.entry, cell, &mut text);
             layout.pad(&mut text, i, used);
         }
         // An owner's continuation line may end in blank cells.
@@ -48,39 +52,64 @@ pub fn write(
     Ok(())
 }
 
-/// The shown columns, their widths, and whether to colour.
+/// The columns asked for, or the view's, with NETNS first when rows come from several
+/// namespaces.
+fn chosen_columns(context: &RenderContext) -> Vec<Column> {
+    let mut columns = if context.columns.is_empty() {
+        Column::for_view(context.wide, context.listening)
+    } else {
+        context.columns.clone()
+    };
+    if context.netns_column && !columns.contains(&Column::Netns) {
+        columns.insert(0, Column::Netns);
+    }
+    columns
+}
+
+/// The shown columns, their widths, where their cells are, and whether to colour.
 struct Layout {
     columns: Vec<Column>,
     widths: Vec<usize>,
+    /// Each shown column's index among the formatted cells' columns.
+    shown: Vec<usize>,
     color: bool,
 }
 
 impl Layout {
-    fn new(lines: &[Line], context: &RenderContext) -> Layout {
-        let mut columns = if context.columns.is_empty() {
-            Column::for_view(context.wide, context.listening)
-        } else {
-            context.columns.clone()
-        };
-        if context.netns_column && !columns.contains(&Column::Netns) {
-            columns.insert(0, Column::Netns);
-        }
+    fn new(columns: Vec<Column>, cells: &Cells, context: &RenderContext) -> Layout {
         let limit = if context.wide {
             None
         } else {
             context.width.map(usize::from)
         };
-        let widths = fit_widths(&columns, lines, limit);
-        let (columns, widths) = columns
-            .into_iter()
-            .zip(widths)
-            .filter(|&(_, width)| width > 0)
-            .unzip();
+        let widths = fit_widths(&columns, cells, limit);
+        let kept = widths.iter().enumerate().filter(|&(_, &width)| width > 0);
+        let shown: Vec<usize> = kept.map(|(i, _)| i).collect();
         Layout {
-            columns,
-            widths,
+            columns: shown.iter().map(|&i| columns[i]).collect(),
+            widths: shown.iter().map(|&i| widths[i]).collect(),
+            shown,
             color: context.color,
         }
+    }
+
+    /// Appends shown column `i`'s cell, cut to its width and coloured if asked; returns the
+    /// columns it takes.
+    fn write_cell(
+        &self,
+        i: usize,
+        column: Column,
+        entry: &SocketEntry,
+        cell: &str,
+        line: &mut String,
+    ) -> usize {
+        let text = truncate(column, cell, self.widths[i]);
+        if self.color {
+            column.paint(entry, &text, line);
+        } else {
+            line.push_str(&text);
+        }
+        display_width(&text)
     }
 
     fn header(&self, column: Column) -> String {

@@ -18,7 +18,7 @@ use super::order;
 use crate::app;
 use crate::exit::ExitCode;
 use crate::model::State;
-use crate::render::{Column, GAP, Line, epoch_seconds, fit_widths, truncate};
+use crate::render::{Cells, Column, GAP, Line, epoch_seconds, fit_widths, truncate};
 use crate::settings::Settings;
 use crate::source::SocketSource;
 
@@ -234,7 +234,8 @@ impl Screen {
                 .filter_map(|row| Line::of(&row.entry, false, now).next())
                 .collect();
             let room = usize::from(width).saturating_sub(1 + GAP);
-            self.fitted = Some((width, fit_widths(&self.columns, &lines, Some(room))));
+            let cells = Cells::of(&lines, &self.columns);
+            self.fitted = Some((width, fit_widths(&self.columns, &cells, Some(room))));
         }
         self.fitted.as_ref().map_or(&[], |(_, widths)| widths)
     }
