@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
-use crate::model::{Netns, ProcessInfo, Proto, SocketEntry, State};
+use crate::model::{Netns, ProcessInfo, SocketEntry, State};
 use crate::render::{
     Card, Format, Metrics, RenderContext, epoch_seconds, render, render_card, render_metrics,
     render_summary, single_program,
@@ -225,16 +225,7 @@ fn other_ports(
         .sockets
         .iter()
         .filter(|e| theirs(e) && e.is_listening() && e.state() != Some(State::Bound))
-        .filter_map(|e| {
-            Some((
-                e.local_port()?,
-                if e.proto()? == Proto::Tcp {
-                    "tcp"
-                } else {
-                    "udp"
-                },
-            ))
-        })
+        .filter_map(|e| Some((e.local_port()?, e.proto()?.name())))
         .filter(|&(port, _)| !asked(port))
         .collect();
     ports.sort_unstable();

@@ -96,7 +96,7 @@ fn by_key(a: &SocketEntry, b: &SocketEntry, key: SortKey) -> Ordering {
         SortKey::State => a.state().cmp(&b.state()),
         SortKey::Pid => owner_key(a, |p| p.pid).cmp(&owner_key(b, |p| p.pid)),
         SortKey::Process => {
-            owner_key(a, |p| lowercase(&p.name)).cmp(&owner_key(b, |p| lowercase(&p.name)))
+            owner_key(a, |p| lowercase(p.program())).cmp(&owner_key(b, |p| lowercase(p.program())))
         }
         SortKey::User => {
             owner_key(a, |p| p.user.as_deref()).cmp(&owner_key(b, |p| p.user.as_deref()))

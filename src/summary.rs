@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::model::{Exposure, SocketEntry, State, UnixType};
+use crate::model::{Exposure, SocketEntry, State};
 
 /// How many of the top processes and peers are shown.
 const TOP: usize = 5;
@@ -59,27 +59,10 @@ impl Summary {
     }
 }
 
-/// `tcp`, `tcp6`, `udp`, `udp6`, `u_str`, `u_dgr`, `u_seq`, as the table names them.
-pub fn kind(entry: &SocketEntry) -> &'static str {
-    use crate::model::{Family::*, Proto::*};
-    match (&entry.endpoint, entry.proto(), entry.family()) {
-        (_, Some(Tcp), Some(Ipv4)) => "tcp",
-        (_, Some(Tcp), _) => "tcp6",
-        (_, Some(Udp), Some(Ipv4)) => "udp",
-        (_, Some(Udp), _) => "udp6",
-        (crate::model::Endpoint::Unix(unix), _, _) => match unix.kind {
-            UnixType::Stream => "u_str",
-            UnixType::Dgram => "u_dgr",
-            UnixType::Seqpacket => "u_seq",
-        },
-        _ => "?",
-    }
-}
-
 fn by_state(entries: &[SocketEntry]) -> Vec<KindCount> {
     let mut counts: BTreeMap<(&'static str, Option<State>), usize> = BTreeMap::new();
     for entry in entries {
-        *counts.entry((kind(entry), entry.state())).or_default() += 1;
+        *counts.entry((entry.kind(), entry.state())).or_default() += 1;
     }
     let rows = counts.into_iter();
     rows.map(|((kind, state), sockets)| KindCount {
@@ -105,7 +88,7 @@ fn listeners_by_exposure(entries: &[SocketEntry]) -> BTreeMap<Exposure, usize> {
 fn top_processes(entries: &[SocketEntry]) -> Vec<ProcessCount> {
     let mut counts: BTreeMap<(u32, &str), usize> = BTreeMap::new();
     for process in entries.iter().flat_map(|e| &e.processes) {
-        *counts.entry((process.pid, &process.name)).or_default() += 1;
+        *counts.entry((process.pid, process.program())).or_default() += 1;
     }
     let mut top: Vec<ProcessCount> = counts
         .into_iter()
@@ -163,7 +146,7 @@ mod tests {
         );
         let established_tcp = entries
             .iter()
-            .filter(|e| kind(e) == "tcp" && e.state() == Some(State::Established))
+            .filter(|e| e.kind() == "tcp" && e.state() == Some(State::Established))
             .count();
         let row = summary
             .by_state

@@ -3,6 +3,7 @@
 //! Imports nothing of ours. Serde goes both ways through `wire.rs`, so a `--json` dump can be
 //! read back (`--replay`).
 
+mod labels;
 mod wire;
 
 use std::borrow::Cow;

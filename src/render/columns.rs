@@ -9,8 +9,7 @@ use owo_colors::{OwoColorize, Style};
 use super::width::port_suffix;
 
 use crate::model::{
-    Endpoint, Exposure, Family, Forward, InetSocket, Netns, ProcessInfo, Proto, SocketEntry, State,
-    UnixName, UnixSocket, UnixType,
+    Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, SocketEntry, State, UnixSocket,
 };
 use crate::sanitize::sanitize;
 
@@ -34,6 +33,16 @@ pub enum Column {
     Where,
     Command,
 }
+
+/// A change line: `+ tcp 127.0.0.1:8080 - LISTEN 4121 python3`.
+const STREAM: [Column; 6] = [
+    Column::Proto,
+    Column::Local,
+    Column::Remote,
+    Column::State,
+    Column::Pid,
+    Column::Process,
+];
 
 /// Space between two columns.
 pub const GAP: usize = 2;
@@ -83,9 +92,35 @@ impl<'a> Line<'a> {
     }
 }
 
+/// What decides the columns: the view and the flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Choice<'a> {
+    /// A change line of `--watch` into a pipe: compact, no user or exposure.
+    pub stream: bool,
+    pub wide: bool,
+    pub listening: bool,
+    /// Columns asked for by name; empty for the view's own.
+    pub explicit: &'a [Column],
+    /// The rows may come from several network namespaces: NETNS says which each is in.
+    pub several_netns: bool,
+}
+
 impl Column {
+    /// The one column chooser, for the table, the live view and the change stream alike.
+    pub fn choose(choice: Choice) -> Vec<Column> {
+        let mut columns = match choice {
+            Choice { stream: true, .. } => STREAM.to_vec(),
+            Choice { explicit: [], .. } => Column::for_view(choice.wide, choice.listening),
+            Choice { explicit, .. } => explicit.to_vec(),
+        };
+        if choice.several_netns && !columns.contains(&Column::Netns) {
+            columns.insert(0, Column::Netns);
+        }
+        columns
+    }
+
     /// The default columns; `-l` adds who can reach each listener, `-w` everything.
-    pub fn for_view(wide: bool, listening: bool) -> Vec<Column> {
+    fn for_view(wide: bool, listening: bool) -> Vec<Column> {
         use Column::*;
         if wide {
             vec![
@@ -142,13 +177,10 @@ impl Column {
         }
         match self {
             Column::Netns => push_netns(&entry.netns, buf),
-            Column::Proto => {
-                buf.push_str(proto_name(entry));
-                buf.push_str(family_digit(entry));
-            }
+            Column::Proto => buf.push_str(entry.kind()),
             Column::Local => match &entry.endpoint {
                 Endpoint::Inet(inet) => push_local(inet, buf),
-                Endpoint::Unix(unix) => unix_name(&unix.name, buf),
+                Endpoint::Unix(unix) => buf.push_str(&sanitize(&unix.name.to_string())),
             },
             Column::Remote => match &entry.endpoint {
                 Endpoint::Inet(InetSocket {
@@ -157,13 +189,13 @@ impl Column {
                 Endpoint::Unix(UnixSocket {
                     peer_name: Some(name),
                     ..
-                }) => unix_name(name, buf),
+                }) => buf.push_str(&sanitize(&name.to_string())),
                 _ => buf.push_str(NONE),
             },
-            Column::State => buf.push_str(entry.state().map_or(NONE, state_label)),
+            Column::State => buf.push_str(entry.state().map_or(NONE, State::label)),
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
             Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
-            Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, exposure_name)),
+            Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, Exposure::name)),
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
             _ => owner_text(self, line, buf),
         }
@@ -265,11 +297,7 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
     if let Some(forward) = &process.forwards {
         push_forward(forward, buf);
     } else if let Some(container) = &process.container {
-        let runtime = format!("{:?}", container.runtime).to_lowercase();
-        let short_id: String = container.id.chars().take(12).collect();
-        let name = container.name.as_deref().unwrap_or(&short_id);
-        let name = sanitize(name);
-        push(buf, format_args!("{runtime}:{name}"));
+        buf.push_str(&sanitize(&container.label()));
     } else if let Some(unit) = &process.unit {
         buf.push_str(&sanitize(unit));
     } else {
@@ -279,67 +307,6 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
 
 fn push_netns(netns: &Netns, buf: &mut String) {
     buf.push_str(&sanitize(&netns.label()));
-}
-
-fn exposure_name(exposure: Exposure) -> &'static str {
-    match exposure {
-        Exposure::Loopback => "loopback",
-        Exposure::All => "all",
-        Exposure::Interface => "interface",
-        Exposure::Address => "address",
-    }
-}
-
-/// As ss names them: `tcp`, `udp`, and `u_str`, `u_dgr`, `u_seq` for Unix sockets.
-fn proto_name(entry: &SocketEntry) -> &'static str {
-    match &entry.endpoint {
-        Endpoint::Inet(inet) if inet.proto == Proto::Tcp => "tcp",
-        Endpoint::Inet(_) => "udp",
-        Endpoint::Unix(unix) => match unix.kind {
-            UnixType::Stream => "u_str",
-            UnixType::Dgram => "u_dgr",
-            UnixType::Seqpacket => "u_seq",
-        },
-    }
-}
-
-fn family_digit(entry: &SocketEntry) -> &'static str {
-    if entry.family() == Some(Family::Ipv6) {
-        "6"
-    } else {
-        ""
-    }
-}
-
-/// A path as it is, an abstract name as `@name` (as ss shows it), `-` when unbound.
-fn unix_name(name: &UnixName, buf: &mut String) {
-    match name {
-        UnixName::Path(path) => buf.push_str(&sanitize(path)),
-        UnixName::Abstract(name) => {
-            buf.push('@');
-            buf.push_str(&sanitize(name));
-        }
-        UnixName::Unnamed => buf.push_str(NONE),
-    }
-}
-
-fn state_label(state: State) -> &'static str {
-    match state {
-        State::Listen => "LISTEN",
-        State::Bound => "BOUND",
-        State::Unconn => "UNCONN",
-        State::SynSent => "SYN-SENT",
-        State::SynRecv => "SYN-RECV",
-        State::Established => "ESTABLISHED",
-        State::FinWait1 => "FIN-WAIT-1",
-        State::FinWait2 => "FIN-WAIT-2",
-        State::CloseWait => "CLOSE-WAIT",
-        State::Closing => "CLOSING",
-        State::LastAck => "LAST-ACK",
-        State::TimeWait => "TIME-WAIT",
-        State::Close => "CLOSE",
-        State::Unknown => "UNKNOWN",
-    }
 }
 
 enum StateClass {

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use crate::model::{Family, ProcessInfo, Proto, SocketEntry, UnixName};
+use crate::model::{ProcessInfo, SocketEntry};
 use crate::sanitize::sanitize;
 
 /// Columns are only ever appended (`netns` and `unix_name` came after `service`).
@@ -64,10 +64,10 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
 
 /// A Unix socket's path or `@name` (as ss writes it), empty when unbound or not Unix.
 fn unix_name(entry: &SocketEntry) -> String {
-    match entry.unix().map(|unix| &unix.name) {
-        Some(UnixName::Unnamed) | None => String::new(),
-        Some(name) => cell(&name.to_string()),
-    }
+    entry
+        .unix_label()
+        .map(|name| cell(&name))
+        .unwrap_or_default()
 }
 
 /// Keeps the writer's own error, so a closed pipe stays a `BrokenPipe` the caller can recognise.
@@ -99,16 +99,8 @@ fn socket_fields(entry: &SocketEntry) -> [String; 7] {
     let local = inet.map(|inet| inet.local);
     let remote = inet.and_then(|inet| inet.remote);
     [
-        match entry.proto() {
-            Some(Proto::Tcp) => "tcp".into(),
-            Some(Proto::Udp) => "udp".into(),
-            None => "unix".into(),
-        },
-        match entry.family() {
-            Some(Family::Ipv4) => "ipv4".into(),
-            Some(Family::Ipv6) => "ipv6".into(),
-            None => "unix".into(),
-        },
+        entry.proto_name().into(),
+        entry.family_name().into(),
         text(local.map(|a| a.ip())),
         text(local.map(|a| a.port())),
         text(remote.map(|a| a.ip())),
@@ -123,7 +115,7 @@ fn owner_fields(owner: Option<&ProcessInfo>) -> [String; 4] {
     };
     [
         owner.pid.to_string(),
-        cell(&owner.name),
+        cell(owner.program()),
         owner.user.as_deref().map(cell).unwrap_or_default(),
         text(owner.uid),
     ]

@@ -169,7 +169,7 @@ pub fn truncate(column: Column, text: &str, width: usize) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::columns::Line;
+    use crate::render::columns::{Choice, Line};
     use crate::source::FakeSource;
 
     #[test]
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn room_is_made_from_the_least_useful_text_first() {
-        let columns = Column::for_view(false, false);
+        let columns = Column::choose(Choice::default());
         let curl = FakeSource::sample().entries.remove(4);
         let lines: Vec<Line> = Line::of(&curl, false, None).collect();
         let cells = Cells::of(&lines, &columns);
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn forty_columns_keep_the_port_and_owner_and_fit() {
-        let columns = Column::for_view(false, false);
+        let columns = Column::choose(Choice::default());
         let sample = FakeSource::sample().entries;
         let lines: Vec<Line> = sample
             .iter()

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::model::{Family, Proto, SocketEntry};
+use crate::model::SocketEntry;
 use crate::sanitize;
-use crate::summary::kind;
 
 /// What one run of `ports metrics` saw.
 pub struct Metrics<'a> {
@@ -124,24 +123,15 @@ fn listeners(sockets: &[SocketEntry]) -> BTreeMap<ListenerLabels, usize> {
         let Some(inet) = entry.inet() else { continue };
         let owner = entry.processes.first();
         let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
-        let container = owner.and_then(|p| p.container.as_ref()).map(|c| {
-            c.name
-                .clone()
-                .unwrap_or_else(|| c.id.chars().take(12).collect())
-        });
+        let container = owner.and_then(|p| p.container.as_ref());
+        let container = container.map(|c| c.short_name().into_owned());
+        let exposure = entry.exposure().unwrap_or(crate::model::Exposure::All);
         let labels: ListenerLabels = [
-            ("proto", proto(inet.proto).into()),
-            ("family", family_name(entry.family()).into()),
+            ("proto", inet.proto.name().into()),
+            ("family", entry.family_name().into()),
             ("address", inet.local.ip().to_string()),
             ("port", inet.local.port().to_string()),
-            (
-                "exposure",
-                format!(
-                    "{:?}",
-                    entry.exposure().unwrap_or(crate::model::Exposure::All)
-                )
-                .to_lowercase(),
-            ),
+            ("exposure", exposure.name().into()),
             ("process", text(owner.map(|p| p.program()))),
             ("user", text(owner.and_then(|p| p.user.as_deref()))),
             ("unit", text(owner.and_then(|p| p.unit.as_deref()))),
@@ -158,28 +148,13 @@ fn counts(sockets: &[SocketEntry]) -> BTreeMap<[(&'static str, String); 3], usiz
     for entry in sockets.iter().filter(|e| e.inet().is_some()) {
         let state = entry.state().map_or("", |state| state.name());
         let labels = [
-            ("proto", kind(entry).trim_end_matches('6').to_owned()),
-            ("family", family_name(entry.family()).to_owned()),
+            ("proto", entry.proto_name().to_owned()),
+            ("family", entry.family_name().to_owned()),
             ("state", state.to_owned()),
         ];
         *series.entry(labels).or_default() += 1;
     }
     series
-}
-
-fn proto(proto: Proto) -> &'static str {
-    match proto {
-        Proto::Tcp => "tcp",
-        Proto::Udp => "udp",
-    }
-}
-
-fn family_name(family: Option<Family>) -> &'static str {
-    match family {
-        Some(Family::Ipv4) => "ipv4",
-        Some(Family::Ipv6) => "ipv6",
-        None => "unix",
-    }
 }
 
 #[cfg(test)]

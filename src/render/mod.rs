@@ -15,7 +15,7 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 pub use cells::Cells;
-pub use columns::{Column, GAP, Line, epoch_seconds};
+pub use columns::{Choice, Column, GAP, Line, epoch_seconds};
 pub use fit::{fit_widths, truncate};
 
 use crate::model::SocketEntry;

@@ -30,15 +30,16 @@ fn write_tables(summary: &Summary, context: &RenderContext, out: &mut dyn Write)
         writeln!(out, "Owners hidden: {}", summary.hidden_owners)?;
     }
     let states = summary.by_state.iter().map(|row| {
-        let state = row
-            .state
-            .map_or("-".into(), |state| state.name().to_uppercase());
-        vec![row.kind.to_owned(), state, row.sockets.to_string()]
+        let state = row.state.map_or("-", |state| state.label());
+        vec![
+            row.kind.to_owned(),
+            state.to_owned(),
+            row.sockets.to_string(),
+        ]
     });
     print(out, table(&["KIND", "STATE", "SOCKETS"], states, context))?;
     let exposure = summary.listeners_by_exposure.iter();
-    let exposure =
-        exposure.map(|(exposure, n)| vec![format!("{exposure:?}").to_lowercase(), n.to_string()]);
+    let exposure = exposure.map(|(exposure, n)| vec![exposure.name().to_owned(), n.to_string()]);
     print(
         out,
         table(&["LISTENERS BY EXPOSURE", "SOCKETS"], exposure, context),

@@ -8,7 +8,7 @@ use owo_colors::OwoColorize;
 
 use super::RenderContext;
 use super::cells::Cells;
-use super::columns::{Column, GAP, Line, epoch_seconds};
+use super::columns::{Choice, Column, GAP, Line, epoch_seconds};
 use super::fit::{fit_widths, truncate};
 use super::width::display_width;
 use crate::model::SocketEntry;
@@ -52,18 +52,14 @@ pub fn write(
     Ok(())
 }
 
-/// The columns asked for, or the view's, with NETNS first when rows come from several
-/// namespaces.
 fn chosen_columns(context: &RenderContext) -> Vec<Column> {
-    let mut columns = if context.columns.is_empty() {
-        Column::for_view(context.wide, context.listening)
-    } else {
-        context.columns.clone()
-    };
-    if context.netns_column && !columns.contains(&Column::Netns) {
-        columns.insert(0, Column::Netns);
-    }
-    columns
+    Column::choose(Choice {
+        wide: context.wide,
+        listening: context.listening,
+        explicit: &context.columns,
+        several_netns: context.netns_column,
+        stream: false,
+    })
 }
 
 /// The shown columns, their widths, where their cells are, and whether to colour.

@@ -15,7 +15,7 @@ use crate::model::SocketEntry;
 use crate::render::Format;
 use crate::settings::Settings;
 use crate::sort::compare;
-use crate::source::{Problem, SocketSource};
+use crate::source::{NetnsScope, Problem, SocketSource};
 use diff::Tracker;
 
 /// Streams changes until the reader goes away or a signal ends it. `wait` sleeps until the next
@@ -29,7 +29,8 @@ pub fn stream_changes(
     say: &mut dyn FnMut(&str),
     wait: &dyn Fn(Duration) -> bool,
 ) -> anyhow::Result<()> {
-    let json = settings.format == Format::Json;
+    let several_netns = settings.netns != NetnsScope::Own;
+    let form = stream::Form::new(settings.format == Format::Json, several_netns);
     let (mut tracker, mut said) = (Tracker::default(), Vec::new());
     loop {
         let started = Instant::now();
@@ -37,7 +38,7 @@ pub fn stream_changes(
         say_new_problems(&listing, &mut said, say);
         let at = listing.snapshot.taken_at.unwrap_or_else(SystemTime::now);
         let events = tracker.update(listing.entries, order(settings));
-        stream::write(&events, json, at, out)?;
+        stream::write(&events, &form, at, out)?;
         if !wait(interval.saturating_sub(started.elapsed())) {
             return Ok(());
         }

@@ -8,27 +8,38 @@ use serde::Serialize;
 
 use super::diff::Event;
 use crate::model::{SocketEntry, State};
-use crate::render::{Column, Line};
+use crate::render::{Choice, Column, Line};
 
-/// The columns of a change line: `+ tcp 127.0.0.1:8080 - LISTEN 4121 python3`.
-const COLUMNS: [Column; 6] = [
-    Column::Proto,
-    Column::Local,
-    Column::Remote,
-    Column::State,
-    Column::Pid,
-    Column::Process,
-];
+/// How changes are written: as JSON objects, or as lines of these columns.
+pub struct Form {
+    pub json: bool,
+    pub columns: Vec<Column>,
+}
+
+impl Form {
+    /// The change line's columns, with NETNS when the watch covers several namespaces.
+    pub fn new(json: bool, several_netns: bool) -> Form {
+        let choice = Choice {
+            stream: true,
+            several_netns,
+            ..Choice::default()
+        };
+        Form {
+            json,
+            columns: Column::choose(choice),
+        }
+    }
+}
 
 /// Writes `events`, taken at `at`, as lines or JSON objects.
-pub fn write(events: &[Event], json: bool, at: SystemTime, out: &mut dyn Write) -> io::Result<()> {
+pub fn write(events: &[Event], form: &Form, at: SystemTime, out: &mut dyn Write) -> io::Result<()> {
     let time = humantime::format_rfc3339_millis(at).to_string();
     for event in events {
-        if json {
+        if form.json {
             serde_json::to_writer(&mut *out, &JsonEvent::of(event, &time))?;
             out.write_all(b"\n")?;
         } else {
-            writeln!(out, "{}", line(event))?;
+            writeln!(out, "{}", line(event, &form.columns))?;
         }
     }
     out.flush()
@@ -36,14 +47,14 @@ pub fn write(events: &[Event], json: bool, at: SystemTime, out: &mut dyn Write) 
 
 /// `+` opened, `-` closed, `~` changed: `~ tcp ... SYN-SENT->ESTAB 4121 curl`, the changed
 /// field as `before->after`.
-pub fn line(event: &Event) -> String {
+pub fn line(event: &Event, columns: &[Column]) -> String {
     let (sign, now, was) = match event {
         Event::Open(entry) => ('+', entry, None),
         Event::Close(entry) => ('-', entry, None),
         Event::Change { now, was } => ('~', now, Some(was)),
     };
     let mut text = String::from(sign);
-    for column in COLUMNS {
+    for &column in columns {
         text.push(' ');
         let after = cell(column, now);
         match was.map(|was| cell(column, was)) {

@@ -18,9 +18,9 @@ use super::order;
 use crate::app;
 use crate::exit::ExitCode;
 use crate::model::State;
-use crate::render::{Cells, Column, GAP, Line, epoch_seconds, fit_widths, truncate};
+use crate::render::{Cells, Choice, Column, GAP, Line, epoch_seconds, fit_widths, truncate};
 use crate::settings::Settings;
-use crate::source::SocketSource;
+use crate::source::{NetnsScope, SocketSource};
 
 /// What the screen shows between refreshes.
 #[derive(Debug, Default)]
@@ -58,7 +58,13 @@ pub fn run(
         interval,
         filters,
         color: settings.render.color,
-        columns: Column::for_view(settings.render.wide, settings.render.listening),
+        columns: Column::choose(Choice {
+            wide: settings.render.wide,
+            listening: settings.render.listening,
+            explicit: &settings.render.columns,
+            several_netns: settings.netns != NetnsScope::Own,
+            stream: false,
+        }),
         ..Screen::default()
     };
     let result = watch(settings, source, &mut terminal, &mut screen, &drawing);
@@ -341,7 +347,7 @@ mod tests {
             at: Some(UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME)),
             interval: Duration::from_secs(1),
             filters: "-t".into(),
-            columns: Column::for_view(false, false),
+            columns: Column::choose(Choice::default()),
             notes: vec!["1 socket's owner is hidden: run with sudo to see it".into()],
             ..Screen::default()
         };
@@ -397,6 +403,18 @@ mod tests {
         assert_eq!(on_key(key(KeyCode::Esc), &mut screen), quit);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(on_key(ctrl_c, &mut screen), Some(ExitCode::Interrupted));
+    }
+
+    #[test]
+    fn watching_every_namespace_shows_which_each_row_is_in() {
+        let choice = |several_netns| Choice {
+            several_netns,
+            ..Choice::default()
+        };
+        assert_eq!(Column::choose(choice(true))[0], Column::Netns);
+        assert!(!Column::choose(choice(false)).contains(&Column::Netns));
+        let stream = super::super::stream::Form::new(false, true);
+        assert_eq!(stream.columns[0], Column::Netns);
     }
 
     #[test]
