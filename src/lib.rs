@@ -6,12 +6,13 @@
 pub mod app;
 pub mod atomic;
 pub mod cli;
+pub mod dispatch;
 pub mod exit;
 pub mod filter;
 pub mod generate;
-#[cfg(unix)]
 pub mod kill;
 pub mod model;
+pub mod os;
 pub mod render;
 pub mod sanitize;
 pub mod services;

@@ -5,8 +5,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ColorWhen, FilterArgs, ListArgs};
+use crate::cli::{ColorWhen, FilterArgs, KillArgs, ListArgs};
 use crate::filter::{Filter, Target, UserMatch};
+use crate::kill;
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
@@ -44,6 +45,29 @@ impl Terminal {
             dumb: env::var_os("TERM").is_some_and(|term| term == "dumb"),
         }
     }
+}
+
+/// `ports kill`'s request, from its arguments and whether a question can be asked.
+pub fn kill_request(args: KillArgs, stdin_is_tty: bool) -> Result<kill::Request, String> {
+    let protos = [(args.tcp, Proto::Tcp), (args.udp, Proto::Udp)];
+    let families = [(args.ipv4, Family::Ipv4), (args.ipv6, Family::Ipv6)];
+    Ok(kill::Request {
+        ports: args.ports,
+        protos: protos
+            .into_iter()
+            .filter_map(|(on, p)| on.then_some(p))
+            .collect(),
+        families: families
+            .into_iter()
+            .filter_map(|(on, f)| on.then_some(f))
+            .collect(),
+        signal: kill::parse_signal(&args.signal)?,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        force: args.force,
+        json: args.json,
+        interactive: stdin_is_tty,
+    })
 }
 
 /// Everything a run needs, decided once.

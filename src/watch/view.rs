@@ -78,19 +78,13 @@ pub fn run(
 /// spins rather than returns once a hung-up terminal reads as end of file. `drawing` keeps a
 /// frame from being drawn over the restored screen.
 fn restore_on_signals(drawing: Arc<Mutex<()>>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            let _no_more_frames = drawing.lock();
-            let _ = ratatui::try_restore();
-            // The terminal's Drop shows the cursor again, and it never runs on this path.
-            let _ =
-                ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
-            std::process::exit(128 + signal);
-        }
-    });
-    Ok(())
+    crate::os::on_termination(move |signal| {
+        let _no_more_frames = drawing.lock();
+        let _ = ratatui::try_restore();
+        // The terminal's Drop shows the cursor again, and it never runs on this path.
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), ratatui::crossterm::cursor::Show);
+        std::process::exit(128 + signal);
+    })
 }
 
 fn watch(
