@@ -7,9 +7,13 @@
 
 mod diag;
 mod fds;
+mod masks;
 mod netns;
+mod owners;
 mod process;
 mod procnet;
+mod records;
+mod spaces;
 mod unix;
 
 use std::collections::{HashMap, HashSet};
@@ -19,6 +23,11 @@ use std::thread;
 
 use diag::{AF_INET, AF_INET6, DiagSocket, IPPROTO_TCP, IPPROTO_UDP, States};
 use fds::OwnerMap;
+use masks::*;
+pub(super) use owners::OwnerMemory;
+use owners::*;
+use records::*;
+use spaces::*;
 
 use super::raw::{RawSnapshot, Unseen, unmap};
 use super::{HiddenReason, NetnsScope, Problem, Query, SourceError};
@@ -28,23 +37,10 @@ use crate::model::{
 };
 
 /// Threads reading /proc while the dump runs: this machine class has two cores.
+/// Threads reading /proc while the dump runs: this machine class has two cores.
 const SCAN_THREADS: usize = 2;
 
-/// The kernel's `TCP_ESTABLISHED`; a connected UDP socket reports it too.
-const TCP_ESTABLISHED: u8 = 1;
 const TCP_LISTEN: u8 = 10;
-
-/// The kernel's `TCP_*` states (include/net/tcp_states.h).
-const LISTEN: States = States::of(&[10]);
-const CLOSE: States = States::of(&[7]);
-const ESTABLISHED: States = States::of(&[1]);
-/// Every state but `TCP_BOUND_INACTIVE`, 1 through 12 (12 is `TCP_NEW_SYN_RECV`).
-const ALL_TCP: States = States::of(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-
-/// Asks for TCP sockets bound to a port but neither listening nor connected
-/// (`TCPF_BOUND_INACTIVE`, what `ss -B` asks for). They come back in state `TCP_CLOSE`.
-/// Kernels without it ignore the bit, and such sockets are then not listed (docs/platforms.md).
-const BOUND_INACTIVE: States = States::of(&[13]);
 
 /// The end of the owners-hidden note for an unprivileged run.
 pub(super) const NOT_ROOT_HINT: &str = "they belong to other users, or to processes this user \
@@ -119,236 +115,6 @@ pub(super) fn sockets_with_owners(
     })
 }
 
-/// A socket that changed state between two dump requests (bound, then established) comes back
-/// from both: one socket, one entry, the later state winning. Sockets are told apart by
-/// namespace and cookie; one without a cookie (the /proc/net fallback) is kept as it is.
-fn keep_last_of_each_socket(sockets: &mut Vec<SocketEntry>) {
-    let mut last: HashMap<(u64, u64), usize> = HashMap::new();
-    for (index, entry) in sockets.iter().enumerate() {
-        if let Some(cookie) = entry.cookie {
-            last.insert((entry.netns.inode, cookie), index);
-        }
-    }
-    if last.len() == sockets.iter().filter(|e| e.cookie.is_some()).count() {
-        return; // nothing listed twice: the usual case costs one pass
-    }
-    let mut index = 0;
-    sockets.retain(|entry| {
-        index += 1;
-        entry
-            .cookie
-            .is_none_or(|cookie| last[&(entry.netns.inode, cookie)] == index - 1)
-    });
-}
-
-/// Before a socket without an owner is blamed on a process the kernel would not show us, the
-/// processes of its creator's user are read again: one opened after its process was read
-/// (churn) is found then. Only when some process was refused, so a run that sees everything
-/// pays nothing.
-fn look_again_for_owners(sockets: &[SocketEntry], owners: &mut OwnerMap) {
-    let unowned = sockets
-        .iter()
-        .filter(|entry| entry.inode != 0 && owners.pids(entry.inode as u32).next().is_none());
-    let uids: HashSet<u32> = unowned.filter_map(|entry| entry.uid).collect();
-    if uids.is_empty() {
-        return;
-    }
-    if let Ok(found) = fds::scan_users(SCAN_THREADS, &uids) {
-        owners.absorb(found);
-    }
-}
-
-/// What each process held at the last snapshot, and which sockets had no owner then.
-#[derive(Debug, Default)]
-pub(super) struct OwnerMemory {
-    fds: fds::FdMemory,
-    unowned: HashSet<u32>,
-}
-
-fn scan_owners(query: &Query, memory: Option<&mut OwnerMemory>) -> rustix::io::Result<OwnerMap> {
-    match (&query.owners_among, memory) {
-        (Some(pids), _) => Ok(fds::scan_pids(SCAN_THREADS, pids)),
-        (None, Some(memory)) => fds::scan_remembering(SCAN_THREADS, &mut memory.fds),
-        (None, None) => fds::scan(SCAN_THREADS),
-    }
-}
-
-/// A scan that reused what processes held is trusted while every socket without an owner is
-/// one that had none before; a new one may belong to a process that closed one socket and opened
-/// another (its fd count unchanged), so then every process is read again.
-fn check_remembered(
-    sockets: &[SocketEntry],
-    owners: rustix::io::Result<OwnerMap>,
-    memory: &mut OwnerMemory,
-) -> rustix::io::Result<OwnerMap> {
-    let unowned = |owners: &OwnerMap| -> HashSet<u32> {
-        let inodes = sockets.iter().map(|s| s.inode as u32).filter(|&i| i != 0);
-        inodes
-            .filter(|&i| owners.pids(i).next().is_none())
-            .collect()
-    };
-    let Ok(map) = &owners else { return owners };
-    let now = unowned(map);
-    let owners = if memory.fds.reused == 0 || now.is_subset(&memory.unowned) {
-        owners
-    } else {
-        memory.fds.forget();
-        fds::scan_remembering(SCAN_THREADS, &mut memory.fds)
-    };
-    memory.unowned = owners.as_ref().map(unowned).unwrap_or_default();
-    owners
-}
-
-/// The namespace `ports` runs in (dumped on this thread, as before namespaces existed), unless
-/// `--netns` names another; and the others to enter.
-fn namespaces(query: &Query) -> Result<(Option<Arc<Netns>>, Vec<netns::Namespace>), SourceError> {
-    let own_inode = own_netns_inode();
-    let own = || Arc::new(Netns::host(own_inode));
-    match &query.netns {
-        NetnsScope::Own => Ok((Some(own()), Vec::new())),
-        NetnsScope::All => {
-            let others = netns::discover()
-                .into_iter()
-                .filter(|ns| ns.netns.inode != own_inode);
-            Ok((Some(own()), others.collect()))
-        }
-        NetnsScope::One(selector) => {
-            let found = netns::find(selector).map_err(SourceError::Backend)?;
-            if found.netns.inode == own_inode {
-                Ok((Some(Arc::clone(&found.netns)), Vec::new()))
-            } else {
-                Ok((None, vec![found]))
-            }
-        }
-    }
-}
-
-/// `--netns NAME` that could not be read lists nothing at all: an error, not a note.
-fn the_one_namespace_unreadable(query: &Query, problems: &[Problem]) -> Option<SourceError> {
-    if !matches!(query.netns, NetnsScope::One(_)) {
-        return None;
-    }
-    let unreadable = problems
-        .iter()
-        .find(|problem| matches!(problem, Problem::NamespaceUnreadable { .. }))?;
-    unreadable.note(0, 0, 0).map(SourceError::Backend)
-}
-
-/// Sockets found, and what could not be seen on the way.
-type Dumped = (Vec<SocketEntry>, Vec<Problem>);
-
-/// Our own namespace's sockets and problems, then the others', and what they could not see.
-fn merge(own: Option<Result<Dumped, SourceError>>, others: Dumped) -> Result<Dumped, SourceError> {
-    let (mut sockets, mut problems) = own.transpose()?.unwrap_or_default();
-    sockets.extend(others.0);
-    problems.extend(others.1);
-    Ok((sockets, problems))
-}
-
-/// Lists other namespaces on two threads: each enters one (setns, then its own netlink socket
-/// belongs there) or, refused, reads /proc/PID/net of a process in it.
-fn dump_namespaces(
-    query: &Query,
-    namespaces: &[netns::Namespace],
-) -> (Vec<SocketEntry>, Vec<Problem>) {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    thread::scope(|scope| {
-        for _ in 0..SCAN_THREADS.min(namespaces.len()) {
-            scope.spawn(|| {
-                while let Some(ns) =
-                    namespaces.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-                {
-                    let result = dump_namespace(query, ns);
-                    if let Ok(mut all) = results.lock() {
-                        all.push((ns, result));
-                    }
-                }
-            });
-        }
-    });
-    let (mut sockets, mut from_proc, mut problems) = (Vec::new(), Vec::new(), Vec::new());
-    for (ns, result) in results.into_inner().unwrap_or_default() {
-        let name = ns.netns.label().into_owned();
-        match result {
-            Ok((entries, not_entered)) => {
-                sockets.extend(entries);
-                from_proc.extend(not_entered.map(|why| (name, why)));
-            }
-            Err(error) => problems.push(Problem::NamespaceUnreadable { netns: name, error }),
-        }
-    }
-    if !from_proc.is_empty() {
-        from_proc.sort();
-        let reason = from_proc[0].1.clone();
-        let netns = from_proc.into_iter().map(|(name, _)| name).collect();
-        problems.push(Problem::NamespacesFromProc { netns, reason });
-    }
-    (sockets, problems)
-}
-
-/// One namespace's sockets, and why it could not be entered when it was read from
-/// /proc/PID/net instead.
-fn dump_namespace(
-    query: &Query,
-    ns: &netns::Namespace,
-) -> Result<(Vec<SocketEntry>, Option<String>), String> {
-    let query = &without_bound_unless_asked(query);
-    let mut entries = Vec::new();
-    let entered = netns::enter(ns)
-        .map_err(|error| format!("entering it: {error}"))
-        .and_then(|()| {
-            dump_netlink(query, &ns.netns, &mut entries)
-                .map_err(|error| format!("netlink SOCK_DIAG: {error}"))
-        });
-    let Err(error) = entered else {
-        name_unix_peers(&mut entries);
-        return Ok((entries, None));
-    };
-    entries.clear();
-    let Some(pid) = ns.pid else {
-        return Err(error);
-    };
-    read_proc_net(&format!("/proc/{pid}/net"), query, &ns.netns, &mut entries)
-        .map_err(|procfs| format!("{error}; /proc/{pid}/net: {procfs}"))?;
-    Ok((entries, Some(error)))
-}
-
-/// Asking for TCP sockets bound without listening walks the machine-wide bind table, once per
-/// namespace: at 50 namespaces that doubles the cost of `-N`. So in other namespaces they are
-/// asked for only when they are the question: `-l`, `--state bound`, or a port.
-fn without_bound_unless_asked(query: &Query) -> Query {
-    let asked =
-        query.listening_only || query.port.is_some() || query.states.contains(&State::Bound);
-    if asked || !query.states.is_empty() {
-        return query.clone();
-    }
-    let states = State::ALL
-        .into_iter()
-        .filter(|&s| s != State::Bound && s != State::Unknown);
-    Query {
-        states: states.collect(),
-        ..query.clone()
-    }
-}
-
-/// Why a live socket with no owner found may have one we cannot see; `None` when every
-/// process's fds were read, so such a socket truly has no owner.
-fn hidden_because(owners: &rustix::io::Result<OwnerMap>) -> Option<HiddenReason> {
-    let detail = match owners {
-        Err(error) => format!("/proc cannot be read ({error})"),
-        Ok(map) if !map.saw_self => "/proc shows no processes (not mounted, or covered)".into(),
-        Ok(_) if !rustix::process::geteuid().is_root() => return Some(HiddenReason::NotRoot),
-        Ok(map) if map.refused > 0 => {
-            return Some(HiddenReason::RefusedToRoot {
-                processes: map.refused,
-            });
-        }
-        Ok(_) => return None,
-    };
-    Some(HiddenReason::ProcUnavailable { detail })
-}
-
 /// The process listening on TCP `to` (or its port on every address) in `member`'s network
 /// namespace: a port forwarder's far end. Read from /proc/PID/net (no setns), its holder found
 /// among that namespace's processes.
@@ -371,32 +137,6 @@ pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
 }
 
 pub(super) use process::{signal_if_same, start_ticks};
-
-/// Whose processes could not be read, for owners that may be partly hidden.
-fn unseen(owners: &rustix::io::Result<OwnerMap>, reason: Option<&HiddenReason>) -> Unseen {
-    match (reason, owners) {
-        (None, _) => Unseen::Nobody,
-        (Some(HiddenReason::NotRoot), _) => Unseen::AllBut(rustix::process::geteuid().as_raw()),
-        (Some(HiddenReason::RefusedToRoot { .. }), Ok(map)) => {
-            Unseen::Users(map.refused_uids.clone())
-        }
-        _ => Unseen::Everyone,
-    }
-}
-
-/// The inode of the network namespace we run in; 0 where /proc cannot tell.
-fn own_netns_inode() -> u64 {
-    rustix::fs::stat("/proc/self/ns/net").map_or(0, |stat| stat.st_ino)
-}
-
-/// One dump request per family and protocol the query leaves, narrowed in the kernel.
-#[derive(Debug, PartialEq)]
-struct Request {
-    family: u8,
-    protocol: u8,
-    states: States,
-    port: Option<u16>,
-}
 
 /// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md), and
 /// says so. Each socket becomes an entry as it is decoded.
@@ -428,26 +168,6 @@ fn dump_netlink(
     };
     let unix = |sink: &mut dyn FnMut(unix::UnixDiag)| unix::dump(unix_states(query).0, sink);
     collect(query, netns, entries, inet, unix)
-}
-
-/// The kernel states of the Unix sockets to dump: listeners for `-l`, the `--state` list.
-fn unix_states(query: &Query) -> States {
-    let listen = LISTEN;
-    let all = States::of(&[1, 2, 7, 10]);
-    let wanted = if query.states.is_empty() {
-        all
-    } else {
-        query
-            .states
-            .iter()
-            .map(|&state| state_flag(Proto::Tcp, state) | state_flag(Proto::Udp, state))
-            .collect()
-    };
-    if query.listening_only {
-        wanted & listen
-    } else {
-        wanted
-    }
 }
 
 fn read_proc_net(
@@ -484,231 +204,6 @@ fn collect(
         unix(&mut |socket| entries.push(unix_entry(&socket, netns)))?;
     }
     Ok(())
-}
-
-/// Gives each connected Unix socket its peer's name: a client's peer is the server's socket,
-/// which carries the path it was accepted on, so the client shows what it talks to.
-fn name_unix_peers(entries: &mut [SocketEntry]) {
-    let names: HashMap<u64, UnixName> = entries
-        .iter()
-        .filter_map(|e| Some((e.inode, e.unix()?.name.clone())))
-        .filter(|(_, name)| *name != UnixName::Unnamed)
-        .collect();
-    for entry in entries {
-        if let Endpoint::Unix(unix) = &mut entry.endpoint {
-            unix.peer_name = unix.peer.and_then(|peer| names.get(&peer).cloned());
-        }
-    }
-}
-
-fn unix_entry(socket: &unix::UnixDiag, netns: &Arc<Netns>) -> SocketEntry {
-    let kind = match socket.kind {
-        2 => UnixType::Dgram,
-        5 => UnixType::Seqpacket,
-        _ => UnixType::Stream,
-    };
-    let state = match socket.state {
-        10 => State::Listen,
-        1 => State::Established,
-        2 => State::SynSent,
-        7 => State::Unconn,
-        _ => State::Unknown,
-    };
-    let endpoint = Endpoint::Unix(UnixSocket {
-        kind,
-        name: unix_name(socket.name.as_deref()),
-        peer: socket.peer.filter(|&peer| peer != 0).map(u64::from),
-        peer_name: None,
-        state: Some(state),
-    });
-    SocketEntry {
-        inode: u64::from(socket.inode),
-        cookie: (socket.cookie != 0).then_some(socket.cookie),
-        uid: socket.uid,
-        queues: socket.queues.map(|(recv, send)| Queues { recv, send }),
-        ..SocketEntry::new(endpoint, Arc::clone(netns))
-    }
-}
-
-/// A path, or (after a leading NUL) an abstract name; the kernel may pad a path with NULs.
-fn unix_name(name: Option<&[u8]>) -> UnixName {
-    match name {
-        None | Some([]) => UnixName::Unnamed,
-        Some([0, rest @ ..]) => UnixName::Abstract(String::from_utf8_lossy(rest).into_owned()),
-        Some(path) => {
-            let path = path.split(|&b| b == 0).next().unwrap_or(path);
-            UnixName::Path(String::from_utf8_lossy(path).into_owned())
-        }
-    }
-}
-
-/// Device names by index, looked up once per snapshot.
-#[derive(Default)]
-struct InterfaceNames(HashMap<u32, Arc<str>>);
-
-impl InterfaceNames {
-    /// The name of device `index` (`lo`), or its number if it has gone; `None` for 0.
-    fn get(&mut self, index: u32) -> Option<Arc<str>> {
-        if index == 0 {
-            return None;
-        }
-        let name = self.0.entry(index).or_insert_with(|| {
-            let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-            // SAFETY: `buf` holds IF_NAMESIZE bytes, as if_indextoname requires; on success it
-            // wrote a NUL-terminated name there, which we copy before `buf` goes.
-            let found = unsafe { libc::if_indextoname(index, buf.as_mut_ptr()) };
-            if found.is_null() {
-                return index.to_string().into();
-            }
-            // SAFETY: if_indextoname returned non-null, so `buf` holds a C string.
-            let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-            name.to_string_lossy().into()
-        });
-        Some(Arc::clone(name))
-    }
-}
-
-fn requests(query: &Query) -> Vec<Request> {
-    if !query.inet {
-        return Vec::new();
-    }
-    let families = [(Family::Ipv4, AF_INET), (Family::Ipv6, AF_INET6)];
-    let protos = [(Proto::Tcp, IPPROTO_TCP), (Proto::Udp, IPPROTO_UDP)];
-    let mut requests = Vec::new();
-    for (family, family_number) in families {
-        for (proto, protocol) in protos {
-            // IPv4 peers of dual-stack IPv6 sockets (`::ffff:a.b.c.d`) come in the AF_INET6 dump
-            // and count as IPv4, so `-4` needs that dump too.
-            let family_wanted = query.families.is_empty()
-                || query.families.contains(&family)
-                || (family == Family::Ipv6 && query.families.contains(&Family::Ipv4));
-            let wanted =
-                family_wanted && (query.protos.is_empty() || query.protos.contains(&proto));
-            if let Some(states) = wanted.then(|| state_mask(proto, query)).flatten() {
-                requests.push(Request {
-                    family: family_number,
-                    protocol,
-                    states,
-                    port: query.port,
-                });
-            }
-        }
-    }
-    requests
-}
-
-/// The kernel states to dump; `None` when the filter can match no socket of `proto`.
-fn state_mask(proto: Proto, query: &Query) -> Option<States> {
-    let mut mask = if query.states.is_empty() || query.states.contains(&State::Unknown) {
-        all_states(proto)
-    } else {
-        query
-            .states
-            .iter()
-            .map(|&state| state_flag(proto, state))
-            .collect()
-    };
-    if query.listening_only {
-        mask = mask
-            & match proto {
-                Proto::Tcp => LISTEN | BOUND_INACTIVE,
-                // An unconnected UDP socket is in state CLOSE.
-                Proto::Udp => CLOSE,
-            };
-    }
-    (!mask.is_empty()).then_some(mask)
-}
-
-fn all_states(proto: Proto) -> States {
-    match proto {
-        Proto::Tcp => ALL_TCP | BOUND_INACTIVE,
-        Proto::Udp => ESTABLISHED | CLOSE,
-    }
-}
-
-/// The kernel flag that selects `state` for `proto`; empty when `proto` has no such state.
-fn state_flag(proto: Proto, state: State) -> States {
-    let number = match (proto, state) {
-        (Proto::Udp, State::Established) => 1,
-        (Proto::Udp, State::Unconn) => 7,
-        (Proto::Udp, _) | (Proto::Tcp, State::Unconn) => return States(0),
-        (Proto::Tcp, State::Unknown) => return all_states(Proto::Tcp),
-        (Proto::Tcp, State::Bound) => 13,
-        (Proto::Tcp, State::Established) => 1,
-        (Proto::Tcp, State::SynSent) => 2,
-        (Proto::Tcp, State::SynRecv) => return States::of(&[3, 12]),
-        (Proto::Tcp, State::FinWait1) => 4,
-        (Proto::Tcp, State::FinWait2) => 5,
-        (Proto::Tcp, State::TimeWait) => 6,
-        (Proto::Tcp, State::Close) => 7,
-        (Proto::Tcp, State::CloseWait) => 8,
-        (Proto::Tcp, State::LastAck) => 9,
-        (Proto::Tcp, State::Listen) => 10,
-        (Proto::Tcp, State::Closing) => 11,
-    };
-    States::of(&[number])
-}
-
-/// Maps the kernel's `TCP_*` state number (include/net/tcp_states.h).
-fn tcp_state(state: u8) -> State {
-    match state {
-        1 => State::Established,
-        2 => State::SynSent,
-        3 | 12 => State::SynRecv, // 12 is TCP_NEW_SYN_RECV, a pending connection
-        4 => State::FinWait1,
-        5 => State::FinWait2,
-        6 => State::TimeWait,
-        // A socket in TCP_CLOSE that the dump returns holds a port: it is bound, no more.
-        7 => State::Bound,
-        8 => State::CloseWait,
-        9 => State::LastAck,
-        10 => State::Listen,
-        11 => State::Closing,
-        _ => State::Unknown,
-    }
-}
-
-/// A live socket (inode != 0) with no owner found is hidden when `owners_may_hide`: some
-/// process's fds could not be read. Inode 0 means no file refers to it (TIME-WAIT): no owner.
-fn mark_hidden(entry: &mut SocketEntry, owner_found: bool, owners_may_hide: bool) {
-    entry.owner_hidden = !owner_found && entry.inode != 0 && owners_may_hide;
-}
-
-fn to_entry(socket: &DiagSocket, netns: &Arc<Netns>, names: &mut InterfaceNames) -> SocketEntry {
-    let (proto, state, has_peer) = if socket.protocol == IPPROTO_UDP {
-        let connected = socket.state == TCP_ESTABLISHED;
-        let state = if connected {
-            State::Established
-        } else {
-            State::Unconn
-        };
-        (Proto::Udp, Some(state), connected)
-    } else {
-        let state = tcp_state(socket.state);
-        // Listeners and bound sockets have no peer: the kernel reports 0.0.0.0:0.
-        (
-            Proto::Tcp,
-            Some(state),
-            !matches!(state, State::Listen | State::Bound),
-        )
-    };
-    let endpoint = Endpoint::Inet(InetSocket {
-        proto,
-        local: unmap(socket.local),
-        remote: has_peer.then(|| unmap(socket.remote)),
-        state,
-        interface: names.get(socket.interface),
-    });
-    SocketEntry {
-        inode: u64::from(socket.inode),
-        cookie: (socket.cookie != 0).then_some(socket.cookie),
-        uid: Some(socket.uid),
-        queues: Some(Queues {
-            recv: socket.recv_queue,
-            send: socket.send_queue,
-        }),
-        ..SocketEntry::new(endpoint, Arc::clone(netns))
-    }
 }
 
 #[cfg(test)]
