@@ -180,6 +180,19 @@ pub struct ListArgs {
     /// Read sockets from a `ports --json` dump instead of this machine (bug reports, tests)
     #[arg(long, value_name = "FILE", hide = true)]
     pub replay: Option<PathBuf>,
+
+    /// List with this backend: native (the default) or portable (netstat2, as on macOS and
+    /// Windows; for comparing the two)
+    #[arg(long, value_enum, value_name = "BACKEND", hide = true, default_value_t = BackendChoice::Native)]
+    pub backend: BackendChoice,
+}
+
+/// `--backend`: which lister to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    #[default]
+    Native,
+    Portable,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ use crate::generate;
 use crate::kill::{self, Console, Live};
 use crate::render::Format;
 use crate::settings::{Settings, Terminal, kill_request};
-use crate::source::{FakeSource, SocketSource, SystemSource};
+use crate::source::{Backend, FakeSource, SocketSource, SystemSource};
 
 /// How a run ended: its exit code, and the notes for stderr (what could not be seen, why
 /// nothing matched).
@@ -117,8 +117,10 @@ fn list(args: ListArgs, stdio: &mut Stdio) -> anyhow::Result<Done> {
 fn source_for(settings: &Settings) -> anyhow::Result<Box<dyn SocketSource>> {
     Ok(match &settings.replay {
         Some(path) => Box::new(FakeSource::replay(path).map_err(anyhow::Error::msg)?),
-        None if settings.watch.is_some() => Box::new(SystemSource::remembering()),
-        None => Box::new(SystemSource::default()),
+        None if settings.watch.is_some() && settings.backend == Backend::Native => {
+            Box::new(SystemSource::remembering())
+        }
+        None => Box::new(SystemSource::with_backend(settings.backend)),
     })
 }
 

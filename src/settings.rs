@@ -5,13 +5,13 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{ColorWhen, FilterArgs, KillArgs, ListArgs};
+use crate::cli::{BackendChoice, ColorWhen, FilterArgs, KillArgs, ListArgs};
 use crate::filter::{Filter, Target, UserMatch};
 use crate::kill;
 use crate::model::{Family, Proto};
 use crate::render::{Format, RenderContext};
 use crate::sort::SortKey;
-use crate::source::{NetnsScope, uid_of};
+use crate::source::{Backend, NetnsScope, uid_of};
 
 /// What the terminal and environment say, read once at start-up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,6 +95,8 @@ pub struct Settings {
     pub owner_context: bool,
     /// A `--json` dump to show instead of this machine's sockets.
     pub replay: Option<PathBuf>,
+    /// Which lister to use on this machine.
+    pub backend: Backend,
     /// Refresh at this interval and show what changed.
     pub watch: Option<Duration>,
 }
@@ -144,6 +146,10 @@ impl Settings {
                 ..RenderContext::default()
             },
             replay: opts.replay,
+            backend: match opts.backend {
+                BackendChoice::Native => Backend::Native,
+                BackendChoice::Portable => Backend::Portable,
+            },
             watch: output.watch,
         })
     }

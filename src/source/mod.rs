@@ -6,8 +6,8 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod containers;
 mod fake;
-#[cfg(any(not(target_os = "linux"), test))]
 mod netstat2_map;
+mod portable;
 mod query;
 mod raw;
 mod system;
@@ -29,6 +29,15 @@ use crate::model::{Netns, SocketEntry};
 pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use system::{SystemSource, uid_of};
+
+/// Which lister a `SystemSource` uses: the native one (Linux: our own netlink dump and /proc
+/// scan), or netstat2's portable one (the only one on macOS and Windows).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Backend {
+    #[default]
+    Native,
+    Portable,
+}
 
 /// A process's start time now, in the OS's clock ticks; `None` when it is gone (or the OS
 /// cannot tell).
@@ -123,6 +132,8 @@ pub enum Problem {
     ProcessDetailsUnavailable { error: String },
     /// A network namespace could not be entered, nor read through a process in it.
     NamespaceUnreadable { netns: String, error: String },
+    /// The portable backend was asked for where a native one exists: it lists fewer facts.
+    PortableBackend,
     /// Namespaces that could not be entered were read from /proc/PID/net instead; `reason` is
     /// why the first could not be (setns refused without root, netlink refused by a filter).
     NamespacesFromProc {
@@ -155,6 +166,12 @@ impl Problem {
             Problem::OwnersHidden { reason } => {
                 Some(hidden_owners_note(hidden, partly, unshown, reason))
             }
+            Problem::PortableBackend => Some(
+                "listed by the portable backend (netstat2): its own network namespace only, no \
+                 Unix sockets, no TCP socket bound without listening, no UDP peer, queue, \
+                 device or socket cookie, and owners unchecked against a reused pid"
+                    .into(),
+            ),
             Problem::NetlinkRefused { error } => Some(format!(
                 "netlink SOCK_DIAG was refused ({error}): listed from /proc/net, which shows no \
                  TCP socket bound without listening and no device a socket is bound to"

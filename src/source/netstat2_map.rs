@@ -1,5 +1,4 @@
-//! netstat2's records mapped to ours, for the OSes where netstat2 lists sockets (not Linux).
-//! Compiled on Linux for its tests only.
+//! netstat2's records mapped to ours, for the portable backend (portable.rs).
 
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, SocketInfo};
 
@@ -56,7 +55,14 @@ pub fn to_entry(info: &SocketInfo, netns: &Arc<Netns>) -> SocketEntry {
             interface: None,
         },
     };
-    SocketEntry::new(Endpoint::Inet(inet), Arc::clone(netns))
+    let mut entry = SocketEntry::new(Endpoint::Inet(inet), Arc::clone(netns));
+    // On Linux netstat2 reads the inode and owning uid the kernel gives, as we do.
+    #[cfg(target_os = "linux")]
+    {
+        entry.inode = u64::from(info.inode);
+        entry.uid = Some(info.uid);
+    }
+    entry
 }
 
 fn tcp_state(state: netstat2::TcpState) -> State {

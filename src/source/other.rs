@@ -1,12 +1,8 @@
-//! macOS and Windows: netstat2 lists sockets and their owners' pids. Built only there: untested
-//! here (docs/platforms.md).
+//! macOS and Windows: what the source asks of the OS, where netstat2 (portable.rs) is the only
+//! way to list sockets. Built only there: never compiled here (docs/platforms.md).
 
-use std::sync::Arc;
-
-use super::netstat2_map::{flags, to_entry};
 use super::raw::RawSnapshot;
 use super::{Query, SourceError};
-use crate::model::Netns;
 
 #[cfg(windows)]
 pub(super) const NOT_ROOT_HINT: &str =
@@ -39,31 +35,10 @@ pub(super) fn signal_if_same(_pid: u32, _start: u64, _signal: i32) -> Result<(),
 #[derive(Debug, Default)]
 pub(super) struct OwnerMemory;
 
-/// netstat2 says nothing of namespaces or hidden owners: one host namespace, inode unknown.
+/// netstat2 lists owners with the sockets: nothing to remember between snapshots.
 pub(super) fn sockets_with_owners(
     query: &Query,
     _memory: Option<&mut OwnerMemory>,
 ) -> Result<RawSnapshot, SourceError> {
-    let (families, protos) = flags(query);
-    let netns = Arc::new(Netns::host(0));
-    let sockets = netstat2::iterate_sockets_info(families, protos)
-        .map_err(|error| SourceError::Backend(format!("listing sockets failed: {error}")))?;
-    let (mut entries, mut owners) = (Vec::new(), Vec::new());
-    for (info, index) in sockets.zip(0..) {
-        let info = info.map_err(|e| SourceError::Backend(e.to_string()))?;
-        let mut pids = info.associated_pids.clone();
-        pids.sort_unstable();
-        pids.dedup();
-        owners.extend(pids.into_iter().map(|pid| (index, pid)));
-        entries.push(to_entry(&info, &netns));
-    }
-    Ok(RawSnapshot {
-        sockets: entries,
-        owners,
-        namespaces: vec![netns],
-        problems: Vec::new(),
-        hidden_because: None,
-        unseen: Default::default(),
-        starts: Vec::new(),
-    })
+    super::portable::sockets_with_owners(query)
 }

@@ -8,7 +8,7 @@ use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, Updat
 use super::cgroup;
 use super::containers::{self, ContainerFiles};
 use super::raw::{RawSnapshot, Unseen};
-use super::{Problem, Query, Snapshot, SocketSource, SourceError, os};
+use super::{Backend, Problem, Query, Snapshot, SocketSource, SourceError, os};
 use crate::model::{ProcessInfo, SocketEntry};
 
 /// Lists this machine's sockets. Keeps sysinfo's process table and resolved user names between
@@ -19,6 +19,7 @@ pub struct SystemSource {
     user_names: HashMap<u32, Option<String>>,
     /// For a watch: what each process held, so unchanged ones are not read again.
     owner_memory: Option<os::OwnerMemory>,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for SystemSource {
@@ -29,7 +30,7 @@ impl std::fmt::Debug for SystemSource {
 
 impl SocketSource for SystemSource {
     fn sees_namespaces(&self) -> bool {
-        os::SEES_NAMESPACES
+        os::SEES_NAMESPACES && self.backend == Backend::Native
     }
 
     fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
@@ -41,7 +42,7 @@ impl SocketSource for SystemSource {
             hidden_because,
             unseen,
             starts,
-        } = os::sockets_with_owners(query, self.owner_memory.as_mut())?;
+        } = self.raw_snapshot(query)?;
         let pids = owners.iter().map(|&(_, pid)| pid);
         let mut processes = match self.describe(pids.clone(), query.owner_context) {
             Ok(processes) => processes,
@@ -50,7 +51,8 @@ impl SocketSource for SystemSource {
                 bare_pids(pids)
             }
         };
-        keep_the_processes_seen(&mut processes, &starts, os::start_ticks);
+        let knows_starts = os::KNOWS_START_TIMES && self.backend == Backend::Native;
+        keep_the_processes_seen(&mut processes, &starts, knows_starts, os::start_ticks);
         // A pid missing from `processes` exited after the fd scan: it no longer owns anything.
         for (index, pid) in owners {
             if let Some(process) = processes.get(&pid) {
@@ -99,12 +101,13 @@ fn name_socket_users(sockets: &mut [SocketEntry], names: &mut HashMap<u32, Optio
 fn keep_the_processes_seen(
     processes: &mut HashMap<u32, Arc<ProcessInfo>>,
     starts: &[(u32, u64)],
+    knows_starts: bool,
     start_now: impl Fn(u32) -> Option<u64>,
 ) {
     processes.retain(|&pid, process| {
         let Ok(found) = starts.binary_search_by_key(&pid, |&(p, _)| p) else {
             // Where the OS gives start times, a holder without one exited before it was read.
-            return !os::KNOWS_START_TIMES;
+            return !knows_starts;
         };
         let seen = starts[found].1;
         Arc::make_mut(process).start_ticks = Some(seen);
@@ -144,6 +147,26 @@ fn bare_pids(pids: impl Iterator<Item = u32>) -> HashMap<u32, Arc<ProcessInfo>> 
 }
 
 impl SystemSource {
+    /// A source listing with `backend` (the portable one, on Linux, only when asked for).
+    pub fn with_backend(backend: Backend) -> SystemSource {
+        SystemSource {
+            backend,
+            ..SystemSource::default()
+        }
+    }
+
+    /// The sockets and their owners' pids, from the backend in use.
+    fn raw_snapshot(&mut self, query: &Query) -> Result<RawSnapshot, SourceError> {
+        match self.backend {
+            Backend::Native => os::sockets_with_owners(query, self.owner_memory.as_mut()),
+            Backend::Portable => {
+                let mut raw = super::portable::sockets_with_owners(query)?;
+                raw.problems.push(Problem::PortableBackend);
+                Ok(raw)
+            }
+        }
+    }
+
     /// A source asked again and again (a watch): it remembers what each process held.
     pub fn remembering() -> SystemSource {
         SystemSource {
@@ -326,7 +349,7 @@ mod tests {
             20 => Some(900),
             _ => None,
         };
-        keep_the_processes_seen(&mut processes, &starts, now);
+        keep_the_processes_seen(&mut processes, &starts, true, now);
         let mut kept: Vec<u32> = processes.keys().copied().collect();
         kept.sort_unstable();
         assert_eq!(kept, [10]);

@@ -7,6 +7,7 @@
 
 mod agreement;
 mod ansible;
+mod backends;
 mod bad_input;
 mod churn;
 mod context;
