@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::model::{Container, Forward, Listener, Runtime};
 
@@ -12,6 +13,8 @@ use crate::model::{Container, Forward, Listener, Runtime};
 #[derive(Debug, Default)]
 pub struct ContainerFiles {
     root: PathBuf,
+    /// Docker's data roots; `None`: this machine's, found once per run.
+    docker_roots: Option<Vec<DockerRoot>>,
     docker: Option<Vec<DockerContainer>>,
     podman: Option<HashMap<String, String>>,
     kubernetes: Option<HashMap<String, String>>,
@@ -25,15 +28,43 @@ pub struct DockerContainer {
     pub addresses: Vec<IpAddr>,
     /// `State.Pid`: the container's first process, in its network namespace; 0 when stopped.
     pub pid: Option<u32>,
+    /// The running daemon whose data root holds it, when it was found from one.
+    pub daemon: Option<u32>,
 }
 
+/// Where a Docker daemon keeps its containers, and that daemon's pid when it was found running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerRoot {
+    pub dir: PathBuf,
+    pub daemon: Option<u32>,
+}
+
+const DOCKER_ROOT: &str = "/var/lib/docker";
+const DOCKER_CONFIG: &str = "/etc/docker/daemon.json";
+
 impl ContainerFiles {
-    /// Files under `root` (`/` on a real machine; a directory of samples in tests).
+    /// This machine's files, with Docker's data roots as its running daemons say.
+    pub fn here() -> ContainerFiles {
+        ContainerFiles::under("/").with_docker_roots(None)
+    }
+
+    /// Files under `root` (a directory of samples in tests), Docker's in /var/lib/docker.
     pub fn under(root: impl Into<PathBuf>) -> ContainerFiles {
+        let default = DockerRoot {
+            dir: DOCKER_ROOT.into(),
+            daemon: None,
+        };
         ContainerFiles {
             root: root.into(),
+            docker_roots: Some(vec![default]),
             ..ContainerFiles::default()
         }
+    }
+
+    /// Docker's data roots (each taken under the root); `None` for this machine's.
+    pub fn with_docker_roots(mut self, roots: Option<Vec<DockerRoot>>) -> ContainerFiles {
+        self.docker_roots = roots;
+        self
     }
 
     /// Fills in the container's name where a file gives it.
@@ -55,18 +86,30 @@ impl ContainerFiles {
         };
     }
 
-    /// The Docker container that has `address` on one of its networks.
-    pub fn docker_at(&mut self, address: IpAddr) -> Option<DockerContainer> {
+    /// The Docker container that has `address` on one of its networks. When `parent` is a
+    /// daemon found running, among its containers only: two daemons (in two network
+    /// namespaces) can both give out 172.17.0.2.
+    pub fn docker_at(&mut self, address: IpAddr, parent: Option<u32>) -> Option<DockerContainer> {
+        let daemon = parent.filter(|&pid| self.roots().iter().any(|r| r.daemon == Some(pid)));
         let found = self
             .docker()
             .iter()
-            .find(|c| c.addresses.contains(&address));
+            .find(|c| c.addresses.contains(&address) && (daemon.is_none() || c.daemon == daemon));
         found.cloned()
     }
 
+    fn roots(&self) -> &[DockerRoot] {
+        self.docker_roots
+            .as_deref()
+            .unwrap_or_else(|| machine_docker_roots())
+    }
+
     fn docker(&mut self) -> &[DockerContainer] {
-        let dir = self.root.join("var/lib/docker/containers");
-        self.docker.get_or_insert_with(|| read_docker(&dir))
+        if self.docker.is_none() {
+            let read = self.roots().iter().flat_map(|r| read_docker(&self.root, r));
+            self.docker = Some(read.collect());
+        }
+        self.docker.as_deref().unwrap_or_default()
     }
 
     fn podman(&mut self) -> &HashMap<String, String> {
@@ -82,17 +125,120 @@ impl ContainerFiles {
     }
 }
 
-fn read_docker(dir: &Path) -> Vec<DockerContainer> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+/// The containers in `docker_root`'s `containers` directory, under `root`.
+fn read_docker(root: &Path, docker_root: &DockerRoot) -> Vec<DockerContainer> {
+    let relative = docker_root
+        .dir
+        .strip_prefix("/")
+        .unwrap_or(&docker_root.dir);
+    let Ok(entries) = std::fs::read_dir(root.join(relative).join("containers")) else {
         return Vec::new();
     };
     let configs = entries
         .flatten()
         .map(|entry| entry.path().join("config.v2.json"));
-    configs
+    let found = configs
         .filter_map(|file| std::fs::read_to_string(file).ok())
-        .filter_map(|text| parse_docker_config(&text))
-        .collect()
+        .filter_map(|text| parse_docker_config(&text));
+    let owned = found.map(|container| DockerContainer {
+        daemon: docker_root.daemon,
+        ..container
+    });
+    owned.collect()
+}
+
+/// This machine's Docker data roots, looked for once per run.
+fn machine_docker_roots() -> &'static [DockerRoot] {
+    static ROOTS: OnceLock<Vec<DockerRoot>> = OnceLock::new();
+    ROOTS.get_or_init(find_docker_roots)
+}
+
+/// Each running root dockerd's data root; with none running, the configured one.
+fn find_docker_roots() -> Vec<DockerRoot> {
+    let running: Vec<DockerRoot> = root_dockerds().filter_map(daemon_root).collect();
+    if !running.is_empty() {
+        return running;
+    }
+    let dir = data_root_of(&[], read_text);
+    vec![DockerRoot { dir, daemon: None }]
+}
+
+fn read_text(file: &str) -> Option<String> {
+    std::fs::read_to_string(file).ok()
+}
+
+/// Pids of processes named `dockerd` running wholly as root: any user can start a process of
+/// that name, with a data root of their own making.
+fn root_dockerds() -> impl Iterator<Item = u32> {
+    let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    let pids = entries.filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok());
+    pids.filter(|pid| {
+        let read = |file: &str| read_text(&format!("/proc/{pid}/{file}"));
+        read("comm").is_some_and(|comm| comm.trim_end() == "dockerd")
+            && read("status").is_some_and(|status| all_uids_root(&status))
+    })
+}
+
+/// The data root of daemon `pid`, as its command line and configuration say.
+fn daemon_root(pid: u32) -> Option<DockerRoot> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let args: Vec<&str> = cmdline.split('\0').collect();
+    let dir = data_root_of(&args, read_text);
+    // dockerd makes a relative root absolute against its working directory.
+    let dir = match dir.is_absolute() {
+        true => dir,
+        false => std::fs::read_link(format!("/proc/{pid}/cwd"))
+            .ok()?
+            .join(dir),
+    };
+    let daemon = Some(pid);
+    Some(DockerRoot { dir, daemon })
+}
+
+/// The data root of a dockerd run with `args`: its flag; else its configuration file's
+/// (`--config-file`, else /etc/docker/daemon.json, as `read` gives them); else /var/lib/docker.
+fn data_root_of(args: &[&str], read: impl FnOnce(&str) -> Option<String>) -> PathBuf {
+    if let Some(dir) = flag_value(args, &["--data-root", "--graph"], Some("-g")) {
+        return dir.into();
+    }
+    let file = flag_value(args, &["--config-file"], None).unwrap_or(DOCKER_CONFIG);
+    let configured = read(file).and_then(|json| configured_root(&json));
+    configured.unwrap_or_else(|| DOCKER_ROOT.into())
+}
+
+/// The last value given to one of the `long` flags (`--flag V`, `--flag=V`) or to the
+/// one-letter `short` flag (`-g V`, `-g=V`, `-gV`): the last one wins in dockerd.
+fn flag_value<'a>(args: &[&'a str], long: &[&str], short: Option<&str>) -> Option<&'a str> {
+    let mut given = args.iter().enumerate().filter_map(|(at, arg)| {
+        let next = args.get(at + 1).copied();
+        value_in(arg, next, long, short)
+    });
+    given.next_back().filter(|value| !value.is_empty())
+}
+
+/// The value `arg` gives one of the flags, the `next` argument when the flag stands alone.
+fn value_in<'a>(
+    arg: &'a str,
+    next: Option<&'a str>,
+    long: &[&str],
+    short: Option<&str>,
+) -> Option<&'a str> {
+    if long.contains(&arg) || short == Some(arg) {
+        return next;
+    }
+    if let Some(rest) = short.and_then(|short| arg.strip_prefix(short)) {
+        return Some(rest.strip_prefix('=').unwrap_or(rest));
+    }
+    let (name, value) = arg.split_once('=')?;
+    long.contains(&name).then_some(value)
+}
+
+/// `daemon.json`'s `"data-root"`, or the older `"graph"`.
+fn configured_root(json: &str) -> Option<PathBuf> {
+    let config: serde_json::Value = serde_json::from_str(json).ok()?;
+    let dir = config["data-root"].as_str().or(config["graph"].as_str())?;
+    (!dir.is_empty()).then(|| dir.into())
 }
 
 /// `config.v2.json`: `ID`, `Name` (with a leading `/`) and each network's `IPAddress`.
@@ -111,6 +257,7 @@ pub fn parse_docker_config(text: &str) -> Option<DockerContainer> {
             .as_u64()
             .filter(|&pid| pid > 0)
             .map(|pid| pid as u32),
+        daemon: None,
     })
 }
 
@@ -166,17 +313,18 @@ pub fn docker_proxy_target(cmdline: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, port))
 }
 
-/// Where a docker-proxy process forwards, with the container found by its address and, for TCP,
-/// the process listening there found by `listener_in(container pid, address)`. `None` unless a
-/// container Docker knows really has that address: anyone can name a process `docker-proxy`
-/// and give it such arguments, and `ports kill` spares a forwarder.
+/// Where a docker-proxy process (child of `parent`) forwards, with the container found by its
+/// address and, for TCP, the process listening there found by `listener_in(container pid,
+/// address)`. `None` unless a container Docker knows really has that address: anyone can name
+/// a process `docker-proxy` and give it such arguments, and `ports kill` spares a forwarder.
 pub fn forward(
     cmdline: &str,
+    parent: Option<u32>,
     files: &mut ContainerFiles,
     listener_in: impl Fn(u32, SocketAddr) -> Option<Listener>,
 ) -> Option<Forward> {
     let to = docker_proxy_target(cmdline)?;
-    let container = Some(files.docker_at(to.ip())?);
+    let container = Some(files.docker_at(to.ip(), parent)?);
     let tcp = !cmdline
         .split_whitespace()
         .any(|arg| arg == "udp" || arg == "sctp");
@@ -320,5 +468,159 @@ mod tests {
         files.name(&mut container);
         assert_eq!(container.name.as_deref(), Some("db"));
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn dockerd_flags_give_the_data_root_as_go_parses_them() {
+        let dockerd = |more: &str| {
+            let args = format!("/usr/sbin/dockerd -H unix:///run/d.sock {more}");
+            let args: Vec<&str> = args.split(' ').collect();
+            data_root_of(&args, |_| None)
+        };
+        for (given, found) in [
+            ("--data-root /srv/docker", "/srv/docker"),
+            ("--data-root=/srv/docker", "/srv/docker"),
+            ("-g /old", "/old"),
+            ("-g=/old", "/old"),
+            ("-g/old", "/old"),
+            ("--graph /old", "/old"),
+            ("--graph=/a=b", "/a=b"),
+            ("-g /first --data-root /last", "/last"),
+            ("--data-root-x=/no --debug", DOCKER_ROOT),
+            ("--group docker -G docker", DOCKER_ROOT),
+            ("--data-root", DOCKER_ROOT),
+            ("--data-root=", DOCKER_ROOT),
+        ] {
+            assert_eq!(dockerd(given), Path::new(found), "{given}");
+        }
+    }
+
+    #[test]
+    fn the_data_root_comes_from_the_flag_then_the_daemons_configuration() {
+        let config = |file: &str| match file {
+            "/etc/docker/daemon.json" => Some(r#"{"data-root": "/etc-root"}"#.to_owned()),
+            "/mine.json" => Some(r#"{"graph": "/graph-root", "debug": true}"#.to_owned()),
+            _ => None,
+        };
+        let root = |args: &str| {
+            let args: Vec<&str> = args.split(' ').filter(|a| !a.is_empty()).collect();
+            data_root_of(&args, config)
+        };
+        assert_eq!(root("dockerd --data-root /flag"), Path::new("/flag"));
+        assert_eq!(root("dockerd"), Path::new("/etc-root"));
+        assert_eq!(
+            root("dockerd --config-file /mine.json"),
+            Path::new("/graph-root")
+        );
+        assert_eq!(
+            root("dockerd --config-file=/none.json"),
+            Path::new(DOCKER_ROOT)
+        );
+        assert_eq!(
+            data_root_of(&[], |_| Some("{".into())),
+            Path::new(DOCKER_ROOT)
+        );
+        assert_eq!(configured_root(r#"{"data-root": ""}"#), None);
+    }
+
+    /// A process named `dockerd` with `--data-root planted`, run as `uid` in `dir`; it ends
+    /// when its stdin closes (when the child is dropped, even by a failing test).
+    fn fake_dockerd(dir: &Path, uid: u32) -> std::process::Child {
+        use std::io::BufRead;
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("dockerd");
+        // A script's process is named after the script (comm), its interpreter reads on.
+        std::fs::write(&script, "#!/bin/sh\necho ready\nread line\n").unwrap();
+        let readable = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(&script, readable.clone()).unwrap();
+        std::fs::set_permissions(dir, readable).unwrap();
+        let ids = [format!("--reuid={uid}"), format!("--regid={uid}")];
+        let mut child = std::process::Command::new("setpriv")
+            .args(&ids)
+            .arg("--clear-groups")
+            .arg(&script)
+            .args(["--data-root", "planted"])
+            .current_dir(dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut ready = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(ready, "ready\n");
+        child
+    }
+
+    #[test]
+    fn only_a_dockerd_running_as_root_is_asked_for_its_data_root() {
+        let dir = tempfile::Builder::new()
+            .prefix("ports-dockerd-")
+            .tempdir()
+            .unwrap();
+        let as_root = fake_dockerd(dir.path(), 0);
+        let as_nobody = fake_dockerd(dir.path(), 65534);
+        let found: Vec<u32> = root_dockerds().collect();
+        let root = daemon_root(as_root.id());
+        let pids = [as_root.id(), as_nobody.id()];
+        drop((as_root, as_nobody));
+        assert!(found.contains(&pids[0]), "root's dockerd: {found:?}");
+        assert!(!found.contains(&pids[1]), "a user's process named dockerd");
+        // Relative to the daemon's working directory, as dockerd takes it.
+        let planted = dir.path().canonicalize().unwrap().join("planted");
+        let expected = DockerRoot {
+            dir: planted,
+            daemon: Some(pids[0]),
+        };
+        assert_eq!(root, Some(expected));
+    }
+
+    #[test]
+    fn a_forwarder_is_matched_among_its_own_daemons_containers() {
+        let root = tempfile::Builder::new()
+            .prefix("ports-roots-")
+            .tempdir()
+            .unwrap();
+        let roots = [("srv/one", 100, "web"), ("srv/two", 200, "api")].map(|(dir, pid, name)| {
+            let id = format!("{pid:064}");
+            let at = root.path().join(dir).join("containers").join(&id);
+            std::fs::create_dir_all(&at).unwrap();
+            let config = format!(
+                r#"{{"ID":"{id}","Name":"/{name}",
+                "NetworkSettings":{{"Networks":{{"bridge":{{"IPAddress":"172.17.0.2"}}}}}}}}"#
+            );
+            std::fs::write(at.join("config.v2.json"), config).unwrap();
+            let dir = Path::new("/").join(dir);
+            DockerRoot {
+                dir,
+                daemon: Some(pid),
+            }
+        });
+        let mut files = ContainerFiles::under(root.path()).with_docker_roots(Some(roots.into()));
+        let address = "172.17.0.2".parse().unwrap();
+        let name = |c: Option<DockerContainer>| c.map(|c| c.name);
+        assert_eq!(
+            name(files.docker_at(address, Some(200))).as_deref(),
+            Some("api")
+        );
+        assert_eq!(
+            name(files.docker_at(address, Some(100))).as_deref(),
+            Some("web")
+        );
+        // A parent that is no daemon found running: any container with the address.
+        assert!(files.docker_at(address, Some(1)).is_some());
+        let mut container = Container {
+            runtime: Runtime::Docker,
+            id: format!("{:064}", 200),
+            name: None,
+        };
+        files.name(&mut container);
+        assert_eq!(
+            container.name.as_deref(),
+            Some("api"),
+            "named from a data root of its own"
+        );
     }
 }

@@ -201,7 +201,7 @@ impl SystemSource {
                 .collect();
             refresh(system, &parents);
         }
-        let mut files = ContainerFiles::under("/");
+        let mut files = ContainerFiles::here();
         let user_names = &mut self.user_names;
         let described = pids.iter().filter_map(|&pid| {
             let process = system.process(pid)?;
@@ -294,7 +294,7 @@ fn add_context(
         container
     });
     if info.program() == "docker-proxy" && containers::is_dockers_forwarder(info.pid) {
-        info.forwards = containers::forward(&info.cmdline, files, os::listener_in);
+        info.forwards = containers::forward(&info.cmdline, info.ppid, files, os::listener_in);
     }
 }
 

@@ -41,7 +41,7 @@ pub fn discover() -> Vec<Namespace> {
             found.entry(inode).or_insert((mount.clone(), None));
         }
     }
-    let mut files = ContainerFiles::under("/");
+    let mut files = ContainerFiles::here();
     let mut namespaces: Vec<Namespace> = found
         .into_iter()
         .map(|(inode, (path, pid))| {
