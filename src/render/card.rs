@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use comfy_table::{Cell, ContentArrangement, Table, presets};
@@ -24,8 +25,9 @@ pub struct Card<'a> {
 }
 
 /// The owners of `entries`, by pid, when they are one program: one process, or one master and
-/// the workers it forked (same name, each parent in the set). `None` when a listener's owners
-/// cannot all be seen, or when nothing listens: then the table says more.
+/// the workers it forked (same name, each parent in the set), or Docker's forwarders to one
+/// container's port (one per address family). `None` when a listener's owners cannot all be
+/// seen, or when nothing listens: then the table says more.
 pub fn single_program(entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> {
     // Every listener must show who holds it: an ownerless one (a kernel socket, one in flight)
     // would let a client of the port pass for its holder.
@@ -46,11 +48,33 @@ pub fn single_program(entries: &[SocketEntry]) -> Option<Vec<Arc<ProcessInfo>>> 
     owners.dedup_by_key(|p| p.pid);
     let first = owners.first()?;
     let same_name = owners.iter().all(|p| p.program() == first.program());
+    let one_tree = roots(&owners).count() == 1;
+    (same_name && (one_tree || one_destination(&owners))).then_some(owners)
+}
+
+/// The owners whose parent is not among them: the master, or each independent process.
+fn roots(owners: &[Arc<ProcessInfo>]) -> impl Iterator<Item = &Arc<ProcessInfo>> {
     let pids: BTreeSet<u32> = owners.iter().map(|p| p.pid).collect();
-    let roots = owners
+    owners
         .iter()
-        .filter(|p| !p.ppid.is_some_and(|ppid| pids.contains(&ppid)));
-    (same_name && roots.count() == 1).then_some(owners)
+        .filter(move |p| !p.ppid.is_some_and(|ppid| pids.contains(&ppid)))
+}
+
+/// Whether every owner is a forwarder to the same place: one address and port, or one named
+/// container's port (Docker starts one docker-proxy for 0.0.0.0 and one for `::`).
+fn one_destination(owners: &[Arc<ProcessInfo>]) -> bool {
+    let first = owners.first().and_then(|p| destination(p));
+    first.is_some() && owners.iter().all(|p| destination(p) == first)
+}
+
+/// A forwarder's far end: its container's name and the port, or else the address and port.
+fn destination(process: &ProcessInfo) -> Option<(Option<&str>, Option<IpAddr>, u16)> {
+    let forward = process.forwards.as_ref()?;
+    let port = forward.to.port();
+    Some(match forward.container.as_deref() {
+        Some(name) => (Some(name), None, port),
+        None => (None, Some(forward.to.ip()), port),
+    })
 }
 
 pub fn write(card: &Card, context: &RenderContext, out: &mut dyn Write) -> io::Result<()> {
@@ -84,17 +108,16 @@ pub fn write(card: &Card, context: &RenderContext, out: &mut dyn Write) -> io::R
 
 /// The card's rows: label and text, in the order people ask.
 fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
-    let root = card.owners.iter().find(|p| {
-        !p.ppid
-            .is_some_and(|ppid| card.owners.iter().any(|o| o.pid == ppid))
-    });
-    let Some(root) = root else {
+    let roots: Vec<&Arc<ProcessInfo>> = roots(&card.owners).collect();
+    let Some(root) = roots.first() else {
         return Vec::new();
     };
-    let mut rows = vec![("sockets", sockets(card.sockets))];
+    // Independent processes (forwarders, one per family): each socket says whose it is.
+    let mut rows = vec![("sockets", sockets(card.sockets, roots.len() > 1))];
     rows.push(("program", sanitize(root.program()).into_owned()));
     rows.push(("pids", pids(&card.owners)));
-    rows.push(("command", sanitize(&root.cmdline).into_owned()));
+    let commands = roots.iter().map(|p| sanitize(&p.cmdline).into_owned());
+    rows.push(("command", distinct_lines(commands)));
     let parent = root.ppid.map(|ppid| {
         format!(
             "{ppid} {}",
@@ -120,8 +143,7 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
             .unwrap_or_else(|| format!("net:[{}]", netns.inode));
         rows.push(("netns", sanitize(&label).into_owned()));
     }
-    let mut placement = String::new();
-    push_where(root, &mut placement);
+    let placement = placements(&roots);
     if placement != NONE {
         let label = if root.forwards.is_some() {
             "forwards"
@@ -136,8 +158,30 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// One line per socket: protocol, addresses, state and who can reach it, in aligned columns.
-fn sockets(sockets: &[SocketEntry]) -> String {
+/// Where each root runs or forwards, each place once (two forwarders, one container).
+fn placements(roots: &[&Arc<ProcessInfo>]) -> String {
+    let each = roots.iter().map(|p| {
+        let mut placement = String::new();
+        push_where(p, &mut placement);
+        placement
+    });
+    distinct_lines(each)
+}
+
+/// Each text once, in order, one per line.
+fn distinct_lines(texts: impl Iterator<Item = String>) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for text in texts {
+        if !lines.contains(&text) {
+            lines.push(text);
+        }
+    }
+    lines.join("\n")
+}
+
+/// One line per socket: protocol, addresses, state and who can reach it, in aligned columns;
+/// `with_pids`, also the pids holding it.
+fn sockets(sockets: &[SocketEntry], with_pids: bool) -> String {
     let columns = [
         Column::Proto,
         Column::Local,
@@ -148,22 +192,15 @@ fn sockets(sockets: &[SocketEntry]) -> String {
     let rows: Vec<Vec<String>> = sockets
         .iter()
         .map(|entry| {
-            let line = Line {
-                entry,
-                owner: 0,
-                more: 0,
-                now: None,
-            };
-            let cell = |column: &Column| {
-                let mut text = String::new();
-                column.write_text(&line, &mut text);
-                text
-            };
-            columns.iter().map(cell).collect()
+            let mut row: Vec<String> = columns.iter().map(|c| cell(entry, c)).collect();
+            if with_pids {
+                row.push(holders(entry));
+            }
+            row
         })
         .collect();
     // A column of dashes only (no peer anywhere) says nothing: leave it out.
-    let shown: Vec<usize> = (0..columns.len())
+    let shown: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
         .filter(|&i| rows.iter().any(|row| row[i] != NONE))
         .collect();
     let width = |i: usize| {
@@ -184,6 +221,28 @@ fn sockets(sockets: &[SocketEntry]) -> String {
         cells.collect::<Vec<_>>().join("  ").trim_end().to_owned()
     });
     lines.collect::<Vec<_>>().join("\n")
+}
+
+/// The text of one column for `entry`, as the table writes it.
+fn cell(entry: &SocketEntry, column: &Column) -> String {
+    let line = Line {
+        entry,
+        owner: 0,
+        more: 0,
+        now: None,
+    };
+    let mut text = String::new();
+    column.write_text(&line, &mut text);
+    text
+}
+
+/// `pid 1905`: who holds the socket.
+fn holders(entry: &SocketEntry) -> String {
+    let pids: Vec<String> = entry.processes.iter().map(|p| p.pid.to_string()).collect();
+    match pids.is_empty() {
+        true => NONE.to_owned(),
+        false => format!("pid {}", pids.join(", ")),
+    }
 }
 
 /// `1200 (root), 1201 (www-data)`: each pid with its own user.
@@ -239,5 +298,78 @@ mod tests {
         assert!(partly.is_listening() && !partly.processes.is_empty());
         partly.owner_hidden = true;
         assert!(single_program(&[partly]).is_some());
+    }
+
+    /// The sample's two 8080 listeners (0.0.0.0 and `::`), each held by its own docker-proxy,
+    /// child of dockerd, forwarding to `to` in container `containers[i]`.
+    fn forwarders(to: [&str; 2], containers: [Option<&str>; 2]) -> Vec<SocketEntry> {
+        let sample = FakeSource::sample().entries;
+        let listeners = sample
+            .into_iter()
+            .filter(|e| e.local_port() == Some(8080) && e.is_listening());
+        let each = listeners.zip(to.iter().zip(containers)).enumerate();
+        let entries = each.map(|(i, (mut entry, (to, container)))| {
+            let proxy = ProcessInfo {
+                pid: 1905 + i as u32,
+                name: "docker-proxy".into(),
+                user: Some("root".into()),
+                cmdline: format!("/usr/sbin/docker-proxy -host-ip {i} -container-ip {to}"),
+                ppid: Some(1620),
+                parent: Some("dockerd".into()),
+                forwards: Some(crate::model::Forward {
+                    container: container.map(str::to_owned),
+                    to: to.parse().unwrap(),
+                    listener: None,
+                }),
+                ..ProcessInfo::default()
+            };
+            entry.processes = vec![Arc::new(proxy)];
+            entry
+        });
+        entries.collect()
+    }
+
+    #[test]
+    fn forwarders_for_both_families_to_one_container_are_one_card() {
+        let both = forwarders(["172.17.0.2:8080"; 2], [Some("web"); 2]);
+        assert_eq!(both.len(), 2);
+        let owners = single_program(&both).expect("two forwarders to one place");
+        let card = Card {
+            sockets: &both,
+            owners,
+            other_ports: Vec::new(),
+        };
+        let text = rows(&card, &RenderContext::default());
+        let row = |label: &str| &text.iter().find(|(l, _)| *l == label).unwrap().1;
+        assert_eq!(
+            row("sockets"),
+            "tcp   0.0.0.0:8080  LISTEN  all  pid 1905\ntcp6  [::]:8080     LISTEN  all  pid 1906"
+        );
+        assert_eq!(row("pids"), "1905 (root), 1906 (root)");
+        assert_eq!(
+            row("command").lines().count(),
+            2,
+            "each forwarder's command"
+        );
+        assert_eq!(row("forwards"), "→ web 172.17.0.2:8080", "said once");
+        // Docker with IPv6 forwards `::` to the container's IPv6 address: still one container.
+        let v6 = forwarders(["172.17.0.2:8080", "[fd00::2]:8080"], [Some("web"); 2]);
+        assert!(single_program(&v6).is_some());
+    }
+
+    #[test]
+    fn forwarders_to_different_places_or_beside_others_keep_the_table() {
+        let ports = forwarders(["172.17.0.2:8080", "172.17.0.2:9090"], [Some("web"); 2]);
+        assert!(single_program(&ports).is_none(), "two container ports");
+        let names = forwarders(["172.17.0.2:8080"; 2], [Some("web"), Some("api")]);
+        assert!(single_program(&names).is_none(), "two containers");
+        let unnamed = forwarders(["172.17.0.2:8080", "172.17.0.3:8080"], [None; 2]);
+        assert!(single_program(&unnamed).is_none(), "two addresses, no name");
+        let mut one = forwarders(["172.17.0.2:8080"; 2], [Some("web"); 2]);
+        Arc::make_mut(&mut one[1].processes[0]).forwards = None;
+        assert!(
+            single_program(&one).is_none(),
+            "a docker-proxy that forwards nowhere known"
+        );
     }
 }
