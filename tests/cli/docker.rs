@@ -4,77 +4,160 @@
 //! fails: containers, the image, and the daemon, its bridge and its state if the test started it.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
 use crate::privilege::assert_root;
 use crate::support::{explain, free_port, json, ports};
 
 const IMAGE: &str = "local/ports-test-bb";
 
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker").args(args).output().unwrap()
-}
-
-fn docker_ok(args: &[&str]) {
-    let output = docker(args);
-    assert!(
-        output.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// A Docker daemon for the test: the running one, or one started here and torn down on drop.
 struct Daemon {
     started: Option<Child>,
     containers: Vec<String>,
+    /// For a daemon of the test's own (`Daemon::apart`): where it lives.
+    apart: Option<Apart>,
+}
+
+/// What a daemon kept apart from any other has to itself, all removed on drop: a network
+/// namespace, a data root, and an exec root holding its socket.
+struct Apart {
+    netns: String,
+    data_root: TempDir,
+    exec_root: TempDir,
 }
 
 impl Daemon {
     fn up() -> Daemon {
-        let running = docker(&["info"]).status.success();
-        let started = (!running).then(|| {
-            let log = std::fs::File::create(daemon_log()).unwrap();
-            Command::new("/usr/sbin/dockerd")
-                .args(["--iptables=false", "--ip-forward=false", "--ip-masq=false"])
-                .args(["-H", "unix:///var/run/docker.sock"])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("dockerd from docker.io (.ci/setup --docker)")
-        });
-        let daemon = Daemon {
-            started,
+        let mut daemon = Daemon {
+            started: None,
             containers: Vec::new(),
+            apart: None,
         };
+        if !daemon.docker(&["info"]).status.success() {
+            let mut dockerd = Command::new("/usr/sbin/dockerd");
+            dockerd.args(["-H", "unix:///var/run/docker.sock"]);
+            daemon.started = Some(start(dockerd, "default"));
+        }
+        daemon.wait_and_import();
+        daemon
+    }
+
+    /// A daemon of the test's own, whatever else runs here: in a network namespace of its own
+    /// (its docker0 and docker-proxy listeners there), with its data root in a temporary
+    /// directory, as `dockerd --data-root` puts it.
+    fn apart() -> Daemon {
+        let apart = Apart {
+            netns: format!("ports-docker-{}", std::process::id()),
+            data_root: temporary("ports-docker-root-"),
+            exec_root: temporary("ports-docker-exec-"),
+        };
+        run_ok("ip", &["netns", "add", &apart.netns]);
+        // Owned from here, so that drop removes the namespace whatever fails next.
+        let mut daemon = Daemon {
+            started: None,
+            containers: Vec::new(),
+            apart: Some(apart),
+        };
+        let lo_up = daemon
+            .in_netns("ip")
+            .args(["link", "set", "lo", "up"])
+            .status();
+        assert!(lo_up.unwrap().success(), "lo up in the namespace");
+        let apart = daemon.apart.as_ref().unwrap();
+        let (data, exec) = (apart.data_root.path(), apart.exec_root.path());
+        let mut dockerd = daemon.in_netns("/usr/sbin/dockerd");
+        dockerd
+            .arg("--data-root")
+            .arg(data)
+            .arg("--exec-root")
+            .arg(exec);
+        dockerd.args(["-H", &daemon.host().unwrap()]);
+        dockerd.arg("--pidfile").arg(exec.join("docker.pid"));
+        daemon.started = Some(start(dockerd, "apart"));
+        daemon.wait_and_import();
+        daemon
+    }
+
+    /// `program` run in this daemon's network namespace (nsenter keeps the mounts: dockerd
+    /// needs the cgroup mounts `ip netns exec` would hide).
+    fn in_netns(&self, program: &str) -> Command {
+        let apart = self.apart.as_ref().expect("a daemon apart");
+        let mut command = Command::new("nsenter");
+        command.arg(format!("--net=/run/netns/{}", apart.netns));
+        command.arg(program);
+        command
+    }
+
+    /// The socket of a daemon apart, as DOCKER_HOST names it; `None` for the usual one.
+    fn host(&self) -> Option<String> {
+        let apart = self.apart.as_ref()?;
+        Some(format!(
+            "unix://{}/docker.sock",
+            apart.exec_root.path().display()
+        ))
+    }
+
+    fn docker(&self, args: &[&str]) -> Output {
+        self.docker_command(args).output().unwrap()
+    }
+
+    fn docker_command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new("docker");
+        command.args(args);
+        if let Some(host) = self.host() {
+            command.env("DOCKER_HOST", host);
+        }
+        command
+    }
+
+    fn docker_ok(&self, args: &[&str]) {
+        let output = self.docker(args);
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    fn wait_and_import(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while !docker(&["info"]).status.success() {
+        while !self.docker(&["info"]).status.success() {
             assert!(Instant::now() < deadline, "dockerd did not come up");
             std::thread::sleep(Duration::from_millis(250));
         }
-        daemon.import_image();
-        daemon
+        self.import_image();
     }
 
     /// A busybox image: httpd serves a directory, no registry needed.
     fn import_image(&self) {
-        let root = std::env::temp_dir().join(format!("ports-bb-{}", std::process::id()));
+        let root = temporary("ports-bb-");
+        let root = root.path();
         std::fs::create_dir_all(root.join("bin")).unwrap();
         std::fs::create_dir_all(root.join("www")).unwrap();
         std::fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
         std::fs::write(root.join("www/index.html"), "hi\n").unwrap();
-        let script = format!("tar -C {} -c . | docker import - {IMAGE}", root.display());
-        let status = Command::new("sh")
-            .args(["-c", &script])
+        let mut tar = Command::new("tar")
+            .arg("-C")
+            .arg(root)
+            .args(["-c", "."])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = self
+            .docker_command(&["import", "-", IMAGE])
+            .stdin(tar.stdout.take().unwrap())
             .stdout(Stdio::null())
             .status()
             .unwrap();
-        std::fs::remove_dir_all(&root).unwrap();
-        assert!(status.success(), "docker import");
+        assert!(
+            tar.wait().unwrap().success() && status.success(),
+            "docker import"
+        );
     }
 
     fn run(&mut self, name: &str, options: &[&str], port: u16) {
@@ -92,51 +175,111 @@ impl Daemon {
             "/www",
         ]);
         self.containers.push(name.to_owned());
-        docker_ok(&args);
+        self.docker_ok(&args);
+    }
+
+    /// The container's first process, as Docker reports it.
+    fn main_pid(&self, name: &str) -> u32 {
+        let output = self.docker(&["inspect", "-f", "{{.State.Pid}}", name]);
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("docker inspect {name}: {text}"))
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
         for name in &self.containers {
-            let _ = docker(&["rm", "-f", name]);
+            let _ = self.docker(&["rm", "-f", name]);
         }
-        let _ = docker(&["rmi", "-f", IMAGE]);
-        let Some(mut dockerd) = self.started.take() else {
-            return;
+        let _ = self.docker(&["rmi", "-f", IMAGE]);
+        let kind = if self.apart.is_some() {
+            "apart"
+        } else {
+            "default"
         };
-        let _ = Command::new("kill")
-            .args(["-TERM", &dockerd.id().to_string()])
-            .status();
-        let _ = dockerd.wait();
-        let _ = Command::new("umount")
-            .arg("/run/docker/netns/default")
-            .status();
-        let _ = Command::new("ip").args(["link", "del", "docker0"]).status();
-        for dir in ["/var/lib/docker", "/var/run/docker", "/var/run/containerd"] {
-            if Path::new(dir).exists() {
-                let _ = std::fs::remove_dir_all(dir);
+        if let Some(mut dockerd) = self.started.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &dockerd.id().to_string()])
+                .status();
+            let _ = dockerd.wait();
+            match self.apart.take() {
+                Some(apart) => apart.remove(),
+                None => remove_default_state(),
+            }
+            // Kept when the test failed, to read why.
+            if !std::thread::panicking() {
+                let _ = std::fs::remove_file(daemon_log(kind));
             }
         }
-        // Kept when the test failed, to read why.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_file(daemon_log());
+        if let Some(apart) = self.apart.take() {
+            apart.remove();
         }
     }
 }
 
-/// What the dockerd the test started wrote.
-fn daemon_log() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("ports-dockerd-{}.log", std::process::id()))
+impl Apart {
+    /// What a stopped daemon may have left mounted (it unmounts all when it stops cleanly),
+    /// then the namespace and the directories.
+    fn remove(self) {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let mut mounted: Vec<&str> = mountinfo
+            .lines()
+            .filter_map(|line| line.split(' ').nth(4))
+            .filter(|at| {
+                Path::new(at).starts_with(self.data_root.path())
+                    || Path::new(at).starts_with(self.exec_root.path())
+            })
+            .collect();
+        mounted.sort_by_key(|at| std::cmp::Reverse(at.len()));
+        for at in mounted {
+            let _ = Command::new("umount").args(["-l", at]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .status();
+    }
 }
 
-/// The container's first process, as Docker reports it.
-fn main_pid(name: &str) -> u32 {
-    let output = docker(&["inspect", "-f", "{{.State.Pid}}", name]);
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("docker inspect {name}: {text}"))
+/// The usual daemon's state, when the test started it.
+fn remove_default_state() {
+    let _ = Command::new("umount")
+        .arg("/run/docker/netns/default")
+        .status();
+    let _ = Command::new("ip").args(["link", "del", "docker0"]).status();
+    for dir in ["/var/lib/docker", "/var/run/docker", "/var/run/containerd"] {
+        if Path::new(dir).exists() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Starts `dockerd` (without the iptables rules a test does not need), its output to a log.
+fn start(mut dockerd: Command, kind: &str) -> Child {
+    let log = std::fs::File::create(daemon_log(kind)).unwrap();
+    dockerd
+        .args(["--iptables=false", "--ip-forward=false", "--ip-masq=false"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("dockerd from docker.io (.ci/setup --docker)")
+}
+
+/// What the dockerd the test started wrote.
+fn daemon_log(kind: &str) -> std::path::PathBuf {
+    let name = format!("ports-dockerd-{kind}-{}.log", std::process::id());
+    std::env::temp_dir().join(name)
+}
+
+fn temporary(prefix: &str) -> TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
+fn run_ok(program: &str, args: &[&str]) {
+    let status = Command::new(program).args(args).status().unwrap();
+    assert!(status.success(), "{program} {args:?}");
 }
 
 /// Waits until something listens on `port`: a container takes a moment to start.
@@ -148,6 +291,36 @@ fn listening(port: u16) -> (Vec<Value>, String) {
             return (sockets, explain(&["-l", &port.to_string()], &output));
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+impl Daemon {
+    /// `ports ARGS` in this daemon's network namespace.
+    fn ports_apart(&self, args: &[&str]) -> (Output, String) {
+        let output = self
+            .in_netns(env!("CARGO_BIN_EXE_ports"))
+            .args(args)
+            .env_remove("NO_COLOR")
+            .env_remove("COLUMNS")
+            .output()
+            .unwrap();
+        let why = explain(args, &output);
+        (output, why)
+    }
+
+    /// Waits until `count` sockets listen on `port` in this daemon's namespace.
+    fn listening_apart(&self, port: u16, count: usize) -> (Vec<Value>, String) {
+        let port = port.to_string();
+        let args = ["-l", &port, "--json", "--color", "never"];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (output, why) = self.ports_apart(&args);
+            let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap_or_default();
+            if sockets.len() >= count || Instant::now() > deadline {
+                return (sockets, why);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
@@ -181,7 +354,7 @@ fn a_published_port_names_its_container_and_host_networking_is_attributed() {
         text.contains(&format!("→ {web} ")),
         "the card names the container: {text}"
     );
-    let inner = main_pid(&web);
+    let inner = daemon.main_pid(&web);
     assert_eq!(proxy["forwards"]["listener"]["pid"], inner, "{why}");
     assert!(
         text.contains(&format!("(busybox, pid {inner})")),
@@ -212,4 +385,35 @@ fn a_published_port_names_its_container_and_host_networking_is_attributed() {
     let httpd = &sockets.first().unwrap_or_else(|| panic!("{why}"))["processes"][0];
     assert_eq!(httpd["container"]["runtime"], "docker", "{why}");
     assert_eq!(httpd["container"]["name"], host_net.as_str(), "{why}");
+}
+
+#[test]
+#[ignore = "slow: starts a Docker daemon and containers; run with --ignored"]
+fn a_custom_data_root_and_both_families_still_make_one_card_naming_the_container() {
+    assert_root();
+    let mut daemon = Daemon::apart();
+    let (name, port) = (format!("ports-dual-{}", std::process::id()), free_port());
+    // No host address: Docker starts one docker-proxy for 0.0.0.0 and one for `::`.
+    daemon.run(&name, &["-p", &format!("{port}:8080")], 8080);
+    let (sockets, why) = daemon.listening_apart(port, 2);
+    let families: Vec<&str> = sockets
+        .iter()
+        .filter_map(|s| s["family"].as_str())
+        .collect();
+    assert_eq!(families, ["ipv4", "ipv6"], "{why}");
+    let proxies: Vec<&Value> = sockets.iter().map(|s| &s["processes"][0]).collect();
+    assert_ne!(
+        proxies[0]["pid"], proxies[1]["pid"],
+        "two forwarders: {why}"
+    );
+    for proxy in &proxies {
+        // Named from config.v2.json under --data-root, not /var/lib/docker.
+        assert_eq!(proxy["forwards"]["container"], name.as_str(), "{why}");
+    }
+    let (card, why) = daemon.ports_apart(&["--color", "never", &port.to_string()]);
+    let text = String::from_utf8_lossy(&card.stdout);
+    assert!(text.starts_with("sockets "), "a card, not a table: {why}");
+    assert!(text.contains(&format!("→ {name} ")), "{why}");
+    let pids = format!("{} (root), {} (root)", proxies[0]["pid"], proxies[1]["pid"]);
+    assert!(text.contains(&pids), "both forwarders: {why}");
 }
