@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::Shell;
 
 use crate::filter::{
@@ -246,7 +246,7 @@ pub struct FilterArgs {
     pub process: Option<String>,
 
     /// Owned by this user name or uid
-    #[arg(long, value_name = "USER")]
+    #[arg(long, value_name = "USER", value_hint = ValueHint::Username)]
     pub user: Option<String>,
 
     /// Local address or CIDR, with a device if scoped (127.0.0.1, ::1, 10.0.0.0/8, fe80::1%eth0)

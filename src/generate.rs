@@ -3,29 +3,56 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use clap::CommandFactory;
+use clap::builder::PossibleValuesParser;
+use clap::{Arg, CommandFactory};
 use clap_complete::Shell;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
 use crate::cli::{EXAMPLES, EXIT_STATUS, KILL_EXIT_STATUS, Opts};
+use crate::model::State;
+
+mod shell;
 
 /// Writes the completion script for `shell`.
 pub fn completions(shell: Shell, out: &mut dyn Write) -> io::Result<()> {
     let mut command = without_hidden(Opts::command());
-    clap_complete::generate(shell, &mut command, "ports", out);
-    Ok(())
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "ports", &mut script);
+    let script = String::from_utf8(script)
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+    let subcommands: Vec<&str> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name())
+        .collect();
+    out.write_all(shell::with_system_values(shell, &script, &subcommands).as_bytes())
 }
 
 /// The command line as completions offer it. clap_complete's generators ignore `hide`
 /// (clap-rs/clap#1335) and clap cannot drop an argument, so the command is rebuilt from its
-/// visible arguments and its subcommands: the same definition, filtered, never a second copy.
+/// visible arguments and its subcommands: the same definition, filtered, never a second copy;
+/// each argument `offering` the values it takes.
 fn without_hidden(command: clap::Command) -> clap::Command {
     let visible = command.get_arguments().filter(|arg| !arg.is_hide_set());
+    let subcommands = command
+        .get_subcommands()
+        .map(|sub| sub.clone().mut_args(offering));
     clap::Command::new("ports")
         .version(env!("CARGO_PKG_VERSION"))
-        .args(visible.cloned().collect::<Vec<_>>())
-        .subcommands(command.get_subcommands().cloned().collect::<Vec<_>>())
+        .args(visible.cloned().map(offering).collect::<Vec<_>>())
+        .subcommands(subcommands.collect::<Vec<_>>())
+}
+
+/// `arg` with the values completions offer, for the two that parse free text: a possible-values
+/// parser would replace theirs (comma lists and aliases; numbers and `SIG`) and their messages,
+/// so only the completions' copy gets one.
+fn offering(arg: Arg) -> Arg {
+    match arg.get_id().as_str() {
+        "state" => arg.value_parser(PossibleValuesParser::new(State::ALL.map(State::name))),
+        #[cfg(unix)]
+        "signal" => arg.value_parser(PossibleValuesParser::new(crate::kill::signal_names())),
+        _ => arg,
+    }
 }
 
 /// Writes ports(1), in roff.

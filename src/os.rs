@@ -45,6 +45,18 @@ pub fn parse_signal(_text: &str) -> Result<(i32, String), String> {
     Err("ports kill is not supported on this platform yet".into())
 }
 
+/// The signal names `--signal` takes, without `SIG`, for completions: from the same list
+/// `parse_signal` reads, so neither offers what the other refuses.
+#[cfg(unix)]
+pub fn signal_names() -> impl Iterator<Item = &'static str> {
+    nix::sys::signal::Signal::iterator().map(|signal| signal.as_str().trim_start_matches("SIG"))
+}
+
+#[cfg(not(unix))]
+pub fn signal_names() -> impl Iterator<Item = &'static str> {
+    std::iter::empty()
+}
+
 /// The pid of the process that started `ports` (never signalled).
 #[cfg(unix)]
 pub fn parent_pid() -> u32 {
@@ -110,5 +122,17 @@ mod tests {
         let bogus = parse_signal("bogus").unwrap_err();
         assert!(bogus.contains("unknown signal 'bogus'"));
         assert!(parse_signal("99").is_err());
+    }
+
+    #[test]
+    fn every_signal_name_offered_parses() {
+        let names: Vec<_> = signal_names().collect();
+        assert!(
+            names.contains(&"TERM") && names.contains(&"KILL"),
+            "{names:?}"
+        );
+        for name in names {
+            assert_eq!(parse_signal(name).map(|s| s.1), Ok(format!("SIG{name}")));
+        }
     }
 }

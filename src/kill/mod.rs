@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-pub use crate::os::parse_signal;
+pub use crate::os::{parse_signal, signal_names};
 pub use plan::{Fate, Processes, Refusal, Target, execute, holds_port, plan};
 
 use crate::exit::ExitCode;

@@ -1,8 +1,11 @@
-//! What people meet before the first listing: completions that load in a real bash and
-//! complete a flag, man pages (ports and each subcommand) that `man` renders without a warning,
-//! and a crate package with the sources and none of the test scratch or CI and benchmark tooling.
+//! What people meet before the first listing: completions that load in a real bash, zsh and
+//! fish and complete flags and their values, man pages (ports and each subcommand) that `man`
+//! renders without a warning, and a crate package with the sources and none of the test
+//! scratch or CI and benchmark tooling.
 
 use std::process::Command;
+
+use crate::netns::NetnsGuard;
 
 const PORTS: &str = env!("CARGO_BIN_EXE_ports");
 
@@ -23,6 +26,158 @@ printf '%s\n' "${{COMPREPLY[@]}}""#
     assert!(output.status.success(), "{output:?}");
     assert!(stdout.contains("-F _ports ports"), "{stdout}");
     assert_eq!(stdout.lines().last(), Some("--listen"), "{stdout}");
+}
+
+/// Command lines to complete (the last word is the one completed), each with what every shell
+/// must offer: clap's fixed values and the system's users.
+const VALUES: [(&str, &[&str]); 5] = [
+    (
+        "ports --sort ",
+        &[
+            "proto", "local", "remote", "port", "state", "pid", "process", "user",
+        ],
+    ),
+    ("ports --state l", &["listen", "last-ack"]),
+    ("ports kill --signal ", &["TERM", "KILL", "HUP", "INT"]),
+    ("ports kill 8080 -s K", &["KILL"]),
+    ("ports --user ro", &["root"]),
+];
+
+#[test]
+fn bash_completes_option_values() {
+    let offered: Vec<_> = VALUES.iter().map(|(line, _)| bash_offers(line)).collect();
+    assert_offers("bash", &offered);
+}
+
+#[test]
+fn zsh_completes_option_values() {
+    assert_offers("zsh", &zsh_offers(&VALUES.map(|(line, _)| line)));
+}
+
+#[test]
+fn fish_completes_option_values() {
+    assert_offers("fish", &fish_offers(&VALUES.map(|(line, _)| line)));
+}
+
+#[test]
+fn every_shell_completes_the_namespaces_in_run_netns() {
+    let name = format!("ports-compl-{}", std::process::id());
+    let _namespace = NetnsGuard::add(&name);
+    let line = "ports --netns ";
+    let offered = [
+        ("bash", bash_offers(line)),
+        ("zsh", zsh_offers(&[line]).remove(0)),
+        ("fish", fish_offers(&[line]).remove(0)),
+    ];
+    let file = "Cargo.toml".to_owned();
+    let wrong: Vec<_> = offered
+        .iter()
+        .filter(|(_, offered)| !offered.contains(&name) || offered.contains(&file))
+        .collect();
+    assert!(wrong.is_empty(), "{name} not offered: {wrong:?}");
+}
+
+/// Each of `VALUES` offered what it wants, only words that start as the last word does, and no
+/// file of the working directory (the fallback when a value is unknown).
+fn assert_offers(shell: &str, offered: &[Vec<String>]) {
+    assert_eq!(offered.len(), VALUES.len(), "{shell}: {offered:?}");
+    for ((line, wanted), offered) in VALUES.iter().zip(offered) {
+        let word = line.rsplit(' ').next().unwrap_or_default();
+        let why = format!("{shell}: '{line}' offered {offered:?}");
+        assert!(
+            wanted.iter().all(|want| offered.iter().any(|o| o == want)),
+            "{why}"
+        );
+        assert!(offered.iter().all(|o| o.starts_with(word)), "{why}");
+        assert!(!offered.iter().any(|o| o == "Cargo.toml"), "{why}");
+    }
+}
+
+/// What bash offers for `line`, with the script loaded as bash-completion loads it.
+fn bash_offers(line: &str) -> Vec<String> {
+    let script = r#"source <("$0" completions bash) || exit 3
+COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+_ports ports "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}""#;
+    let output = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script, PORTS])
+        .args(line.split(' '))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What fish offers for each of `lines` (`complete -C`, descriptions dropped).
+fn fish_offers(lines: &[&str]) -> Vec<Vec<String>> {
+    let script = r#""$PORTS" completions fish | source; or exit 3
+for line in $argv; echo '<case>'; complete -C $line; end"#;
+    let output = Command::new("fish")
+        .args(["--no-config", "-c", script])
+        .args(lines)
+        .env("PORTS", PORTS)
+        // Where fish cannot make its directories, so it leaves none in HOME.
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .env("XDG_DATA_HOME", "/nonexistent")
+        .output()
+        .expect("fish (apt package fish)");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let candidates = |case: &str| {
+        let names = case.lines().filter_map(|l| l.split('\t').next());
+        names
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    stdout.split("<case>").skip(1).map(candidates).collect()
+}
+
+/// Types each line of `$@` and a Tab into an interactive zsh on a pseudo-terminal, with compinit
+/// and ports' script loaded; compadd, wrapped, prints each candidate as `<match>NAME`.
+const ZSH_TYPES: &str = r#"zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "PS1='' PROMPT_EOL_MARK=''; unsetopt AUTO_LIST; autoload -U compinit && compinit -u -D"
+zpty -w z 'source <("$PORTS" completions zsh)'
+zpty -w z 'compadd() { local -a hits; builtin compadd -O hits "$@"; print -rl -- "<match>"${^hits}; builtin compadd "$@" }'
+zpty -w z "bindkey '^I' complete-word; print -r -- '<'ready'>'"
+zpty -r z out '*<ready>*'
+for line in "$@"; do
+    zpty -w -n z "$line"$'\t\C-u'"print -r -- '<'done'>'"$'\n'
+    zpty -r z out '*<done>*'
+    print -r -- "<case>$out"
+done
+zpty -d z"#;
+
+/// What zsh offers for each of `lines`.
+fn zsh_offers(lines: &[&str]) -> Vec<Vec<String>> {
+    let output = Command::new("timeout")
+        .args(["60", "zsh", "-f", "-c", ZSH_TYPES, "zsh"])
+        .args(lines)
+        .env("PORTS", PORTS)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "zsh (apt package zsh): {output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+    let candidates = |case: &str| {
+        let mut names: Vec<String> = case.split("<match>").skip(1).map(zsh_name).collect();
+        names.sort();
+        names.dedup();
+        names.retain(|name| !name.is_empty());
+        names
+    };
+    stdout.split("<case>").skip(1).map(candidates).collect()
+}
+
+/// A candidate as compadd printed it: up to the end of its line or the terminal's next escape.
+fn zsh_name(printed: &str) -> String {
+    let end = printed.find(['\n', '\x1b']).unwrap_or(printed.len());
+    printed[..end].trim().to_owned()
 }
 
 #[test]

@@ -15,7 +15,18 @@ const HOLD: &str = "import socket,time\ns=socket.socket();s.bind(('127.0.0.1',0)
     print(s.getsockname()[1],flush=True);time.sleep(60)";
 
 /// A namespace made with `ip netns add`, deleted on drop.
-struct NetnsGuard(String);
+pub struct NetnsGuard(String);
+
+impl NetnsGuard {
+    pub fn add(name: &str) -> NetnsGuard {
+        let status = Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "ip netns add {name}");
+        NetnsGuard(name.to_owned())
+    }
+}
 
 impl Drop for NetnsGuard {
     fn drop(&mut self) {
@@ -39,8 +50,7 @@ impl Named {
             let status = Command::new("ip").args(args).status().unwrap();
             assert!(status.success(), "ip {args:?}");
         };
-        ok(&["netns", "add", &name]);
-        let namespace = NetnsGuard(name.clone());
+        let namespace = NetnsGuard::add(&name);
         ok(&["-n", &name, "link", "set", "lo", "up"]);
         let mut holder = Command::new("ip")
             .args(["netns", "exec", &name, PYTHON, "-c", HOLD])
