@@ -31,6 +31,19 @@ pub(super) fn signal_if_same(_pid: u32, _start: u64, _signal: i32) -> Result<(),
     Err(38) // ENOSYS
 }
 
+/// Container and unit names come from Linux's cgroups and runtimes' files: none here.
+#[derive(Debug, Default)]
+pub(super) struct ContainerFiles;
+
+impl ContainerFiles {
+    pub(super) fn here() -> ContainerFiles {
+        ContainerFiles
+    }
+}
+
+/// Where a process runs: not known here.
+pub(super) fn place(_info: &mut crate::model::ProcessInfo, _files: &mut ContainerFiles) {}
+
 /// netstat2 lists owners with the sockets: nothing to remember between snapshots.
 #[derive(Debug, Default)]
 pub(super) struct OwnerMemory;

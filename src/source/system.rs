@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind};
 
-use super::cgroup;
-use super::containers::{self, ContainerFiles};
+use super::os::ContainerFiles;
 use super::raw::{RawSnapshot, Unseen};
 use super::{Backend, Problem, Query, Snapshot, SocketSource, SourceError, os};
 use crate::model::{ProcessInfo, SocketEntry};
@@ -284,18 +283,7 @@ fn add_context(
             if program.is_empty() { name } else { program }
         });
     info.started = Some(process.start_time()).filter(|&started| started > 0);
-    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", info.pid)).unwrap_or_default();
-    let placement = cgroup::path_of(&cgroup)
-        .map(cgroup::placement)
-        .unwrap_or_default();
-    info.unit = placement.unit;
-    info.container = placement.container.map(|mut container| {
-        files.name(&mut container);
-        container
-    });
-    if info.program() == "docker-proxy" && containers::is_dockers_forwarder(info.pid) {
-        info.forwards = containers::forward(&info.cmdline, info.ppid, files, os::listener_in);
-    }
+    os::place(info, files);
 }
 
 /// User names come from NSS: sysinfo's list skips accounts whose shell is `/bin/false` (most

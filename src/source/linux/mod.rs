@@ -31,6 +31,7 @@ use spaces::*;
 
 use super::raw::{RawSnapshot, Unseen, unmap};
 use super::{HiddenReason, NetnsScope, Problem, Query, SourceError};
+use super::{cgroup, containers};
 use crate::model::{
     Endpoint, Family, InetSocket, Listener, Netns, Proto, Queues, SocketEntry, State, UnixName,
     UnixSocket, UnixType,
@@ -136,7 +137,25 @@ pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
     })
 }
 
+pub(super) use super::containers::ContainerFiles;
 pub(super) use process::{signal_if_same, start_ticks};
+
+/// Where a process runs (a unit or a container, from its cgroup) and, for Docker's forwarder,
+/// where it forwards and who listens there.
+pub(super) fn place(info: &mut crate::model::ProcessInfo, files: &mut ContainerFiles) {
+    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", info.pid)).unwrap_or_default();
+    let placement = cgroup::path_of(&cgroup)
+        .map(cgroup::placement)
+        .unwrap_or_default();
+    info.unit = placement.unit;
+    info.container = placement.container.map(|mut container| {
+        files.name(&mut container);
+        container
+    });
+    if info.program() == "docker-proxy" && containers::is_dockers_forwarder(info.pid) {
+        info.forwards = containers::forward(&info.cmdline, info.ppid, files, listener_in);
+    }
+}
 
 /// Dumps over netlink, or reads /proc/net where netlink is refused (docs/reliability.md), and
 /// says so. Each socket becomes an entry as it is decoded.
