@@ -66,6 +66,8 @@ for population in "${populations[@]}"; do
     "ports -l|$ports -l --color never"
     "ss -tulnp|ss -tulnp"
     "ports PORT|$ports $port --color never"
+    "ports -l PORT|$ports -l $port --color never"
+    "ports --json PORT|$ports --json $port"
     "ss -tanp sport|ss -tanp 'sport = :$port'"
     "lsof -nP -i :PORT|lsof -nP -i :$port"
     "ports -x|$ports -x --color never"

@@ -35,6 +35,9 @@ pub struct OwnerMap {
     /// `(pid, start time)` of each holder, read through its open fd directory, so it is the
     /// start of the very process whose fds were read; sorted by pid.
     pub starts: Vec<(u32, u64)>,
+    /// `(pid, fds listed)` of each process read, sorted by pid: a second look reads again only
+    /// those whose count moved.
+    fd_counts: Vec<(u32, usize)>,
 }
 
 impl OwnerMap {
@@ -56,7 +59,17 @@ impl OwnerMap {
             saw_self,
             refused_uids: Vec::new(),
             starts: Vec::new(),
+            fd_counts: Vec::new(),
         }
+    }
+
+    /// How many fds `pid` had when it was read.
+    fn fd_count(&self, pid: u32) -> Option<usize> {
+        let found = self
+            .fd_counts
+            .binary_search_by_key(&pid, |&(p, _)| p)
+            .ok()?;
+        Some(self.fd_counts[found].1)
     }
 
     /// Adds what a second look found.
@@ -87,9 +100,11 @@ struct FdDir {
 pub fn scan(threads: usize) -> rustix::io::Result<OwnerMap> {
     let pids = list_pids()?;
     let saw_self = pids.contains(&std::process::id());
-    let read = read_processes(threads, &pids);
+    let mut read = read_processes(threads, &pids);
     let mut map = OwnerMap::from_pairs(read.pairs, read.refused.len(), saw_self);
     map.refused_uids = owners_of(&read.refused);
+    read.fd_counts.sort_unstable();
+    map.fd_counts = read.fd_counts;
     Ok(map.with_starts(read.starts))
 }
 
@@ -99,12 +114,23 @@ pub fn scan_pids(threads: usize, pids: &[u32]) -> OwnerMap {
     OwnerMap::from_pairs(read.pairs, 0, true).with_starts(read.starts)
 }
 
-/// Reads again the processes running as one of `uids`: a socket opened after its process's fds
-/// were read has no owner in the first scan, and its creator's uid says whose to read.
-pub fn scan_users(threads: usize, uids: &HashSet<u32>) -> rustix::io::Result<OwnerMap> {
+/// Reads again the processes running as one of `uids` whose fds changed since `seen` (or that
+/// `seen` did not read): a socket opened after its process's fds were read has no owner in the
+/// first scan, its creator's uid says whose to read, and its fd count has moved. A stat of each
+/// fd directory is all the others cost.
+pub fn scan_changed(
+    threads: usize,
+    uids: &HashSet<u32>,
+    seen: &OwnerMap,
+) -> rustix::io::Result<OwnerMap> {
+    // A kernel that gives no count (before 6.2) says 0: a process that had fds then moved.
+    let moved = |pid: u32| {
+        let now = usize::try_from(fd_count(pid)).unwrap_or(0);
+        seen.fd_count(pid) != Some(now)
+    };
     let pids: Vec<u32> = list_pids()?
         .into_iter()
-        .filter(|&pid| uid_of(pid).is_some_and(|uid| uids.contains(&uid)))
+        .filter(|&pid| uid_of(pid).is_some_and(|uid| uids.contains(&uid)) && moved(pid))
         .collect();
     let read = read_processes(threads, &pids);
     Ok(OwnerMap::from_pairs(read.pairs, 0, true).with_starts(read.starts))
@@ -167,6 +193,7 @@ pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Re
         mut pairs,
         refused,
         mut starts,
+        ..
     } = read_processes(threads, &changed_pids);
     let mut held = newly_held(&changed, &refused, &pairs, &starts);
     for (pid, _) in kept {
@@ -228,6 +255,8 @@ struct Read {
     refused: Vec<u32>,
     /// `(pid, start time)` of the processes that hold a socket.
     starts: Vec<(u32, u64)>,
+    /// `(pid, fds listed)` of the processes read.
+    fd_counts: Vec<(u32, usize)>,
 }
 
 /// Reads the socket links of `pids`, and the start time of those holding one.
@@ -271,6 +300,7 @@ fn read_processes(threads: usize, pids: &[u32]) -> Read {
         pairs,
         refused: refused.into_inner().unwrap_or_default(),
         starts,
+        fd_counts: dirs.iter().map(|dir| (dir.pid, dir.fds.len())).collect(),
     }
 }
 
@@ -447,6 +477,22 @@ mod tests {
             [std::process::id()]
         );
         assert_eq!(owners.pids(inode_of(&first)).count(), 1);
+    }
+
+    #[test]
+    fn a_second_look_finds_a_socket_opened_after_the_scan() {
+        let first = scan(2).unwrap();
+        let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", later.as_raw_fd())).unwrap();
+        let inode = socket_inode(link.to_str().unwrap().as_bytes()).unwrap();
+        assert_eq!(first.pids(inode).count(), 0);
+        let me = rustix::process::geteuid().as_raw();
+        let again = scan_changed(2, &HashSet::from([me]), &first).unwrap();
+        assert_eq!(again.pids(inode).collect::<Vec<_>>(), [std::process::id()]);
+        assert!(
+            again.fd_counts.is_empty(),
+            "a second look is never looked at again"
+        );
     }
 
     #[test]

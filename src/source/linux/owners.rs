@@ -16,7 +16,7 @@ pub(super) fn look_again_for_owners(sockets: &[SocketEntry], owners: &mut OwnerM
     if uids.is_empty() {
         return;
     }
-    if let Ok(found) = fds::scan_users(SCAN_THREADS, &uids) {
+    if let Ok(found) = fds::scan_changed(SCAN_THREADS, &uids, owners) {
         owners.absorb(found);
     }
 }
