@@ -481,18 +481,32 @@ mod tests {
 
     #[test]
     fn a_second_look_finds_a_socket_opened_after_the_scan() {
+        use std::io::{BufRead, BufReader, Write};
+        // A process of our own that opens a listener only when told, after the scan.
+        let script = "import socket,sys\nsys.stdin.readline()\ns=socket.socket()\n\
+                      s.bind(('127.0.0.1',0));s.listen()\nprint(s.fileno(),flush=True)\n\
+                      sys.stdin.readline()";
+        let mut child = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
         let first = scan(2).unwrap();
-        let later = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", later.as_raw_fd())).unwrap();
-        let inode = socket_inode(link.to_str().unwrap().as_bytes()).unwrap();
-        assert_eq!(first.pids(inode).count(), 0);
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin).unwrap();
+        let mut fd = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut fd)
+            .unwrap();
+        let link = std::fs::read_link(format!("/proc/{}/fd/{}", child.id(), fd.trim()));
+        let inode = socket_inode(link.unwrap().to_str().unwrap().as_bytes()).unwrap();
         let me = rustix::process::geteuid().as_raw();
         let again = scan_changed(2, &HashSet::from([me]), &first).unwrap();
-        assert_eq!(again.pids(inode).collect::<Vec<_>>(), [std::process::id()]);
-        assert!(
-            again.fd_counts.is_empty(),
-            "a second look is never looked at again"
-        );
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(first.pids(inode).count(), 0);
+        assert_eq!(again.pids(inode).collect::<Vec<_>>(), [child.id()]);
     }
 
     #[test]
