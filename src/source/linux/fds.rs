@@ -453,60 +453,75 @@ mod tests {
         }
     }
 
+    /// A process of our own that opens a listener each time it is told to: its fd count moves
+    /// only then, whatever other tests in this process open or close meanwhile.
+    struct Opener {
+        child: std::process::Child,
+        lines: std::io::BufReader<std::process::ChildStdout>,
+    }
+
+    impl Opener {
+        fn start() -> Opener {
+            // It says when it has started: python opens and closes files while it starts.
+            let script = "import socket,sys\nheld=[]\nprint(0,flush=True)\nfor _ in sys.stdin:\n    \
+                          s=socket.socket();s.bind(('127.0.0.1',0));s.listen();held.append(s)\n    \
+                          print(s.fileno(),flush=True)";
+            let mut child = std::process::Command::new("/usr/bin/python3")
+                .args(["-c", script])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut lines = std::io::BufReader::new(child.stdout.take().unwrap());
+            std::io::BufRead::read_line(&mut lines, &mut String::new()).unwrap();
+            Opener { child, lines }
+        }
+
+        /// Opens one more listener; its inode.
+        fn open(&mut self) -> u32 {
+            use std::io::{BufRead, Write};
+            writeln!(self.child.stdin.as_mut().unwrap()).unwrap();
+            let mut fd = String::new();
+            self.lines.read_line(&mut fd).unwrap();
+            let link = std::fs::read_link(format!("/proc/{}/fd/{}", self.child.id(), fd.trim()));
+            socket_inode(link.unwrap().to_str().unwrap().as_bytes()).unwrap()
+        }
+    }
+
+    impl Drop for Opener {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
     #[test]
     fn a_remembering_scan_reuses_unchanged_processes_and_rereads_changed_ones() {
-        let inode_of = |listener: &std::net::TcpListener| {
-            let link = std::fs::read_link(format!("/proc/self/fd/{}", listener.as_raw_fd()));
-            socket_inode(link.unwrap().to_str().unwrap().as_bytes()).unwrap()
-        };
-        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut opener = Opener::start();
+        let pid = opener.child.id();
+        let first = opener.open();
         let mut memory = FdMemory::default();
         let owners = scan_remembering(2, &mut memory).unwrap();
-        assert_eq!(
-            owners.pids(inode_of(&first)).collect::<Vec<_>>(),
-            [std::process::id()]
-        );
+        assert_eq!(owners.pids(first).collect::<Vec<_>>(), [pid]);
         assert_eq!(memory.reused, 0, "nothing to reuse the first time");
         let owners = scan_remembering(2, &mut memory).unwrap();
         assert!(memory.reused > 0, "pid 1 at least has not changed");
-        assert_eq!(owners.pids(inode_of(&first)).count(), 1);
-        let second = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert_eq!(owners.pids(first).collect::<Vec<_>>(), [pid]);
+        let second = opener.open();
         let owners = scan_remembering(2, &mut memory).unwrap();
-        assert_eq!(
-            owners.pids(inode_of(&second)).collect::<Vec<_>>(),
-            [std::process::id()]
-        );
-        assert_eq!(owners.pids(inode_of(&first)).count(), 1);
+        assert_eq!(owners.pids(second).collect::<Vec<_>>(), [pid]);
+        assert_eq!(owners.pids(first).collect::<Vec<_>>(), [pid]);
     }
 
     #[test]
     fn a_second_look_finds_a_socket_opened_after_the_scan() {
-        use std::io::{BufRead, BufReader, Write};
-        // A process of our own that opens a listener only when told, after the scan.
-        let script = "import socket,sys\nsys.stdin.readline()\ns=socket.socket()\n\
-                      s.bind(('127.0.0.1',0));s.listen()\nprint(s.fileno(),flush=True)\n\
-                      sys.stdin.readline()";
-        let mut child = std::process::Command::new("/usr/bin/python3")
-            .args(["-c", script])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut opener = Opener::start();
         let first = scan(2).unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin).unwrap();
-        let mut fd = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut fd)
-            .unwrap();
-        let link = std::fs::read_link(format!("/proc/{}/fd/{}", child.id(), fd.trim()));
-        let inode = socket_inode(link.unwrap().to_str().unwrap().as_bytes()).unwrap();
+        let inode = opener.open();
         let me = rustix::process::geteuid().as_raw();
         let again = scan_changed(2, &HashSet::from([me]), &first).unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
         assert_eq!(first.pids(inode).count(), 0);
-        assert_eq!(again.pids(inode).collect::<Vec<_>>(), [child.id()]);
+        assert_eq!(again.pids(inode).collect::<Vec<_>>(), [opener.child.id()]);
     }
 
     #[test]
