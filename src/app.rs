@@ -1,5 +1,6 @@
 //! One run: ask the source, keep the wanted sockets, sort, render, and say how it went.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -8,7 +9,7 @@ use anyhow::Context;
 
 use crate::exit::ExitCode;
 use crate::filter::Filter;
-use crate::model::{Netns, ProcessInfo, SocketEntry, State};
+use crate::model::{Endpoint, Netns, ProcessInfo, SocketEntry, State};
 use crate::render::{
     Card, Format, Metrics, RenderContext, epoch_seconds, render, render_card, render_metrics,
     render_summary, single_program,
@@ -60,6 +61,7 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
     };
     let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;
     let mut entries = std::mem::take(&mut snapshot.sockets);
+    find_unix_peer_owners(&mut entries);
     entries.retain(|entry| filter.matches_socket(entry));
     // A hidden owner left out by `-c`/`--user` may be the one asked for: counted apart.
     let hidden_before = entries.iter().filter(|entry| entry.owner_hidden).count();
@@ -290,6 +292,24 @@ fn explain_miss(
     }
 }
 
+/// Gives each connected Unix socket its peer's holders, the peer found by inode in one index
+/// of the whole snapshot: before filtering, so a peer left out of the table still names them.
+fn find_unix_peer_owners(sockets: &mut [SocketEntry]) {
+    let by_inode: HashMap<u64, usize> = (sockets.iter().enumerate())
+        .filter(|(_, e)| e.unix().is_some() && e.inode != 0 && !e.processes.is_empty())
+        .map(|(index, e)| (e.inode, index))
+        .collect();
+    let links: Vec<(usize, usize)> = (sockets.iter().enumerate())
+        .filter_map(|(index, e)| Some((index, *by_inode.get(&e.unix()?.peer?)?)))
+        .collect();
+    for (index, peer) in links {
+        let owners = sockets[peer].processes.clone();
+        if let Endpoint::Unix(unix) = &mut sockets[index].endpoint {
+            unix.peer_owners = owners;
+        }
+    }
+}
+
 /// The service of a socket's well-known end: a listener's own port; for a connection, the lower
 /// of its two ports that has a name (servers listen low, clients come from high ports).
 fn service_of(entry: &SocketEntry, services: &Services) -> Option<Arc<str>> {
@@ -462,6 +482,51 @@ mod tests {
         let many = elsewhere_note(&five);
         let want = format!("it matches in network namespaces ns1, ns2, ns3 and 2 more{tail}");
         assert_eq!(many, want);
+    }
+
+    #[test]
+    fn a_unix_socket_learns_its_peers_holders_and_no_one_elses() {
+        use crate::model::{Endpoint, UnixName, UnixSocket, UnixType};
+        let end = |inode: u64, peer: Option<u64>, pids: &[u32]| SocketEntry {
+            inode,
+            processes: (pids.iter())
+                .map(|&pid| {
+                    Arc::new(ProcessInfo {
+                        pid,
+                        ..ProcessInfo::default()
+                    })
+                })
+                .collect(),
+            ..SocketEntry::new(
+                Endpoint::Unix(UnixSocket {
+                    kind: UnixType::Stream,
+                    name: UnixName::Unnamed,
+                    peer,
+                    peer_name: None,
+                    peer_owners: Vec::new(),
+                    state: Some(State::Established),
+                }),
+                Arc::new(Netns::host(1)),
+            )
+        };
+        let mut sockets = vec![
+            end(1, Some(2), &[10]),
+            end(2, Some(1), &[20, 21]),
+            end(3, Some(4), &[30]),
+        ];
+        find_unix_peer_owners(&mut sockets);
+        let pids = |e: &SocketEntry| -> Vec<u32> {
+            e.unix()
+                .unwrap()
+                .peer_owners
+                .iter()
+                .map(|p| p.pid)
+                .collect()
+        };
+        assert_eq!(
+            sockets.iter().map(pids).collect::<Vec<_>>(),
+            [vec![20, 21], vec![10], vec![]]
+        );
     }
 
     #[test]

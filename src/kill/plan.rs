@@ -121,6 +121,7 @@ pub(super) fn describe(entry: &SocketEntry) -> String {
         owner: 0,
         more: 0,
         now: None,
+        wide: false,
     };
     let cells = [Column::Proto, Column::Local, Column::State].map(|column| {
         let mut text = String::new();

@@ -145,6 +145,9 @@ pub struct UnixSocket {
     /// The peer's name, when the peer is bound (a client's peer is the server's socket, which
     /// carries the path it was accepted on).
     pub peer_name: Option<UnixName>,
+    /// Who holds the peer, found by its inode in the same snapshot; the table's REMOTE names
+    /// them under `-w`. Not in JSON: `peer_inode` finds the peer there.
+    pub peer_owners: Vec<Arc<ProcessInfo>>,
     pub state: Option<State>,
 }
 

@@ -229,6 +229,7 @@ fn unix(wire: &Wire<'_>) -> Result<Endpoint, String> {
                 Some(name) => UnixName::Abstract(name.to_owned()),
                 None => UnixName::Path(peer.to_owned()),
             }),
+        peer_owners: Vec::new(),
         state: wire.state,
     }))
 }
@@ -271,6 +272,7 @@ mod tests {
             name: UnixName::Abstract("bus".into()),
             peer: Some(12),
             peer_name: Some(UnixName::Path("/run/bus".into())),
+            peer_owners: Vec::new(),
             state: Some(State::Established),
         });
         let netns = Netns {

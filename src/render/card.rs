@@ -230,6 +230,7 @@ fn cell(entry: &SocketEntry, column: &Column) -> String {
         owner: 0,
         more: 0,
         now: None,
+        wide: false,
     };
     let mut text = String::new();
     column.write_text(&line, &mut text);

@@ -9,7 +9,8 @@ use owo_colors::{OwoColorize, Style};
 use super::width::port_suffix;
 
 use crate::model::{
-    Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, SocketEntry, State, UnixSocket,
+    Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, SocketEntry, State, UnixName,
+    UnixSocket,
 };
 use crate::sanitize::sanitize;
 
@@ -61,17 +62,20 @@ pub struct Line<'a> {
     pub more: usize,
     /// The snapshot's time in seconds since the Unix epoch, for ages.
     pub now: Option<u64>,
+    /// Under `-w`: a Unix socket's REMOTE names its peer's holder too.
+    pub wide: bool,
 }
 
 impl<'a> Line<'a> {
-    /// The lines of one socket: its first owner with `+N` for the rest, or every owner.
+    /// The lines of one socket: its first owner with `+N` for the rest, or under `-w` every
+    /// owner.
     pub fn of(
         entry: &'a SocketEntry,
-        every_owner: bool,
+        wide: bool,
         now: Option<u64>,
     ) -> impl Iterator<Item = Line<'a>> {
         let owners = entry.processes.len();
-        let (lines, more) = if every_owner {
+        let (lines, more) = if wide {
             (owners.max(1), 0)
         } else {
             (1, owners.saturating_sub(1))
@@ -81,6 +85,7 @@ impl<'a> Line<'a> {
             owner,
             more,
             now,
+            wide,
         })
     }
 
@@ -180,16 +185,13 @@ impl Column {
             Column::Proto => buf.push_str(entry.kind()),
             Column::Local => match &entry.endpoint {
                 Endpoint::Inet(inet) => push_local(inet, buf),
-                Endpoint::Unix(unix) => buf.push_str(&sanitize(&unix.name.to_string())),
+                Endpoint::Unix(unix) => push_unix_name(&unix.name, entry.inode, buf),
             },
             Column::Remote => match &entry.endpoint {
                 Endpoint::Inet(InetSocket {
                     remote: Some(addr), ..
                 }) => push(buf, addr),
-                Endpoint::Unix(UnixSocket {
-                    peer_name: Some(name),
-                    ..
-                }) => buf.push_str(&sanitize(&name.to_string())),
+                Endpoint::Unix(unix) => push_unix_peer(unix, line.wide, buf),
                 _ => buf.push_str(NONE),
             },
             Column::State => buf.push_str(entry.state().map_or(NONE, State::label)),
@@ -303,6 +305,33 @@ pub fn push_where(process: &ProcessInfo, buf: &mut String) {
     } else {
         buf.push_str(NONE);
     }
+}
+
+/// A Unix socket's name; an unbound one's inode as ss writes it, `* 4321`, so a peer's REMOTE
+/// finds its row.
+fn push_unix_name(name: &UnixName, inode: u64, buf: &mut String) {
+    match name {
+        UnixName::Unnamed if inode != 0 => push(buf, format_args!("* {inode}")),
+        name => buf.push_str(&sanitize(&name.to_string())),
+    }
+}
+
+/// A Unix socket's peer, named as its own row's LOCAL names it (`/run/php.sock`, `* 4321`);
+/// under `-w` with its holder, as PID shows holders: `* 4321 (nginx 1201+1)`.
+fn push_unix_peer(unix: &UnixSocket, wide: bool, buf: &mut String) {
+    let name = unix.peer_name.as_ref().unwrap_or(&UnixName::Unnamed);
+    push_unix_name(name, unix.peer.unwrap_or(0), buf);
+    let Some(owner) = unix.peer_owners.first().filter(|_| wide) else {
+        return;
+    };
+    push(
+        buf,
+        format_args!(" ({} {}", sanitize(owner.program()), owner.pid),
+    );
+    if unix.peer_owners.len() > 1 {
+        push(buf, format_args!("+{}", unix.peer_owners.len() - 1));
+    }
+    buf.push(')');
 }
 
 fn push_netns(netns: &Netns, buf: &mut String) {
@@ -426,6 +455,57 @@ mod tests {
             assert_eq!(texts(time_wait, every_owner, Column::Pid), ["-"]);
             assert_eq!(texts(time_wait, every_owner, Column::Command), ["-"]);
         }
+    }
+
+    /// An unbound Unix socket `inode` connected to `peer`, whose holders are `owners`.
+    fn pair_end(inode: u64, peer: Option<u64>, owners: &[(u32, &str)]) -> SocketEntry {
+        let owners = owners.iter().map(|&(pid, name)| {
+            let name = name.into();
+            std::sync::Arc::new(ProcessInfo {
+                pid,
+                name,
+                ..ProcessInfo::default()
+            })
+        });
+        let endpoint = Endpoint::Unix(UnixSocket {
+            kind: crate::model::UnixType::Stream,
+            name: UnixName::Unnamed,
+            peer,
+            peer_name: None,
+            peer_owners: owners.collect(),
+            state: Some(State::Established),
+        });
+        let netns = std::sync::Arc::new(Netns::host(1));
+        SocketEntry {
+            inode,
+            ..SocketEntry::new(endpoint, netns)
+        }
+    }
+
+    #[test]
+    fn an_unbound_unix_peer_is_its_inode_and_under_w_its_holder() {
+        let nginx = pair_end(4320, Some(4321), &[(1201, "nginx")]);
+        assert_eq!(texts(&nginx, false, Column::Local), ["* 4320"]);
+        assert_eq!(texts(&nginx, false, Column::Remote), ["* 4321"]);
+        assert_eq!(texts(&nginx, true, Column::Remote), ["* 4321 (nginx 1201)"]);
+        let shared = pair_end(7, Some(8), &[(1200, "nginx"), (1201, "x\x1b[2J")]);
+        assert_eq!(texts(&shared, true, Column::Remote), ["* 8 (nginx 1200+1)"]);
+        let unknown = pair_end(7, Some(8), &[]);
+        assert_eq!(texts(&unknown, true, Column::Remote), ["* 8"]);
+        let (unconnected, no_inode) = (pair_end(7, None, &[]), pair_end(0, None, &[]));
+        assert_eq!(texts(&unconnected, true, Column::Remote), ["-"]);
+        assert_eq!(texts(&no_inode, true, Column::Local), ["-"]);
+    }
+
+    #[test]
+    fn a_named_unix_peer_keeps_its_name_and_gains_its_holder_under_w() {
+        let mut client = pair_end(9, Some(10), &[(900, "php-fpm\x1b[2J")]);
+        if let Endpoint::Unix(unix) = &mut client.endpoint {
+            unix.peer_name = Some(UnixName::Path("/run/php.sock".into()));
+        }
+        assert_eq!(texts(&client, false, Column::Remote), ["/run/php.sock"]);
+        let wide = "/run/php.sock (php-fpm\\x1b[2J 900)";
+        assert_eq!(texts(&client, true, Column::Remote), [wide]);
     }
 
     #[test]

@@ -119,6 +119,47 @@ fn compare_with_ss(inodes: &[u64]) {
 }
 
 #[test]
+fn a_socketpair_shows_each_peer_by_inode_as_ss_does_and_its_owner_with_w() {
+    let (one, other) = UnixStream::pair().unwrap();
+    let (one, other) = (inode_of(&one), inode_of(&other));
+    let args = ["-x", "--color", "never", "-w"];
+    let output = crate::support::ports().args(args).output().unwrap();
+    let (why, text) = (
+        explain(&args, &output),
+        String::from_utf8_lossy(&output.stdout),
+    );
+    for (inode, peer) in [(one, other), (other, one)] {
+        let ss_peer = ss_peer_of(inode);
+        assert_eq!(ss_peer, format!("* {peer}"), "ss -xpH");
+        // PROTO, LOCAL `* INODE`, REMOTE `* PEER (PROGRAM PID)`: tokens 1-2, then 3-6.
+        let row = text
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>());
+        let row = row
+            .into_iter()
+            .find(|t| t.len() > 6 && t[1..3] == ["*", &inode.to_string()]);
+        let row = row.unwrap_or_else(|| panic!("no row with LOCAL * {inode}: {why}"));
+        assert_eq!(row[3..5].join(" "), ss_peer, "REMOTE as ss: {why}");
+        assert!(row[5].starts_with('('), "the peer's owner: {why}");
+        assert_eq!(row[6], format!("{})", me()), "the peer's owner pid: {why}");
+    }
+}
+
+/// ss's peer column for the socket `inode`: `* PEER` for an unnamed peer.
+fn ss_peer_of(inode: u64) -> String {
+    let ss = Command::new("ss").args(["-xpH"]).output().unwrap();
+    let text = String::from_utf8_lossy(&ss.stdout);
+    let line = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    let line = line
+        .into_iter()
+        .find(|t| t.len() > 7 && t[4..6] == ["*", &inode.to_string()]);
+    let line = line.unwrap_or_else(|| panic!("ss -xpH has no * {inode}:\n{text}"));
+    line[6..8].join(" ")
+}
+
+#[test]
 fn a_path_argument_finds_the_listener_and_filters_apply() {
     let path = SocketPath::new("arg");
     let listener = UnixListener::bind(&path.0).unwrap();

@@ -61,6 +61,7 @@ pub(super) fn unix_entry(socket: &unix::UnixDiag, netns: &Arc<Netns>) -> SocketE
         name: unix_name(socket.name.as_deref()),
         peer: socket.peer.filter(|&peer| peer != 0).map(u64::from),
         peer_name: None,
+        peer_owners: Vec::new(),
         state: Some(state),
     });
     SocketEntry {
