@@ -8,12 +8,18 @@ use super::cells::Cells;
 use super::columns::{Column, GAP};
 use super::width::{cut_address, cut_end, display_width, port_suffix, short_state};
 
-/// How the table makes room, least useful text first.
-const STEPS: [(Column, Step); 10] = [
+/// How the table makes room, least useful text first. Long names are shortened before a
+/// column people came for (EXPOSURE under `-l`) is dropped; columns asked for by name with
+/// `--columns` are cut, and go only when nothing else is left to give.
+const STEPS: [(Column, Step); 22] = [
     (Column::State, Step::Floor),
-    (Column::Exposure, Step::Hide),
+    (Column::Command, Step::ShrinkTo(12)),
+    (Column::Where, Step::ShrinkTo(12)),
+    (Column::Parent, Step::ShrinkTo(12)),
     (Column::Process, Step::ShrinkTo(12)),
     (Column::User, Step::ShrinkTo(8)),
+    (Column::Netns, Step::ShrinkTo(12)),
+    (Column::Exposure, Step::Hide),
     // Both addresses, the wider first: one long IPv6 address is cut in the middle before
     // USER leaves every row.
     (Column::Local, Step::Addresses),
@@ -23,6 +29,14 @@ const STEPS: [(Column, Step); 10] = [
     (Column::Proto, Step::Hide),
     (Column::Remote, Step::Hide),
     (Column::State, Step::Hide),
+    (Column::Service, Step::Hide),
+    (Column::Age, Step::Hide),
+    (Column::RecvQ, Step::Hide),
+    (Column::SendQ, Step::Hide),
+    (Column::Parent, Step::Hide),
+    (Column::Where, Step::Hide),
+    (Column::Command, Step::Hide),
+    (Column::Netns, Step::Hide),
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +49,23 @@ enum Step {
     Addresses,
     /// Drop the column.
     Hide,
+}
+
+impl Step {
+    /// The width this step leaves a column of `width` (at least `floor`) when the table is
+    /// `excess` columns too wide.
+    fn apply(self, width: usize, floor: usize, excess: usize) -> usize {
+        match self {
+            Step::Floor => floor,
+            Step::ShrinkTo(target) => {
+                let lowest = target.max(floor).min(width);
+                width - excess.min(width - lowest)
+            }
+            // LOCAL and REMOTE are cut together, by `shrink_addresses`.
+            Step::Addresses => width,
+            Step::Hide => 0,
+        }
+    }
 }
 
 /// Column widths for `cells` (formatted for `columns`) that fit `limit`; 0 hides a column.
@@ -61,24 +92,14 @@ pub fn fit_widths(columns: &[Column], cells: &Cells, limit: Option<usize>) -> Ve
 fn make_room(columns: &[Column], widths: &mut [usize], floors: &[usize], limit: usize) {
     for (column, step) in STEPS {
         let excess = total(widths).saturating_sub(limit);
-        let Some(i) = columns.iter().position(|&c| c == column) else {
-            continue;
-        };
         if excess == 0 {
             return;
         }
-        widths[i] = match step {
-            Step::Addresses => {
-                shrink_addresses(columns, widths, floors, excess);
-                continue;
-            }
-            Step::Floor => floors[i],
-            Step::ShrinkTo(target) => {
-                let lowest = target.max(floors[i]).min(widths[i]);
-                widths[i] - excess.min(widths[i] - lowest)
-            }
-            Step::Hide => 0,
-        };
+        if let Step::Addresses = step {
+            shrink_addresses(columns, widths, floors, excess);
+        } else if let Some(i) = columns.iter().position(|&c| c == column) {
+            widths[i] = step.apply(widths[i], floors[i], excess);
+        }
     }
 }
 

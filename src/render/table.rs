@@ -130,7 +130,10 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::model::{Endpoint, Netns, NetnsKind, ProcessInfo};
     use crate::source::FakeSource;
 
     fn table(entries: &[SocketEntry], context: &RenderContext) -> String {
@@ -162,6 +165,115 @@ mod tests {
             assert_eq!(line, line.trim_end(), "{line:?}");
             assert_eq!(&line[state_at - GAP..state_at], "  ", "{line:?}");
         }
+    }
+
+    /// A process of `name` run by `user`.
+    fn owner(pid: u32, name: &str, user: &str) -> Arc<ProcessInfo> {
+        Arc::new(ProcessInfo {
+            pid,
+            program: name.into(),
+            user: Some(user.into()),
+            ..ProcessInfo::default()
+        })
+    }
+
+    /// The sample, and sockets in namespaces of their own held by long, wide and odd names,
+    /// at long IPv6 addresses (one with a device) and five-digit ports.
+    fn hostile() -> Vec<SocketEntry> {
+        let mut entries = FakeSource::sample().entries;
+        let odd = [
+            ("prometheus-node-exporter", "prometheus-exporter-user"),
+            ("docker-proxy", "(root)"),
+            ("名前名前名前名前名前", "ユーザーユーザー"),
+            ("e\u{301}e\u{301}e\u{301}-\x1b[2J", "nobody"),
+        ];
+        let addresses = [
+            ("[2001:db8:1234:5678:9abc:def0:1234:5678]:65535", None),
+            (
+                "127.0.0.1:18091",
+                Some("[2001:db8:ffff:eeee:dddd:cccc:bbbb:aaaa]:51515"),
+            ),
+            ("[::ffff:192.168.100.200]:18091", Some("[fe80::1]:1")),
+            ("10.0.0.1:1", Some("10.0.0.2:2")),
+        ];
+        for (i, ((name, user), (local, remote))) in odd.into_iter().zip(addresses).enumerate() {
+            let mut entry = entries[i].clone();
+            if let Endpoint::Inet(inet) = &mut entry.endpoint {
+                inet.local = local.parse().unwrap();
+                inet.remote = remote.map(|r| r.parse().unwrap());
+                inet.interface = (i == 2).then(|| "a-long-device-name0".into());
+            }
+            entry.processes = vec![owner(4_194_300 + i as u32, name, user)];
+            let mut netns = Netns::host(4_026_532_000 + i as u64);
+            (netns.kind, netns.name) = (
+                NetnsKind::Other,
+                (i == 1).then(|| "a-long-netns-name".into()),
+            );
+            entry.netns = Arc::new(netns);
+            entries.push(entry);
+        }
+        entries
+    }
+
+    #[test]
+    fn every_line_fits_every_width_from_40_to_120() {
+        let entries = hostile();
+        let every = [
+            Column::Netns,
+            Column::Proto,
+            Column::Local,
+            Column::Remote,
+            Column::State,
+            Column::RecvQ,
+            Column::SendQ,
+            Column::Service,
+            Column::Exposure,
+            Column::Pid,
+            Column::Process,
+            Column::User,
+            Column::Age,
+            Column::Parent,
+            Column::Where,
+            Column::Command,
+        ];
+        let views = [
+            (false, false, &[][..]),
+            (true, false, &[]),
+            (false, true, &[]),
+            (true, true, &[]),
+            (false, false, &every),
+        ];
+        for (listening, netns_column, columns) in views {
+            for width in 40..=120 {
+                let context = RenderContext {
+                    width: Some(width),
+                    listening,
+                    netns_column,
+                    columns: columns.to_vec(),
+                    ..RenderContext::default()
+                };
+                let text = table(&entries, &context);
+                let widest = text.lines().map(display_width).max().unwrap_or(0);
+                assert!(widest <= usize::from(width), "{width} columns:\n{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn at_80_columns_a_long_name_is_shortened_before_exposure_goes() {
+        let mut listeners = FakeSource::sample().entries;
+        listeners.retain(SocketEntry::is_listening);
+        listeners[0].processes = vec![owner(3100, "prometheus-node-exporter", "prometheus")];
+        let context = RenderContext {
+            width: Some(80),
+            listening: true,
+            ..RenderContext::default()
+        };
+        let text = table(&listeners, &context);
+        let header = text.lines().next().unwrap();
+        assert!(header.contains("EXPOSURE"), "{text}");
+        assert!(text.contains(" prometheus-no… "), "{text}");
+        assert!(text.lines().all(|line| display_width(line) <= 80), "{text}");
     }
 
     #[test]
