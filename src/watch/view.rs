@@ -1,24 +1,28 @@
 //! The live table on a terminal: ratatui over crossterm, redrawn in place. Rows keep their
 //! order; new ones are marked `+` (green), changed ones `~` (yellow), closed ones stay dimmed
-//! as `-` (red) for a few refreshes. The terminal is restored on quit, on SIGTERM and SIGHUP,
-//! and on a panic (the hook ratatui installs restores it, then calls the one before it).
+//! as `-` (red) for a few refreshes. Under `-w` no cell is cut: the rows keep their natural
+//! widths and ←/→ pan across them, the marks staying put. The terminal is restored on quit,
+//! on SIGTERM and SIGHUP, and on a panic (the hook ratatui installs restores it, then calls
+//! the one before it).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line as TextLine;
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Wrap};
 use ratatui::{DefaultTerminal, Frame};
 
-use super::diff::{KEEP_GONE, Mark, Tracker};
+use super::diff::{KEEP_GONE, Mark, Row, Tracker};
 use super::order;
 use crate::app;
 use crate::exit::ExitCode;
 use crate::model::State;
-use crate::render::{Cells, Choice, Column, GAP, Line, epoch_seconds, fit_widths, truncate};
+use crate::render::{
+    Cells, Choice, Column, GAP, Line, display_width, epoch_seconds, fit_widths, truncate,
+};
 use crate::settings::Settings;
 use crate::source::{NetnsScope, SocketSource};
 
@@ -40,6 +44,12 @@ pub struct Screen {
     pub notes: Vec<String>,
     pub color: bool,
     pub columns: Vec<Column>,
+    /// `-w`: every cell whole, panned with ←/→ instead of fitted to the screen.
+    pub wide: bool,
+    /// Columns of the wide rows panned past.
+    pub across: usize,
+    /// How far the wide rows reach past the screen at the last frame: the furthest pan.
+    pub overflow: usize,
     /// Column widths fitted to the rows for a screen width, until the next refresh.
     fitted: Option<(u16, Vec<usize>)>,
 }
@@ -65,6 +75,7 @@ pub fn run(
             several_netns: settings.netns != NetnsScope::Own,
             stream: false,
         }),
+        wide: settings.render.wide,
         ..Screen::default()
     };
     let result = watch(settings, source, &mut terminal, &mut screen, &drawing);
@@ -138,6 +149,9 @@ fn refresh(
     Ok(())
 }
 
+/// Columns a ←/→ key pans the wide rows.
+pub const PAN: usize = 8;
+
 /// Handles a key; the exit code when it ends the watch: q and Esc quit (0), Ctrl-C interrupts
 /// (130, as the stream's SIGINT does). Scrolling stops when the last row is at the bottom.
 pub fn on_key(key: KeyEvent, screen: &mut Screen) -> Option<ExitCode> {
@@ -153,6 +167,8 @@ pub fn on_key(key: KeyEvent, screen: &mut Screen) -> Option<ExitCode> {
         KeyCode::PageUp => screen.scroll = screen.scroll.saturating_sub(page),
         KeyCode::Home => screen.scroll = 0,
         KeyCode::End => screen.scroll = last,
+        KeyCode::Left => screen.across = screen.across.saturating_sub(PAN),
+        KeyCode::Right => screen.across = (screen.across + PAN).min(screen.overflow),
         _ => {}
     }
     None
@@ -176,11 +192,18 @@ pub fn draw(frame: &mut Frame, screen: &mut Screen) {
     frame.render_widget(Paragraph::new(header(screen)), head);
     let widths = screen.widths(body.width).to_vec();
     screen.page = usize::from(body.height.saturating_sub(1));
-    frame.render_widget(table(screen, &widths, body.height), body);
+    if screen.wide {
+        draw_wide(frame, screen, &widths, body);
+    } else {
+        frame.render_widget(table(screen, &widths, body.height), body);
+    }
     let notes = screen.notes.iter().map(|note| TextLine::from(note.clone()));
     let notes = Paragraph::new(notes.collect::<Vec<_>>()).wrap(Wrap { trim: true });
     frame.render_widget(notes.style(dim(screen.color)), notes_area);
-    let help = "q quit  p pause  ↑↓ PgUp PgDn Home End scroll";
+    let mut help = String::from("q quit  p pause  ↑↓ PgUp PgDn Home End scroll");
+    if screen.wide {
+        help.push_str("  ←→ pan");
+    }
     frame.render_widget(Paragraph::new(help).style(dim(screen.color)), keys);
 }
 
@@ -222,7 +245,8 @@ impl Screen {
     }
 
     /// Column widths for `width`, fitted the way the one-shot table is (the same columns give
-    /// way in the same order) over every row, so they stay put while scrolling.
+    /// way in the same order) over every row, so they stay put while scrolling; under `-w`
+    /// the natural widths, whatever the screen's.
     fn widths(&mut self, width: u16) -> &[usize] {
         if self
             .fitted
@@ -234,32 +258,28 @@ impl Screen {
                 .filter_map(|row| Line::of(&row.entry, false, now).next())
                 .collect();
             let room = usize::from(width).saturating_sub(1 + GAP);
+            let limit = (!self.wide).then_some(room);
             let cells = Cells::of(&lines, &self.columns);
-            self.fitted = Some((width, fit_widths(&self.columns, &cells, Some(room))));
+            self.fitted = Some((width, fit_widths(&self.columns, &cells, limit)));
         }
         self.fitted.as_ref().map_or(&[], |(_, widths)| widths)
     }
 }
 
+/// The shown columns and their widths.
+fn shown(screen: &Screen, widths: &[usize]) -> Vec<(Column, usize)> {
+    let columns = screen.columns.iter().copied().zip(widths.iter().copied());
+    columns.filter(|&(_, width)| width > 0).collect()
+}
+
 /// The rows that fit `height`, from the scroll position.
 fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
-    let shown: Vec<(Column, usize)> = screen
-        .columns
-        .iter()
-        .copied()
-        .zip(widths.iter().copied())
-        .filter(|&(_, width)| width > 0)
-        .collect();
+    let shown = shown(screen, widths);
     let header = std::iter::once(String::new())
         .chain(shown.iter().map(|(column, _)| column.header().to_owned()));
     let rows = screen.tracker.rows().iter().skip(screen.scroll);
     let body = rows.take(usize::from(height)).map(|row| {
-        let line = Line::of(&row.entry, false, screen.now()).next();
-        let cells = shown.iter().map(|&(column, width)| {
-            line.as_ref()
-                .map(|line| cell(column, line, width))
-                .unwrap_or_default()
-        });
+        let cells = row_cells(screen, row, &shown);
         let cells = std::iter::once(mark(row.mark).to_owned()).chain(cells);
         TableRow::new(cells.map(Cell::from)).style(mark_style(row.mark, screen.color))
     });
@@ -269,6 +289,54 @@ fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
     Table::new(body, constraints)
         .column_spacing(GAP as u16)
         .header(TableRow::new(header).style(bold(screen.color)))
+}
+
+/// Under `-w`: the header and the rows that fit `area` as lines of text, every cell whole,
+/// panned to `screen.across`; the marks stay at the left edge. A table would squeeze columns
+/// wider than the screen, so the lines are laid out here.
+fn draw_wide(frame: &mut Frame, screen: &mut Screen, widths: &[usize], area: Rect) {
+    let shown = shown(screen, widths);
+    let [marks_area, rows_area] =
+        Layout::horizontal([Constraint::Length(1 + GAP as u16), Constraint::Fill(1)]).areas(area);
+    let header = shown.iter().map(|&(column, _)| column.header().to_owned());
+    let mut marks = vec![TextLine::default()];
+    let mut lines = vec![TextLine::from(wide_line(header, &shown)).style(bold(screen.color))];
+    let rows = screen.tracker.rows().iter().skip(screen.scroll);
+    for row in rows.take(usize::from(area.height)) {
+        let style = mark_style(row.mark, screen.color);
+        let cells = row_cells(screen, row, &shown).into_iter();
+        marks.push(TextLine::from(mark(row.mark)).style(style));
+        lines.push(TextLine::from(wide_line(cells, &shown)).style(style));
+    }
+    let reach = shown.iter().map(|&(_, width)| width + GAP).sum::<usize>();
+    screen.overflow = reach.saturating_sub(GAP + usize::from(rows_area.width));
+    screen.across = screen.across.min(screen.overflow);
+    let across = u16::try_from(screen.across).unwrap_or(u16::MAX);
+    frame.render_widget(Paragraph::new(marks), marks_area);
+    frame.render_widget(Paragraph::new(lines).scroll((0, across)), rows_area);
+}
+
+/// A row's cells in the shown columns, each cut to its column's width.
+fn row_cells(screen: &Screen, row: &Row, shown: &[(Column, usize)]) -> Vec<String> {
+    let line = Line::of(&row.entry, false, screen.now()).next();
+    let text = |&(column, width): &(Column, usize)| {
+        line.as_ref()
+            .map(|line| cell(column, line, width))
+            .unwrap_or_default()
+    };
+    shown.iter().map(text).collect()
+}
+
+/// Cells padded to their columns' widths, a gap apart, with no trailing blanks.
+fn wide_line(cells: impl Iterator<Item = String>, shown: &[(Column, usize)]) -> String {
+    let mut text = String::new();
+    for (cell, &(_, width)) in cells.zip(shown) {
+        let pad = width.saturating_sub(display_width(&cell)) + GAP;
+        text.push_str(&cell);
+        text.extend(std::iter::repeat_n(' ', pad));
+    }
+    text.truncate(text.trim_end().len());
+    text
 }
 
 /// `15:34:02`, in UTC.
@@ -397,6 +465,63 @@ mod tests {
         assert_eq!(on_key(key(KeyCode::Esc), &mut screen), quit);
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(on_key(ctrl_c, &mut screen), Some(ExitCode::Interrupted));
+    }
+
+    /// The same screen under `-w`.
+    fn wide_screen() -> Screen {
+        let wide = Choice {
+            wide: true,
+            ..Choice::default()
+        };
+        Screen {
+            wide: true,
+            columns: Column::choose(wide),
+            ..screen()
+        }
+    }
+
+    /// The frame's lines, as the screen shows them (without TestBackend's quotes).
+    fn lines(frame: &str) -> Vec<String> {
+        let unquote = |line: &str| line.trim_matches('"').to_owned();
+        frame.lines().map(unquote).collect()
+    }
+
+    #[test]
+    fn a_wide_frame_cuts_and_drops_nothing() {
+        let text = frame(&mut wide_screen());
+        assert!(!text.contains('…'), "{text}");
+        assert!(text.contains("[2001:db8::99]:60022"), "{text}");
+        let header = &lines(&text)[1];
+        for column in ["PROTO", "LOCAL", "REMOTE", "STATE", "RECV-Q"] {
+            assert!(header.contains(column), "{column} in {header}");
+        }
+        assert!(text.contains("End scroll  ←→ pan"), "{text}");
+    }
+
+    #[test]
+    fn right_and_left_pan_the_wide_rows_and_the_marks_stay() {
+        let mut screen = wide_screen();
+        let before = lines(&frame(&mut screen));
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(on_key(key(KeyCode::Right), &mut screen), None);
+        assert_eq!(screen.across, PAN);
+        let after = lines(&frame(&mut screen));
+        let from = |line: &String, at: usize| line.chars().skip(at).take(40).collect::<String>();
+        for row in 1..4 {
+            assert_eq!(
+                from(&after[row], 3),
+                from(&before[row], 3 + PAN),
+                "row {row}"
+            );
+            assert_eq!(after[row][..3], before[row][..3], "the mark stays");
+        }
+        assert!(after[2].starts_with('-'), "{}", after[2]);
+        for _ in 0..100 {
+            on_key(key(KeyCode::Right), &mut screen);
+        }
+        assert!(screen.across == screen.overflow && screen.overflow > PAN);
+        on_key(key(KeyCode::Left), &mut screen);
+        assert_eq!(screen.across, screen.overflow - PAN);
     }
 
     #[test]

@@ -329,7 +329,13 @@ impl Drop for Tmux {
 }
 
 fn watch_in(tmux: &Tmux, pid: u32) {
-    let command = format!("{} --watch=0.3 -t --pid {pid}", env!("CARGO_BIN_EXE_ports"));
+    watch_in_with(tmux, pid, "");
+}
+
+/// The live view of `pid`'s TCP sockets, with `extra` flags.
+fn watch_in_with(tmux: &Tmux, pid: u32, extra: &str) {
+    let ports = env!("CARGO_BIN_EXE_ports");
+    let command = format!("{ports} --watch=0.3 -t --pid {pid}{extra}");
     tmux.keys(&[&command, "Enter"]);
     let (started, screen) = tmux.wait_for(|screen| screen.contains("UTC ·"));
     assert!(started, "the watch screen: {screen}");
@@ -367,6 +373,39 @@ fn the_live_view_marks_new_and_gone_rows_and_restores_the_terminal_on_q() {
     let (restored, screen) = tmux.restored();
     assert!(restored, "q quits and the prompt is back: {screen}");
     assert_eq!(tmux.last_exit_status(), "0");
+}
+
+#[test]
+fn the_wide_live_view_cuts_nothing_and_pans_with_the_arrows() {
+    let tmux = Tmux::start("wide");
+    let (mut helper, pid) = Helper::start();
+    watch_in_with(&tmux, pid, " -w");
+    helper.step();
+    let row = format!("127.0.0.1:{}", helper.read_line());
+    let whole = |screen: &str| {
+        screen.lines().any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            ["tcp", &row, "-", "LISTEN"]
+                .iter()
+                .all(|f| fields.contains(f))
+        })
+    };
+    let (shown, screen) = tmux.wait_for(whole);
+    assert!(
+        shown && !screen.contains('…'),
+        "PROTO, {row} whole, REMOTE, STATE: {screen}"
+    );
+    tmux.keys(&["Right"]);
+    let panned = |screen: &str| !screen.contains("PROTO") && screen.contains("OCAL  ");
+    let (moved, screen) = tmux.wait_for(panned);
+    assert!(moved, "→ pans 8 columns: {screen}");
+    assert!(screen.contains("←→ pan"), "{screen}");
+    tmux.keys(&["Left"]);
+    let (back, screen) = tmux.wait_for(|screen| screen.contains("PROTO  LOCAL"));
+    assert!(back, "← pans back: {screen}");
+    tmux.keys(&["q"]);
+    let (restored, screen) = tmux.restored();
+    assert!(restored, "{screen}");
 }
 
 #[test]
