@@ -7,25 +7,39 @@ use super::columns::{Column, Line};
 /// The plain, terminal-safe text of each line's cells, column by column.
 pub struct Cells {
     text: String,
-    /// Where each cell ends in `text`; cell `i` starts where cell `i - 1` ends.
-    ends: Vec<usize>,
+    /// Where each cell ends in `text`; cell `i` starts where cell `i - 1` ends. 32 bits: a
+    /// table's text stays far below 4 GiB, and at 100,000 rows this halves the index.
+    ends: Vec<u32>,
     columns: usize,
 }
 
+/// Rows formatted before the text buffer is sized: a sample of what a row takes.
+const SAMPLE_ROWS: usize = 64;
+
 impl Cells {
+    /// Formats every cell. The buffer is sized from the first rows, so a large table is not
+    /// copied over as it grows (a doubling String held the old and the new text at once: at
+    /// 100,000 rows that was the peak of the process's memory).
     pub fn of(lines: &[Line], columns: &[Column]) -> Cells {
-        let mut text = String::with_capacity(lines.len() * columns.len() * 12);
-        let mut ends = Vec::with_capacity(lines.len() * columns.len());
+        let mut cells = Cells {
+            text: String::new(),
+            ends: Vec::with_capacity(lines.len() * columns.len()),
+            columns: columns.len(),
+        };
+        let (sample, rest) = lines.split_at(lines.len().min(SAMPLE_ROWS));
+        cells.push_rows(sample, columns);
+        let per_row = cells.text.len() / sample.len().max(1) + 1;
+        cells.text.reserve(per_row * rest.len() * 9 / 8);
+        cells.push_rows(rest, columns);
+        cells
+    }
+
+    fn push_rows(&mut self, lines: &[Line], columns: &[Column]) {
         for line in lines {
             for column in columns {
-                column.write_text(line, &mut text);
-                ends.push(text.len());
+                column.write_text(line, &mut self.text);
+                self.ends.push(self.text.len() as u32);
             }
-        }
-        Cells {
-            text,
-            ends,
-            columns: columns.len(),
         }
     }
 
@@ -35,8 +49,8 @@ impl Cells {
 
     pub fn get(&self, row: usize, column: usize) -> &str {
         let i = row * self.columns + column;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.text[start..self.ends[i]]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
     }
 }
 

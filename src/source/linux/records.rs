@@ -10,22 +10,28 @@ pub(super) const TCP_ESTABLISHED: u8 = 1;
 /// from both: one socket, one entry, the later state winning. Sockets are told apart by
 /// namespace and cookie; one without a cookie (the /proc/net fallback) is kept as it is.
 pub(super) fn keep_last_of_each_socket(sockets: &mut Vec<SocketEntry>) {
-    let mut last: HashMap<(u64, u64), usize> = HashMap::new();
-    for (index, entry) in sockets.iter().enumerate() {
-        if let Some(cookie) = entry.cookie {
-            last.insert((entry.netns.inode, cookie), index);
-        }
+    let key = |entry: &SocketEntry| entry.cookie.map(|cookie| (entry.netns.inode, cookie));
+    // The usual case, nothing listed twice, costs a sorted list of keys (16 bytes a socket).
+    let mut keys: Vec<(u64, u64)> = sockets.iter().filter_map(key).collect();
+    keys.sort_unstable();
+    let twice: HashSet<(u64, u64)> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    if twice.is_empty() {
+        return;
     }
-    if last.len() == sockets.iter().filter(|e| e.cookie.is_some()).count() {
-        return; // nothing listed twice: the usual case costs one pass
-    }
-    let mut index = 0;
-    sockets.retain(|entry| {
-        index += 1;
-        entry
-            .cookie
-            .is_none_or(|cookie| last[&(entry.netns.inode, cookie)] == index - 1)
-    });
+    // Walking from the end, the first of each key met is the one to keep.
+    let mut kept: HashSet<(u64, u64)> = HashSet::new();
+    let mut keep: Vec<bool> = sockets
+        .iter()
+        .rev()
+        .map(|entry| key(entry).is_none_or(|k| !twice.contains(&k) || kept.insert(k)))
+        .collect();
+    keep.reverse();
+    let mut flags = keep.into_iter();
+    sockets.retain(|_| flags.next().unwrap_or(true));
 }
 
 /// Gives each connected Unix socket its peer's name: a client's peer is the server's socket,
