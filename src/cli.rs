@@ -32,7 +32,7 @@ pub struct Opts {
 }
 
 /// `--help` ends with these, and the man page shows them; `-h` stays short.
-pub const EXAMPLES: [(&str, &str); 9] = [
+pub const EXAMPLES: [(&str, &str); 10] = [
     (
         "ports 8080",
         "who holds port 8080 (exit 1 when nobody does)",
@@ -66,6 +66,10 @@ pub const EXAMPLES: [(&str, &str); 9] = [
         "free the port: SIGTERM its holders, after asking",
     ),
     (
+        "server & ports wait 8080 --timeout 20 && run-tests",
+        "go on as soon as the server listens (exit 1 at the timeout)",
+    ),
+    (
         "ports metrics -o /var/lib/prometheus/node-exporter/ports.prom",
         "for node_exporter's textfile collector",
     ),
@@ -85,6 +89,10 @@ fn examples_help() -> String {
 
 pub const EXIT_STATUS: &str =
     "0 when a socket matched, 1 when none did, 2 on error, 130 when interrupted";
+
+pub const WAIT_EXIT_STATUS: &str = "0 as soon as something listens on the port (with --free: \
+     as soon as nothing holds it), 1 when the timeout passes first, 2 on bad input or when \
+     sockets cannot be listed";
 
 pub const KILL_EXIT_STATUS: &str = "0 when every process exited and the port is free (with \
     --dry-run: when there is a plan), 1 when nothing held it, 2 otherwise";
@@ -108,6 +116,9 @@ pub enum Command {
     /// Free a port: signal the processes that hold it as a local port (never its clients)
     #[command(after_help = format!("Exit status: {KILL_EXIT_STATUS}."))]
     Kill(KillArgs),
+    /// Wait until something listens on a port (or, with --free, until nothing holds it)
+    #[command(after_help = format!("Exit status: {WAIT_EXIT_STATUS}."))]
+    Wait(WaitArgs),
     /// Print listeners and socket counts as Prometheus metrics (node_exporter's textfile format)
     Metrics {
         /// Write to FILE atomically (a temporary file beside it, then a rename) instead of stdout
@@ -117,6 +128,26 @@ pub enum Command {
         #[arg(long)]
         openmetrics: bool,
     },
+}
+
+/// `ports wait PORT`: for scripts that start a server and then use it.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The port to wait for (8080, 53/udp, http)
+    #[arg(value_name = "PORT", value_parser = str::parse::<PortSpec>)]
+    pub port: PortSpec,
+
+    /// Give up after this long: seconds, or a duration such as 500ms, 30s, 2m
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Wait until nothing holds the port instead (after `ports kill`, a restart)
+    #[arg(long)]
+    pub free: bool,
+
+    /// Look in this network namespace: a name from `ip netns`, a container, a pid or a path
+    #[arg(long, value_name = "NAME|PID|PATH")]
+    pub netns: Option<String>,
 }
 
 /// `ports kill PORT...`: who to signal, with what, and how carefully.
@@ -331,6 +362,22 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::default(),
           num_args = 0..=1, default_missing_value = "always", ignore_case = true)]
     pub color: ColorWhen,
+}
+
+/// A wait's timeout: a number of seconds or a duration (`500ms`, `30s`, `2m`), up to a day.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds = text
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0);
+    let duration = match seconds {
+        Some(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+        None => humantime::parse_duration(text.trim()).ok(),
+    };
+    duration
+        .filter(|d| *d <= Duration::from_secs(86_400))
+        .ok_or_else(|| format!("'{text}' is not a duration (30, 30s, 500ms, 2m; at most a day)"))
 }
 
 /// A watch interval: 0.1 s to one hour.

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::app;
-use crate::cli::{Command, ListArgs, Opts};
+use crate::cli::{Command, ListArgs, Opts, WaitArgs};
 use crate::exit::ExitCode;
 use crate::generate;
 use crate::kill::{self, Console, Live};
 use crate::render::Format;
 use crate::settings::{Settings, Terminal, kill_request};
-use crate::source::{Backend, FakeSource, SocketSource, SystemSource};
+use crate::source::{Backend, FakeSource, NetnsScope, SocketSource, SystemSource};
+use crate::wait;
 
 /// How a run ended: its exit code, and the notes for stderr (what could not be seen, why
 /// nothing matched).
@@ -59,6 +60,7 @@ pub fn run(opts: Opts, stdio: &mut Stdio) -> anyhow::Result<Done> {
                 kill_request(args, io::stdin().is_terminal()).map_err(anyhow::Error::msg)?;
             kill_port(&request, stdio)?
         }
+        Some(Command::Wait(args)) => wait_for(args)?,
         Some(Command::Metrics {
             output,
             openmetrics,
@@ -77,6 +79,21 @@ fn kill_port(request: &kill::Request, stdio: &mut Stdio) -> anyhow::Result<Done>
     };
     let (code, notes) = kill::run(request, &mut SystemSource::default(), &Live, &mut console)?;
     Ok(Done { code, notes })
+}
+
+/// `ports wait PORT`: until the port is served (or free), or the timeout.
+fn wait_for(args: WaitArgs) -> anyhow::Result<Done> {
+    let request = wait::Request {
+        port: args.port,
+        timeout: args.timeout,
+        free: args.free,
+        netns: args.netns.map_or(NetnsScope::Own, NetnsScope::One),
+    };
+    let (code, note) = wait::run(&request, &mut SystemSource::default())?;
+    Ok(Done {
+        code,
+        notes: note.into_iter().collect(),
+    })
 }
 
 /// `ports metrics`: to stdout, or atomically to a file, so a collector never reads half of one.

@@ -252,8 +252,9 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(kill.contains(".TH ports-kill 1  \"ports 0.") && kill.contains("\\-\\-dry\\-run"));
         assert!(kill.contains("EXIT STATUS") && metrics.contains("\\-\\-openmetrics"));
-        let expected = ["completions", "kill", "man", "metrics"].map(|s| format!("ports-{s}.1"));
-        assert_eq!(names[..4], expected, "{names:?}");
-        assert_eq!(names[4], "ports.1");
+        let expected = ["completions", "kill", "man", "metrics", "wait"];
+        let expected = expected.map(|s| format!("ports-{s}.1"));
+        assert_eq!(names[..5], expected, "{names:?}");
+        assert_eq!(names[5], "ports.1");
     }
 }

@@ -21,4 +21,5 @@ pub mod sort;
 pub mod source;
 pub mod summary;
 pub mod usage;
+pub mod wait;
 pub mod watch;

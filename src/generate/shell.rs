@@ -160,8 +160,9 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// Lines only the edits write, once each: a clap_complete that writes the lines they look
-    /// for otherwise fails here, not in a user's shell.
+    /// Lines only the edits write, once each (the `--netns` ones once per `--netns` option:
+    /// the listing's and `wait`'s): a clap_complete that writes the lines they look for
+    /// otherwise fails here, not in a user's shell.
     #[test]
     fn each_edit_is_made_once() {
         let wanted: [(Shell, &[&str]); 3] = [
@@ -176,7 +177,7 @@ mod tests {
                 Shell::Zsh,
                 &[
                     ":NAME|PID|PATH:_ports_netns' \\",
-                    "(completions|man|kill|metrics|help) ]]; then",
+                    "(completions|man|kill|wait|metrics|help) ]]; then",
                     "&& ret=0\n    fi",
                     "\n'*:ports -- ",
                 ],
@@ -189,7 +190,12 @@ mod tests {
         for (shell, lines) in wanted {
             let script = script(shell);
             for line in lines {
-                assert_eq!(script.matches(line).count(), 1, "{shell}: {line}\n{script}");
+                let times = if line.contains("netns") { 2 } else { 1 };
+                assert_eq!(
+                    script.matches(line).count(),
+                    times,
+                    "{shell}: {line}\n{script}"
+                );
             }
         }
     }

@@ -194,6 +194,7 @@ fn every_man_page_renders_without_warnings() {
         "ports-metrics",
         "ports-completions",
         "ports-man",
+        "ports-wait",
     ];
     let pages = names.map(|name| render(&dir.join(format!("{name}.1"))));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -28,6 +28,7 @@ mod replay;
 mod support;
 mod unix;
 mod visibility;
+mod wait;
 mod watch;
 mod widths;
 mod writes;

@@ -330,12 +330,18 @@ fn uid_of(pid: u32) -> Option<u32> {
 }
 
 /// Runs `work` on every item, spread over `threads` threads that take items in turn, and
-/// concatenates what they collect.
+/// concatenates what they collect. A few items (the card's owners, a wait that reads no owner)
+/// are worked through here: a thread costs more than they do.
 fn in_parallel<T: Sync, R: Send>(
     threads: usize,
     items: &[T],
     work: impl Fn(&T, &mut Vec<R>) + Sync,
 ) -> Vec<R> {
+    if items.len() < threads.max(2) {
+        let mut found = Vec::new();
+        items.iter().for_each(|item| work(item, &mut found));
+        return found;
+    }
     let next = AtomicUsize::new(0);
     let collected = Mutex::new(Vec::new());
     thread::scope(|scope| {
