@@ -141,7 +141,7 @@ fn present(
         let summary = Summary::of(entries, context.hidden_owners);
         render_summary(&summary, settings.format, context, out)?;
     } else if let Some(owners) = card_owners(settings, entries) {
-        let other_ports = other_ports(source, &owners, &settings.filter)?;
+        let other_ports = other_ports(source, &owners, settings)?;
         let card = Card {
             sockets: entries,
             owners,
@@ -207,13 +207,15 @@ fn card_owners(settings: &Settings, entries: &[SocketEntry]) -> Option<Vec<Arc<P
 fn other_ports(
     source: &mut dyn SocketSource,
     owners: &[Arc<ProcessInfo>],
-    filter: &Filter,
+    settings: &Settings,
 ) -> anyhow::Result<Vec<String>> {
+    let filter = &settings.filter;
     // Listeners and unconnected UDP (not bound-only TCP sockets, which the kernel finds by
     // walking its bind hash), owners sought only in the card's processes' fds.
     let listeners = Query {
         states: vec![State::Listen, State::Unconn],
         owners_among: Some(owners.iter().map(|o| o.pid).collect()),
+        netns: settings.netns.clone(),
         ..Query::default()
     };
     let snapshot = source.snapshot(&listeners).context("cannot list sockets")?;

@@ -141,7 +141,7 @@ pub struct WaitArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
-    /// Wait until nothing holds the port instead (after `ports kill`, a restart)
+    /// Wait until nothing listens on or is bound to the port instead (after `ports kill`)
     #[arg(long)]
     pub free: bool,
 

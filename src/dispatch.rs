@@ -159,7 +159,10 @@ fn watch(
 
 /// The command line as typed, but for `--watch`: the watch view's header shows it.
 fn typed_filters() -> String {
-    let args = std::env::args().skip(1);
+    // Not `args()`, which panics on an argument that is not UTF-8 (a --replay path).
+    let args = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned());
     let args = args.filter(|arg| !arg.starts_with("--watch"));
     let args: Vec<String> = args
         .map(|a| crate::sanitize::sanitize(&a).into_owned())

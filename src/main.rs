@@ -24,7 +24,10 @@ fn main() -> ExitCode {
         prompt: &mut io::stderr(),
         input: &mut io::stdin().lock(),
     };
-    match dispatch::run(opts, &mut stdio) {
+    let result = dispatch::run(opts, &mut stdio);
+    // What was written before an error comes before the error line.
+    let _ = out.flush();
+    match result {
         Ok(done) => {
             done.notes
                 .iter()

@@ -1,6 +1,7 @@
 //! `ports wait PORT`: for scripts and CI, `start-server & ports wait 8080 && run-tests`. Polls
 //! the kernel's dump for the one port (no process's fds are read) every 100 ms at most, until a
-//! TCP listener or a UDP socket is on it, or with `--free` until nothing holds it.
+//! TCP listener or a UDP socket is on it, or with `--free` until nothing listens on it or is
+//! bound to it (a connection left in TIME-WAIT is not waited for: SO_REUSEADDR binds past it).
 
 use std::time::{Duration, Instant};
 
@@ -33,12 +34,15 @@ pub fn run(
     let deadline = Instant::now() + request.timeout;
     let query = query(request);
     loop {
-        let snapshot = source.snapshot(&query).context("cannot list sockets")?;
-        if done(request, &snapshot.sockets) {
+        // A namespace that does not exist yet (a container still starting) is looked for
+        // again until the deadline; the last failure is the answer if it never comes.
+        let looked = source.snapshot(&query).context("cannot list sockets");
+        if looked.as_ref().is_ok_and(|s| done(request, &s.sockets)) {
             return Ok((ExitCode::Matched, None));
         }
         let now = Instant::now();
         if now >= deadline {
+            looked?;
             return Ok((ExitCode::NoMatch, Some(timed_out(request))));
         }
         std::thread::sleep(INTERVAL.min(deadline - now));

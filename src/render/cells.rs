@@ -16,6 +16,9 @@ pub struct Cells {
 /// Rows formatted before the text buffer is sized: a sample of what a row takes.
 const SAMPLE_ROWS: usize = 64;
 
+/// The most reserved from a sample's guess.
+const MAX_RESERVE: usize = 64 << 20;
+
 impl Cells {
     /// Formats every cell. The buffer is sized from the first rows, so a large table is not
     /// copied over as it grows (a doubling String held the old and the new text at once: at
@@ -29,7 +32,10 @@ impl Cells {
         let (sample, rest) = lines.split_at(lines.len().min(SAMPLE_ROWS));
         cells.push_rows(sample, columns);
         let per_row = cells.text.len() / sample.len().max(1) + 1;
-        cells.text.reserve(per_row * rest.len() * 9 / 8);
+        // A guess from long first rows (command lines under -w) is capped; growing costs less.
+        cells
+            .text
+            .reserve((per_row * rest.len() * 9 / 8).min(MAX_RESERVE));
         cells.push_rows(rest, columns);
         cells
     }
@@ -38,7 +44,10 @@ impl Cells {
         for line in lines {
             for column in columns {
                 column.write_text(line, &mut self.text);
-                self.ends.push(self.text.len() as u32);
+                // Past 4 GiB of cell text (not seen: 100,000 rows take 7 MiB) cells would
+                // misalign; saturating keeps get() in bounds.
+                self.ends
+                    .push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
             }
         }
     }
@@ -49,8 +58,9 @@ impl Cells {
 
     pub fn get(&self, row: usize, column: usize) -> &str {
         let i = row * self.columns + column;
+        let end = (self.ends[i] as usize).min(self.text.len());
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        &self.text[start.min(end)..end]
     }
 }
 

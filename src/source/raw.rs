@@ -42,12 +42,13 @@ pub enum Unseen {
 }
 
 impl Unseen {
-    /// Whether a process that could not be read may have created `entry`: only one of its
-    /// creator's user could (a socket whose uid is unknown: any).
+    /// Whether a process that could not be read may hold `entry`: one of its creator's user,
+    /// or any when root created it (a daemon binds as root, then drops to another user) or
+    /// the creator is unknown.
     pub fn includes_creator(&self, entry: &SocketEntry) -> bool {
         match entry.uid {
-            Some(uid) => self.includes(uid),
-            None => *self != Unseen::Nobody,
+            Some(uid) if uid != 0 => self.includes(uid),
+            _ => *self != Unseen::Nobody,
         }
     }
 
@@ -85,6 +86,8 @@ mod tests {
         assert!(!refused.includes_creator(&socket));
         socket.uid = Some(0);
         assert!(refused.includes_creator(&socket));
+        // Refused a process of uid 33: root's listener may be its (bound, then dropped).
+        assert!(Unseen::Users(vec![33]).includes_creator(&socket));
         socket.uid = None;
         assert!(
             refused.includes_creator(&socket),

@@ -206,7 +206,18 @@ pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Re
     memory.held = held;
     let mut map = OwnerMap::from_pairs(pairs, refused.len(), saw_self);
     map.refused_uids = owners_of(&refused);
+    map.fd_counts = fd_counts_of(&memory.held);
     Ok(map.with_starts(starts))
+}
+
+/// What each remembered process's fd count was, for a second look.
+fn fd_counts_of(held: &HashMap<u32, Held>) -> Vec<(u32, usize)> {
+    let counts = held.iter().map(|(&pid, held)| (pid, held.fd_count));
+    let mut counts: Vec<(u32, usize)> = counts
+        .map(|(pid, count)| (pid, usize::try_from(count).unwrap_or(0)))
+        .collect();
+    counts.sort_unstable();
+    counts
 }
 
 /// What the processes read again hold now. A refused process is read (and counted) every
