@@ -199,37 +199,44 @@ impl Problem {
 /// Every problem's note, once: the namespaces that could not be read in one line whatever
 /// their number (200 unreadable namespaces are one thing to know, not 200).
 pub fn notes(problems: &[Problem], hidden: usize, partly: usize, unshown: usize) -> Vec<String> {
-    let unreadable: Vec<(&str, &str)> = problems
+    let unreadable = |p: &&Problem| matches!(p, Problem::NamespaceUnreadable { .. });
+    let (unreadable, others): (Vec<&Problem>, Vec<&Problem>) =
+        problems.iter().partition(unreadable);
+    let mut notes: Vec<String> = others
         .iter()
-        .filter_map(|problem| match problem {
-            Problem::NamespaceUnreadable { netns, error } => Some((netns.as_str(), error.as_str())),
+        .filter_map(|p| p.note(hidden, partly, unshown))
+        .collect();
+    notes.extend(unreadable_note(&unreadable));
+    notes
+}
+
+/// The namespaces that could not be read, in one line: the one's own note, or how many with
+/// the first one's cause and three names; "root can enter them" only when root would help.
+fn unreadable_note(unreadable: &[&Problem]) -> Option<String> {
+    let names: Vec<String> = unreadable
+        .iter()
+        .filter_map(|p| match p {
+            Problem::NamespaceUnreadable { netns, .. } => Some(netns.clone()),
             _ => None,
         })
         .collect();
-    let others = problems
-        .iter()
-        .filter(|p| !matches!(p, Problem::NamespaceUnreadable { .. }));
-    let mut notes: Vec<String> = others
-        .filter_map(|p| p.note(hidden, partly, unshown))
-        .collect();
-    let Some((first, error)) = unreadable.first() else {
-        return notes;
+    let Some(Problem::NamespaceUnreadable { netns, error }) = unreadable.first() else {
+        return None;
     };
-    let names: Vec<String> = unreadable.iter().map(|(n, _)| (*n).to_owned()).collect();
     let needs_root = error.starts_with("entering it") && !os::runs_as_root();
     let how = if needs_root {
         "; root can enter them"
     } else {
         ""
     };
-    notes.push(match names.len() {
-        1 => format!("network namespace {first} could not be read ({error}){how}"),
+    let said = match names.len() {
+        1 => unreadable[0].note(0, 0, 0)?,
         n => format!(
-            "{n} network namespaces could not be read ({first}: {error}): {}{how}",
+            "{n} network namespaces could not be read ({netns}: {error}): {}",
             names_in_brief(&names)
         ),
-    });
-    notes
+    };
+    Some(format!("{said}{how}"))
 }
 
 /// Up to three names, then how many more.

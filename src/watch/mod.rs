@@ -58,18 +58,56 @@ fn say_new_problems(
     said: &mut Vec<Discriminant<Problem>>,
     say: &mut dyn FnMut(&str),
 ) {
-    for problem in &listing.snapshot.problems {
-        let kind = std::mem::discriminant(problem);
-        if said.contains(&kind) {
-            continue;
-        }
-        if let Some(note) = problem.note(
-            listing.hidden_owners,
-            listing.partly_hidden,
-            listing.hidden_unshown,
-        ) {
-            say(&format!("ports: {note}"));
+    let problems = &listing.snapshot.problems;
+    let mut kinds: Vec<Discriminant<Problem>> =
+        problems.iter().map(std::mem::discriminant).collect();
+    kinds.dedup();
+    kinds.retain(|kind| !said.contains(kind));
+    for kind in kinds {
+        // One kind at a time, through the listing's own notes: 200 unreadable namespaces are
+        // one line here too.
+        let of_kind: Vec<Problem> = problems
+            .iter()
+            .filter(|p| std::mem::discriminant(*p) == kind)
+            .cloned()
+            .collect();
+        let (hidden, partly) = (listing.hidden_owners, listing.partly_hidden);
+        let notes = crate::source::notes(&of_kind, hidden, partly, listing.hidden_unshown);
+        notes.iter().for_each(|note| say(&format!("ports: {note}")));
+        if !notes.is_empty() {
             said.push(kind);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Snapshot;
+
+    #[test]
+    fn unreadable_namespaces_are_said_once_in_one_line() {
+        let unreadable = |name: &str| Problem::NamespaceUnreadable {
+            netns: name.into(),
+            error: "entering it: Operation not permitted".into(),
+        };
+        let listing = Listing {
+            entries: Vec::new(),
+            hidden_owners: 0,
+            partly_hidden: 0,
+            hidden_unshown: 0,
+            snapshot: Snapshot {
+                sockets: Vec::new(),
+                namespaces: Vec::new(),
+                problems: ["a", "b", "c", "d"].map(unreadable).to_vec(),
+                taken_at: None,
+                host: None,
+            },
+        };
+        let (mut said, mut lines) = (Vec::new(), Vec::new());
+        say_new_problems(&listing, &mut said, &mut |line| lines.push(line.to_owned()));
+        say_new_problems(&listing, &mut said, &mut |line| lines.push(line.to_owned()));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("ports: 4 network namespaces could not be read (a: "));
     }
 }
