@@ -332,6 +332,21 @@ mod tests {
         );
     }
 
+    /// `ports kill PORT`: SIGTERM, no flags, no terminal.
+    fn sigterm_to(port: &str) -> Request {
+        Request {
+            ports: vec![port.parse().unwrap()],
+            protos: Vec::new(),
+            families: Vec::new(),
+            signal: (15, "SIGTERM".into()),
+            yes: false,
+            dry_run: false,
+            force: false,
+            json: false,
+            interactive: false,
+        }
+    }
+
     /// `ports kill 5432` on a terminal answered `answer`: what was asked, and who was signalled.
     fn asked(answer: &str) -> (String, Vec<u32>) {
         let mut source = crate::source::FakeSource::sample();
@@ -347,15 +362,8 @@ mod tests {
         };
         table.starts.borrow_mut().insert(880, 77);
         let request = Request {
-            ports: vec!["5432".parse().unwrap()],
-            protos: Vec::new(),
-            families: Vec::new(),
-            signal: (15, "SIGTERM".into()),
-            yes: false,
-            dry_run: false,
-            force: false,
-            json: false,
             interactive: true,
+            ..sigterm_to("5432")
         };
         let (mut out, mut prompt) = (Vec::new(), Vec::new());
         let mut console = Console {
@@ -388,15 +396,8 @@ mod tests {
         }
         source.problems = vec![Problem::OwnersHidden { reason }];
         let request = Request {
-            ports: vec!["8080".parse().unwrap()],
-            protos: Vec::new(),
-            families: Vec::new(),
-            signal: (15, "SIGTERM".into()),
-            yes: false,
             dry_run: true,
-            force: false,
-            json: false,
-            interactive: false,
+            ..sigterm_to("8080")
         };
         let mut out = Vec::new();
         let table = Table::default();

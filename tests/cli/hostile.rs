@@ -8,11 +8,11 @@ use std::process::{Child, Command, Stdio};
 
 use crate::support::{PYTHON, explain, ports};
 
-/// Renames itself (comm) to an escape sequence with invalid UTF-8, listens, prints the port.
-const HOSTILE: &str = r#"
-import socket, sys
+/// Renames itself (comm) to its first argument's bytes, listens, prints the port.
+const NAMED: &str = r#"
+import os, socket, sys
 with open("/proc/self/comm", "wb") as comm:
-    comm.write(b"\x1b[31mev\xffil\x07")
+    comm.write(os.fsencode(sys.argv[1]))
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen()
@@ -28,12 +28,24 @@ struct Hostile {
 }
 
 impl Hostile {
+    /// Named with an escape sequence and invalid UTF-8, with arguments holding an OSC escape,
+    /// invalid UTF-8, a very long argument, a newline, a tab and a right-to-left override.
     fn start() -> Hostile {
+        let long = "A".repeat(LONG_ARGUMENT);
+        let args = [
+            OsStr::from_bytes(b"\x1b]0;pwned\x07\xff\xfe"),
+            OsStr::new(&long),
+            OsStr::new("line\nbreak\ttab \u{202e}gnp.exe"),
+        ];
+        Hostile::named(b"\x1b[31mev\xffil\x07", &args)
+    }
+
+    /// A listener whose `comm` is `comm`, started with `args` after it.
+    fn named(comm: &[u8], args: &[&OsStr]) -> Hostile {
         let mut child = Command::new(PYTHON)
-            .args(["-c", HOSTILE])
-            .arg(OsStr::from_bytes(b"\x1b]0;pwned\x07\xff\xfe"))
-            .arg("A".repeat(LONG_ARGUMENT))
-            .arg("line\nbreak\ttab \u{202e}gnp.exe")
+            .args(["-c", NAMED])
+            .arg(OsStr::from_bytes(comm))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -128,33 +140,15 @@ fn json_and_csv_stay_valid() {
     );
 }
 
-/// Listens on loopback under the name given as its argument (its `comm`), prints the port.
-const NAMED: &str = r#"
-import socket, sys
-with open("/proc/self/comm", "w") as comm:
-    comm.write(sys.argv[1])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen()
-print(s.getsockname()[1], flush=True)
-sys.stdin.read()
-"#;
-
 #[test]
 fn csv_names_that_a_spreadsheet_would_evaluate_are_quoted() {
     for name in ["=cmd|' /C calc'", "+1+2", "-2+3", "@SUM(A1)"] {
-        let (mut child, port) = crate::support::start_and_read_line(
-            Command::new(PYTHON)
-                .args(["-c", NAMED, name])
-                .stdin(Stdio::piped()),
-        );
+        let named = Hostile::named(name.as_bytes(), &[]);
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sockets.csv");
-        let args = ["--csv", port.trim()];
+        let args = ["--csv", named.port.as_str()];
         let output = ports().args(args).output().unwrap();
         std::fs::write(&file, &output.stdout).unwrap();
-        let _ = child.kill();
-        let _ = child.wait();
         let why = explain(&args, &output);
         let mut reader = csv::Reader::from_path(&file).unwrap();
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect(&why)).collect();

@@ -132,12 +132,7 @@ fn a_socketpair_shows_each_peer_by_inode_as_ss_does_and_its_owner_with_w() {
         let ss_peer = ss_peer_of(inode);
         assert_eq!(ss_peer, format!("* {peer}"), "ss -xpH");
         // PROTO, LOCAL `* INODE`, REMOTE `* PEER (PROGRAM PID)`: tokens 1-2, then 3-6.
-        let row = text
-            .lines()
-            .map(|l| l.split_whitespace().collect::<Vec<_>>());
-        let row = row
-            .into_iter()
-            .find(|t| t.len() > 6 && t[1..3] == ["*", &inode.to_string()]);
+        let row = line_naming(&text, 1, inode, 7);
         let row = row.unwrap_or_else(|| panic!("no row with LOCAL * {inode}: {why}"));
         assert_eq!(row[3..5].join(" "), ss_peer, "REMOTE as ss: {why}");
         assert!(row[5].starts_with('('), "the peer's owner: {why}");
@@ -149,14 +144,21 @@ fn a_socketpair_shows_each_peer_by_inode_as_ss_does_and_its_owner_with_w() {
 fn ss_peer_of(inode: u64) -> String {
     let ss = Command::new("ss").args(["-xpH"]).output().unwrap();
     let text = String::from_utf8_lossy(&ss.stdout);
-    let line = text
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>());
-    let line = line
-        .into_iter()
-        .find(|t| t.len() > 7 && t[4..6] == ["*", &inode.to_string()]);
+    let line = line_naming(&text, 4, inode, 8);
     let line = line.unwrap_or_else(|| panic!("ss -xpH has no * {inode}:\n{text}"));
     line[6..8].join(" ")
+}
+
+/// The words of the first line of `text` whose words `at` and `at + 1` are `*` and `inode`
+/// (an unnamed socket as ss writes it), of at least `words` words.
+fn line_naming(text: &str, at: usize, inode: u64, words: usize) -> Option<Vec<&str>> {
+    let inode = inode.to_string();
+    let lines = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>());
+    lines
+        .into_iter()
+        .find(|t| t.len() >= words && t[at..at + 2] == ["*", inode.as_str()])
 }
 
 #[test]
