@@ -195,6 +195,7 @@ pub fn scan_remembering(threads: usize, memory: &mut FdMemory) -> rustix::io::Re
         mut starts,
         ..
     } = read_processes(threads, &changed_pids);
+    starts.sort_unstable();
     let mut held = newly_held(&changed, &refused, &pairs, &starts);
     for (pid, _) in kept {
         if let Some(was) = memory.held.remove(&pid) {
@@ -220,8 +221,8 @@ fn fd_counts_of(held: &HashMap<u32, Held>) -> Vec<(u32, usize)> {
     counts
 }
 
-/// What the processes read again hold now. A refused process is read (and counted) every
-/// time: its sockets stay hidden, not empty.
+/// What the processes read again hold now (`starts` sorted by pid). A refused process is read
+/// (and counted) every time: its sockets stay hidden, not empty.
 fn newly_held(
     changed: &[(u32, i64)],
     refused: &[u32],
@@ -231,7 +232,9 @@ fn newly_held(
     let readable = changed.iter().filter(|(pid, _)| !refused.contains(pid));
     let mut held: HashMap<u32, Held> = readable
         .map(|&(pid, fd_count)| {
-            let start = starts.iter().find(|&&(p, _)| p == pid).map(|&(_, s)| s);
+            // Sorted by pid: one search each, not a walk of every start per process.
+            let found = starts.binary_search_by_key(&pid, |&(p, _)| p).ok();
+            let start = found.map(|at| starts[at].1);
             let inodes = Vec::new();
             (
                 pid,
