@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dispatch;
 pub mod exit;
 pub mod filter;
+pub mod firewall;
 pub mod generate;
 pub mod kill;
 pub mod model;

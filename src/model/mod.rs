@@ -4,7 +4,10 @@
 //! read back (`--replay`).
 
 mod labels;
+mod reach;
 mod wire;
+
+pub use reach::{Decider, Reach, RuleRef};
 
 use std::borrow::Cow;
 use std::net::SocketAddr;

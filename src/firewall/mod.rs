@@ -1,0 +1,5 @@
+//! Whether another host can reach a listener through this host's packet filter
+//! (docs/firewall.md): the ruleset read into our own representation (`rules.rs`), then
+//! evaluated as pure code, with no OS calls, for a new inbound connection.
+
+pub mod rules;
