@@ -57,6 +57,7 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
     let query = Query {
         owner_context: settings.owner_context,
         netns: settings.netns.clone(),
+        firewall: settings.firewall,
         ..query(filter)
     };
     let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;

@@ -236,6 +236,13 @@ pub struct FilterArgs {
     #[arg(long)]
     pub exposed: bool,
 
+    /// Whether this host's packet filter lets a new connection from another host through, per
+    /// listener (needs root; reads nft and iptables). Ports that a NAT rule forwards with no
+    /// socket are listed too. With --exposed, keeps only what another host can (or might)
+    /// reach. Not seen: filters in eBPF, XDP or tc, cloud security groups, upstream firewalls
+    #[arg(long, conflicts_with = "watch")]
+    pub firewall: bool,
+
     /// TCP sockets (both protocols when neither -t nor -u is given)
     #[arg(short, long)]
     pub tcp: bool,

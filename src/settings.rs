@@ -99,6 +99,8 @@ pub struct Settings {
     pub backend: Backend,
     /// Refresh at this interval and show what changed.
     pub watch: Option<Duration>,
+    /// Read each namespace's ruleset and say what it does with a connection from another host.
+    pub firewall: bool,
 }
 
 impl Settings {
@@ -117,6 +119,7 @@ impl Settings {
             _ => Format::Table,
         };
         let replaying = opts.replay.is_some();
+        let firewall = opts.filter.firewall;
         let listening = (opts.filter.listen && !opts.filter.all) || opts.filter.exposed;
         let netns = match (opts.filter.all_netns, &opts.filter.netns) {
             (true, _) => NetnsScope::All,
@@ -143,6 +146,7 @@ impl Settings {
                 width: terminal.width,
                 wide: output.wide,
                 listening,
+                firewall,
                 ..RenderContext::default()
             },
             replay: opts.replay,
@@ -151,6 +155,7 @@ impl Settings {
                 BackendChoice::Portable => Backend::Portable,
             },
             watch: output.watch,
+            firewall,
         })
     }
 }

@@ -8,7 +8,7 @@ pub use parse::{
     InetSpec, NetMatch, PortRange, PortSpec, Target, parse_lsof_inet, parse_net, parse_state,
 };
 
-use crate::model::{Endpoint, Exposure, Family, Proto, SocketEntry, State};
+use crate::model::{Endpoint, Exposure, Family, Proto, Reach, SocketEntry, State};
 
 /// A process owner to match: a uid or a user name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +115,13 @@ impl Filter {
 }
 
 /// A listener (or bound UDP socket) on anything but loopback. A TCP socket bound without
-/// listening holds its port but refuses every connection: not exposed.
+/// listening holds its port but refuses every connection: not exposed. Where the firewall was
+/// read, one it drops or rejects is not exposed either; one it cannot decide stays.
 fn is_exposed(entry: &SocketEntry) -> bool {
     let accepts = entry.is_listening() && entry.state() != Some(State::Bound);
-    accepts && entry.exposure().is_some_and(|e| e != Exposure::Loopback)
+    accepts
+        && entry.exposure().is_some_and(|e| e != Exposure::Loopback)
+        && entry.firewall.as_ref().is_none_or(Reach::may_reach)
 }
 
 fn any_or_empty<T: PartialEq>(wanted: &[T], value: Option<T>) -> bool {

@@ -5,7 +5,10 @@
 
 use std::borrow::Cow;
 
-use super::{Container, Endpoint, Exposure, Family, Proto, SocketEntry, State, UnixType};
+use super::{
+    Container, Decider, Endpoint, Exposure, Family, Proto, Reach, RuleRef, SocketEntry, State,
+    UnixType,
+};
 
 impl Proto {
     pub fn name(self) -> &'static str {
@@ -120,5 +123,79 @@ mod tests {
         assert!(kinds.contains(&"tcp") && kinds.contains(&"tcp6") && kinds.contains(&"udp"));
         let v6 = sample.iter().find(|e| e.kind() == "tcp6").unwrap();
         assert_eq!((v6.proto_name(), v6.family_name()), ("tcp", "ipv6"));
+    }
+}
+
+impl Reach {
+    /// The FIREWALL cell: one word (or two) per kind of answer.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reach::LocalOnly => "-",
+            Reach::NotRead => "?",
+            Reach::Open { .. } => "open",
+            Reach::Dropped { .. } => "dropped",
+            Reach::Rejected { .. } => "rejected",
+            Reach::SomeSources { .. } => "some sources",
+            Reach::Forwarded { .. } => "forwarded",
+            Reach::Unknown { .. } => "unknown",
+        }
+    }
+
+    /// The whole answer, for the card and `-w`: what decided, and what was assumed.
+    pub fn describe(&self) -> String {
+        let (said, assumed) = match self {
+            Reach::LocalOnly => ("loopback only".to_owned(), &[][..]),
+            Reach::NotRead => ("not read".to_owned(), &[][..]),
+            Reach::Open { assumed } => ("open".to_owned(), &assumed[..]),
+            Reach::Dropped { by } => (format!("dropped by {}", by.describe()), &[][..]),
+            Reach::Rejected { by } => (format!("rejected by {}", by.describe()), &[][..]),
+            Reach::SomeSources { pass, assumed } => {
+                let pass: Vec<String> = pass.iter().map(ToString::to_string).collect();
+                (format!("open from {} only", pass.join(", ")), &assumed[..])
+            }
+            Reach::Forwarded {
+                to,
+                target,
+                assumed,
+            } => (forwarded_to(to, target.as_deref()), &assumed[..]),
+            Reach::Unknown { construct } => (format!("unknown: {construct}"), &[][..]),
+        };
+        match assumed {
+            [] => said,
+            _ => format!("{said} (assuming {} lets it through)", assumed.join(", ")),
+        }
+    }
+
+    /// Whether another host can (or, unknown, might) connect: `--exposed --firewall` keeps it.
+    pub fn may_reach(&self) -> bool {
+        !matches!(
+            self,
+            Reach::LocalOnly | Reach::Dropped { .. } | Reach::Rejected { .. }
+        )
+    }
+}
+
+fn forwarded_to(to: &std::net::SocketAddr, target: Option<&str>) -> String {
+    match target {
+        Some(target) => format!("forwarded to {to} ({target})"),
+        None => format!("forwarded to {to}"),
+    }
+}
+
+impl Decider {
+    /// `inet filter input rule 12` (nft's handle), `ip filter INPUT rule #3` (iptables'
+    /// position), or `... policy`.
+    pub fn describe(&self) -> String {
+        let Decider {
+            family,
+            table,
+            chain,
+            rule,
+        } = self;
+        match rule {
+            RuleRef::Handle(handle) => format!("{family} {table} {chain} rule handle {handle}"),
+            RuleRef::Position(at) => format!("{family} {table} {chain} rule #{at}"),
+            RuleRef::Policy => format!("{family} {table} {chain} policy"),
+        }
     }
 }

@@ -7,7 +7,7 @@ mod labels;
 mod reach;
 mod wire;
 
-pub use reach::{Decider, Reach, RuleRef};
+pub use reach::{Claim, Decider, Reach, RuleRef};
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -354,6 +354,10 @@ pub struct SocketEntry {
     /// The name of the user `uid` is, when no holder is visible: who the socket belongs to
     /// (as `ss -e` and `netstat -e` say) when its process cannot be seen.
     pub user: Option<Arc<str>>,
+    /// What the host's firewall does with a new connection from another host (`--firewall`).
+    pub firewall: Option<Reach>,
+    /// A port a NAT rule claims with no socket behind it: `firewall` says where it goes.
+    pub claim: Option<Claim>,
 }
 
 impl SocketEntry {
@@ -370,6 +374,8 @@ impl SocketEntry {
             owner_hidden: false,
             service: None,
             user: None,
+            firewall: None,
+            claim: None,
         }
     }
 
@@ -413,10 +419,13 @@ impl SocketEntry {
         }
     }
 
-    /// Holds its port for a server: a TCP listener or a TCP socket bound without listening
+    /// Holds its port for a server (or a NAT rule claims it): a TCP listener or a TCP socket bound without listening
     /// (`bind()` to the port fails either way), a UDP socket bound but not connected, or a
     /// Unix listener.
     pub fn is_listening(&self) -> bool {
+        if self.claim.is_some() {
+            return true;
+        }
         match &self.endpoint {
             Endpoint::Inet(inet) => match inet.proto {
                 Proto::Tcp => matches!(inet.state, Some(State::Listen | State::Bound)),

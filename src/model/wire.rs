@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
-    Endpoint, Exposure, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, SocketEntry, State,
-    UnixName, UnixSocket, UnixType,
+    Claim, Endpoint, Exposure, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, Reach,
+    SocketEntry, State, UnixName, UnixSocket, UnixType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +71,10 @@ struct Wire<'a> {
     /// The user name of `uid`, where no holder is visible.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     user: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    firewall: Option<Cow<'a, Reach>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<Claim>,
 }
 
 impl Serialize for SocketEntry {
@@ -113,6 +117,8 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             interface: None,
             exposure: entry.exposure(),
             user: entry.user.as_deref().map(Cow::Borrowed),
+            firewall: entry.firewall.as_ref().map(Cow::Borrowed),
+            claim: entry.claim,
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -179,6 +185,8 @@ impl TryFrom<Wire<'_>> for SocketEntry {
             owner_hidden: wire.owner_hidden,
             service: wire.service.map(Arc::from),
             user: wire.user.map(Arc::from),
+            firewall: wire.firewall.map(Cow::into_owned),
+            claim: wire.claim,
         })
     }
 }

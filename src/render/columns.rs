@@ -9,8 +9,8 @@ use owo_colors::{OwoColorize, Style};
 use super::width::port_suffix;
 
 use crate::model::{
-    Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, SocketEntry, State, UnixName,
-    UnixSocket,
+    Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, Reach, SocketEntry, State,
+    UnixName, UnixSocket,
 };
 use crate::sanitize::sanitize;
 
@@ -26,6 +26,8 @@ pub enum Column {
     SendQ,
     Service,
     Exposure,
+    /// What the host's firewall does with a connection from another host (`--firewall`).
+    Firewall,
     Pid,
     Process,
     User,
@@ -108,6 +110,8 @@ pub struct Choice<'a> {
     pub explicit: &'a [Column],
     /// The rows may come from several network namespaces: NETNS says which each is in.
     pub several_netns: bool,
+    /// `--firewall`: FIREWALL follows EXPOSURE (or STATE, where EXPOSURE is not shown).
+    pub firewall: bool,
 }
 
 impl Column {
@@ -120,6 +124,11 @@ impl Column {
         };
         if choice.several_netns && !columns.contains(&Column::Netns) {
             columns.insert(0, Column::Netns);
+        }
+        if choice.firewall && !choice.stream && !columns.contains(&Column::Firewall) {
+            let after = (columns.iter().position(|&c| c == Column::Exposure))
+                .or_else(|| columns.iter().position(|&c| c == Column::State));
+            columns.insert(after.map_or(columns.len(), |at| at + 1), Column::Firewall);
         }
         columns
     }
@@ -150,6 +159,7 @@ impl Column {
             Column::SendQ => "SEND-Q",
             Column::Service => "SERVICE",
             Column::Exposure => "EXPOSURE",
+            Column::Firewall => "FIREWALL",
             Column::Age => "AGE",
             Column::Parent => "PARENT",
             Column::Where => "UNIT/CONTAINER",
@@ -198,6 +208,11 @@ impl Column {
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
             Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
             Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, Exposure::name)),
+            Column::Firewall => match &entry.firewall {
+                Some(reach) if line.wide => buf.push_str(&sanitize(&reach.describe())),
+                Some(reach) => buf.push_str(reach.name()),
+                None => buf.push_str(NONE),
+            },
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
             _ => owner_text(self, line, buf),
         }
@@ -220,9 +235,21 @@ impl Column {
                 None => buf.push_str(text),
             },
             Column::Process => push(buf, text.bold()),
+            Column::Firewall => paint_reach(entry.firewall.as_ref(), text, buf),
             Column::RecvQ if backlog_full(entry) => push(buf, text.red().bold()),
             _ => buf.push_str(text),
         }
+    }
+}
+
+/// Open in bold (another host gets in), unknown in red (nobody can say), the rest plain.
+fn paint_reach(reach: Option<&Reach>, text: &str, buf: &mut String) {
+    match reach {
+        Some(Reach::Open { .. } | Reach::SomeSources { .. } | Reach::Forwarded { .. }) => {
+            push(buf, text.bold())
+        }
+        Some(Reach::Unknown { .. }) => push(buf, text.red().bold()),
+        _ => buf.push_str(text),
     }
 }
 

@@ -11,7 +11,7 @@ use super::width::{cut_address, cut_end, display_width, port_suffix, short_state
 /// How the table makes room, least useful text first. Long names are shortened before a
 /// column people came for (EXPOSURE under `-l`) is dropped; columns asked for by name with
 /// `--columns` are cut, and go only when nothing else is left to give.
-const STEPS: [(Column, Step); 22] = [
+const STEPS: [(Column, Step); 24] = [
     (Column::State, Step::Floor),
     (Column::Command, Step::ShrinkTo(12)),
     (Column::Where, Step::ShrinkTo(12)),
@@ -20,6 +20,7 @@ const STEPS: [(Column, Step); 22] = [
     (Column::User, Step::ShrinkTo(8)),
     (Column::Netns, Step::ShrinkTo(12)),
     (Column::Exposure, Step::Hide),
+    (Column::Firewall, Step::ShrinkTo(8)),
     // Both addresses, the wider first: one long IPv6 address is cut in the middle before
     // USER leaves every row.
     (Column::Local, Step::Addresses),
@@ -35,6 +36,7 @@ const STEPS: [(Column, Step); 22] = [
     (Column::SendQ, Step::Hide),
     (Column::Parent, Step::Hide),
     (Column::Where, Step::Hide),
+    (Column::Firewall, Step::Hide),
     (Column::Command, Step::Hide),
     (Column::Netns, Step::Hide),
 ];
@@ -168,7 +170,8 @@ fn min_width(column: Column, text: &str) -> usize {
         | Column::Process
         | Column::Service
         | Column::Parent
-        | Column::Where => 4,
+        | Column::Where
+        | Column::Firewall => 4,
         Column::Exposure | Column::Age => display_width(text),
         Column::Netns => display_width(text).min(12),
         Column::State => short_state(text).len(),

@@ -50,6 +50,8 @@ pub struct RenderContext {
     pub hidden_owners: usize,
     /// The rows come from more than one network namespace: say which each is in.
     pub netns_column: bool,
+    /// `--firewall`: a FIREWALL column, and the card's firewall line.
+    pub firewall: bool,
 }
 
 impl Default for RenderContext {
@@ -63,6 +65,7 @@ impl Default for RenderContext {
             now: SystemTime::UNIX_EPOCH,
             hidden_owners: 0,
             netns_column: false,
+            firewall: false,
         }
     }
 }

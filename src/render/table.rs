@@ -59,6 +59,7 @@ fn chosen_columns(context: &RenderContext) -> Vec<Column> {
         explicit: &context.columns,
         several_netns: context.netns_column,
         stream: false,
+        firewall: context.firewall,
     })
 }
 

@@ -21,10 +21,12 @@ pub struct FakeSource {
     pub problems: Vec<Problem>,
     /// When the snapshot says it was taken; `None` for now.
     pub taken_at: Option<SystemTime>,
+    /// Rulesets handed out when a query asks for them (`--firewall` from canned dumps).
+    pub rulesets: Vec<super::RulesetRead>,
 }
 
 impl SocketSource for FakeSource {
-    fn snapshot(&mut self, _query: &Query) -> Result<Snapshot, SourceError> {
+    fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
         let mut namespaces: Vec<Arc<Netns>> = Vec::new();
         for entry in &self.entries {
             if !namespaces.iter().any(|ns| ns.inode == entry.netns.inode) {
@@ -37,6 +39,10 @@ impl SocketSource for FakeSource {
             problems: self.problems.clone(),
             taken_at: self.taken_at,
             host: None,
+            rulesets: match query.firewall {
+                true => self.rulesets.clone(),
+                false => Vec::new(),
+            },
         })
     }
 }
@@ -60,6 +66,7 @@ impl FakeSource {
             entries,
             problems,
             taken_at: None,
+            rulesets: Vec::new(),
         })
     }
 
@@ -179,6 +186,7 @@ impl FakeSource {
                 reason: super::HiddenReason::NotRoot,
             }],
             taken_at: Some(UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME)),
+            rulesets: Vec::new(),
         }
     }
 }

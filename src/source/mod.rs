@@ -10,6 +10,7 @@ mod netstat2_map;
 mod portable;
 mod query;
 mod raw;
+mod ruleset;
 mod system;
 
 #[cfg(target_os = "linux")]
@@ -28,6 +29,7 @@ use crate::model::{Netns, SocketEntry};
 
 pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
+pub use ruleset::{FirewallGap, RulesetRead, RulesetTexts};
 pub use system::{SystemSource, uid_of};
 
 /// Which lister a `SystemSource` uses: the native one (Linux: our own netlink dump and /proc

@@ -33,5 +33,6 @@ pub(super) fn sockets_with_owners(query: &Query) -> Result<RawSnapshot, SourceEr
         hidden_because: None,
         unseen: Default::default(),
         starts: Vec::new(),
+        rulesets: Vec::new(),
     })
 }

@@ -30,6 +30,8 @@ pub struct Query {
     /// process's): the card's other ports. Other sockets come back without owners, and are not
     /// counted as hidden.
     pub owners_among: Option<Vec<u32>>,
+    /// Read each listed namespace's packet-filter ruleset too (`--firewall`).
+    pub firewall: bool,
 }
 
 /// Which network namespaces a query covers.
@@ -58,6 +60,7 @@ impl Default for Query {
             owner_context: false,
             netns: NetnsScope::Own,
             owners_among: None,
+            firewall: false,
         }
     }
 }
@@ -72,6 +75,8 @@ pub struct Snapshot {
     pub taken_at: Option<std::time::SystemTime>,
     /// The machine's host name, where the source knows it.
     pub host: Option<String>,
+    /// Each listed namespace's ruleset, when the query asked for them.
+    pub rulesets: Vec<super::RulesetRead>,
 }
 
 impl Snapshot {

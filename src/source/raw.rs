@@ -25,6 +25,8 @@ pub struct RawSnapshot {
     /// `(pid, start time in clock ticks)` of each owner, read with its fds (sorted by pid); empty
     /// where the OS layer cannot tell.
     pub starts: Vec<(u32, u64)>,
+    /// Each listed namespace's ruleset, when the query asked for them.
+    pub rulesets: Vec<super::RulesetRead>,
 }
 
 /// Whose processes a scan could not read, so may hold a socket unseen.

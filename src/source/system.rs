@@ -41,6 +41,7 @@ impl SocketSource for SystemSource {
             hidden_because,
             unseen,
             starts,
+            rulesets,
         } = self.raw_snapshot(query)?;
         let pids = owners.iter().map(|&(_, pid)| pid);
         let mut processes = match self.describe(pids.clone(), query.owner_context) {
@@ -73,6 +74,7 @@ impl SocketSource for SystemSource {
             problems,
             taken_at: None,
             host: host_name(),
+            rulesets,
         })
     }
 }

@@ -100,8 +100,7 @@ mod tests {
                 sockets: Vec::new(),
                 namespaces: Vec::new(),
                 problems: ["a", "b", "c", "d"].map(unreadable).to_vec(),
-                taken_at: None,
-                host: None,
+                ..Snapshot::default()
             },
         };
         let (mut said, mut lines) = (Vec::new(), Vec::new());

@@ -74,6 +74,7 @@ pub fn run(
             explicit: &settings.render.columns,
             several_netns: settings.netns != NetnsScope::Own,
             stream: false,
+            firewall: false,
         }),
         wide: settings.render.wide,
         ..Screen::default()

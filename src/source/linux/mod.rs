@@ -7,6 +7,7 @@
 
 mod diag;
 mod fds;
+mod firewall;
 mod masks;
 mod netns;
 mod owners;
@@ -62,14 +63,18 @@ pub(super) fn sockets_with_owners(
     mut memory: Option<&mut OwnerMemory>,
 ) -> Result<RawSnapshot, SourceError> {
     let (own, others) = namespaces(query)?;
-    let (dumped, owners) = thread::scope(|scope| {
+    let (dumped, owners, rulesets) = thread::scope(|scope| {
         // One fd scan serves every namespace: socket inodes are unique across them.
         let memory = memory.as_deref_mut();
         let owners = scope.spawn(|| scan_owners(query, memory));
+        let rulesets = query
+            .firewall
+            .then(|| scope.spawn(|| firewall::read_all(own.as_ref(), &others)));
         let others_dumped = scope.spawn(|| dump_namespaces(query, &others));
         let own_dumped = own.as_ref().map(|own| dump(query, own));
         let others_dumped = others_dumped.join().unwrap_or_default();
-        (merge(own_dumped, others_dumped), owners.join())
+        let rulesets = rulesets.map(|read| read.join().unwrap_or_default());
+        (merge(own_dumped, others_dumped), owners.join(), rulesets)
     });
     let owners = owners.map_err(|_| SourceError::Backend("the /proc scan panicked".into()))?;
     let (mut sockets, problems) = dumped?;
@@ -113,6 +118,7 @@ pub(super) fn sockets_with_owners(
         hidden_because,
         unseen,
         starts: std::mem::take(&mut owners.starts),
+        rulesets: rulesets.unwrap_or_default(),
     })
 }
 
