@@ -112,20 +112,6 @@ impl SocketEntry {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::source::FakeSource;
-
-    #[test]
-    fn each_kind_is_named_as_ss_names_it() {
-        let sample = FakeSource::sample().entries;
-        let kinds: Vec<&str> = sample.iter().map(|e| e.kind()).collect();
-        assert!(kinds.contains(&"tcp") && kinds.contains(&"tcp6") && kinds.contains(&"udp"));
-        let v6 = sample.iter().find(|e| e.kind() == "tcp6").unwrap();
-        assert_eq!((v6.proto_name(), v6.family_name()), ("tcp", "ipv6"));
-    }
-}
-
 impl Reach {
     /// The FIREWALL cell: one word (or two) per kind of answer.
     pub fn name(&self) -> &'static str {
@@ -197,5 +183,19 @@ impl Decider {
             RuleRef::Position(at) => format!("{family} {table} {chain} rule #{at}"),
             RuleRef::Policy => format!("{family} {table} {chain} policy"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::FakeSource;
+
+    #[test]
+    fn each_kind_is_named_as_ss_names_it() {
+        let sample = FakeSource::sample().entries;
+        let kinds: Vec<&str> = sample.iter().map(|e| e.kind()).collect();
+        assert!(kinds.contains(&"tcp") && kinds.contains(&"tcp6") && kinds.contains(&"udp"));
+        let v6 = sample.iter().find(|e| e.kind() == "tcp6").unwrap();
+        assert_eq!((v6.proto_name(), v6.family_name()), ("tcp", "ipv6"));
     }
 }
