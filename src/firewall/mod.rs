@@ -2,4 +2,14 @@
 //! (docs/firewall.md): the ruleset read into our own representation (`rules.rs`), then
 //! evaluated as pure code, with no OS calls, for a new inbound connection.
 
+pub mod eval;
+mod forwards;
+mod matches;
 pub mod rules;
+mod sources;
+mod walk;
+
+pub use eval::{Evaluator, Forward, Host, Interface, Probe, forwards, reach};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The source address is not one value: the ruleset's saddr tests cut the address space into
+//! regions that every rule sees alike. One representative per distinct region is evaluated,
+//! and the passing regions are written back as the fewest prefixes that cover them exactly.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use super::rules::{Field, Match, Ruleset, Table, TableFamily, Value, Values};
+
+/// Addresses of one family as integers: an inclusive span `lo..=hi`.
+type Span = (u128, u128);
+
+/// Sources every saddr test treats alike, and one of them to evaluate.
+#[derive(Debug, Clone)]
+pub(super) struct Class {
+    pub rep: IpAddr,
+    pub spans: Vec<Span>,
+}
+
+/// The classes of one family; the first is the one outside every tested prefix when there is one.
+#[derive(Debug, Clone)]
+pub(super) struct Partition {
+    pub classes: Vec<Class>,
+}
+
+impl Partition {
+    pub fn of(ruleset: &Ruleset, v6: bool) -> Partition {
+        let tests = saddr_tests(ruleset, v6);
+        let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
+        let mut cuts = vec![0u128];
+        for span in tests.iter().flatten() {
+            cuts.push(span.0);
+            if span.1 < max {
+                cuts.push(span.1 + 1);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut classes: Vec<(Vec<bool>, Class)> = Vec::new();
+        for (i, &lo) in cuts.iter().enumerate() {
+            let hi = cuts.get(i + 1).map_or(max, |next| next - 1);
+            let member: Vec<bool> = tests.iter().map(|spans| contains(spans, lo)).collect();
+            match classes.iter_mut().find(|(m, _)| *m == member) {
+                Some((_, class)) => class.spans.push((lo, hi)),
+                None => classes.push((member, new_class(v6, lo, hi))),
+            }
+        }
+        // The region outside every test goes first: its verdict is the one shown when none pass.
+        classes.sort_by_key(|(member, _)| member.iter().any(|&m| m));
+        let classes = classes.into_iter().map(|(_, class)| class).collect();
+        Partition { classes }
+    }
+}
+
+fn new_class(v6: bool, lo: u128, hi: u128) -> Class {
+    Class {
+        rep: addr(v6, lo),
+        spans: vec![(lo, hi)],
+    }
+}
+
+/// Every distinct saddr test of this family, each as its sorted spans.
+fn saddr_tests(ruleset: &Ruleset, v6: bool) -> Vec<Vec<Span>> {
+    let mut tests: Vec<Vec<Span>> = Vec::new();
+    for table in ruleset.tables.iter().filter(|t| sees(t.family, v6)) {
+        for rule in table.chains.iter().flat_map(|c| &c.rules) {
+            for m in &rule.matches {
+                let Match::Test {
+                    field: Field::Saddr,
+                    values,
+                    ..
+                } = m
+                else {
+                    continue;
+                };
+                let mut spans = spans_of(table, values, v6);
+                spans.sort_unstable();
+                if !spans.is_empty() && !tests.contains(&spans) {
+                    tests.push(spans);
+                }
+            }
+        }
+    }
+    tests
+}
+
+pub(super) fn sees(family: TableFamily, v6: bool) -> bool {
+    matches!(
+        (family, v6),
+        (TableFamily::Inet, _) | (TableFamily::Ip, false) | (TableFamily::Ip6, true)
+    )
+}
+
+fn spans_of(table: &Table, values: &Values, v6: bool) -> Vec<Span> {
+    let list = match values {
+        Values::List(list) => list.as_slice(),
+        Values::Set(name) => table
+            .sets
+            .iter()
+            .find(|s| &s.name == name)
+            .map_or(&[][..], |s| s.values.as_slice()),
+    };
+    list.iter().filter_map(|v| span_of(v, v6)).collect()
+}
+
+fn span_of(value: &Value, v6: bool) -> Option<Span> {
+    match value {
+        Value::Net(net) => Some((int(net.network(), v6)?, int(net.broadcast(), v6)?)),
+        Value::AddrRange(lo, hi) => Some((int(*lo, v6)?, int(*hi, v6)?)),
+        _ => None,
+    }
+}
+
+/// The address as an integer when it is of the family.
+pub(super) fn int(addr: IpAddr, v6: bool) -> Option<u128> {
+    match (addr, v6) {
+        (IpAddr::V4(a), false) => Some(u128::from(u32::from(a))),
+        (IpAddr::V6(a), true) => Some(u128::from(a)),
+        _ => None,
+    }
+}
+
+fn addr(v6: bool, n: u128) -> IpAddr {
+    if v6 {
+        IpAddr::V6(Ipv6Addr::from(n))
+    } else {
+        // Spans of v4 never pass u32::MAX.
+        IpAddr::V4(Ipv4Addr::from(u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+}
+
+fn contains(spans: &[Span], n: u128) -> bool {
+    spans.iter().any(|&(lo, hi)| lo <= n && n <= hi)
+}
+
+/// The fewest prefixes covering exactly these spans.
+pub(super) fn prefixes(mut spans: Vec<Span>, v6: bool) -> Vec<IpNet> {
+    spans.sort_unstable();
+    let mut merged: Vec<Span> = Vec::new();
+    for (lo, hi) in spans {
+        match merged.last_mut() {
+            Some(last) if last.1.checked_add(1).is_none_or(|next| next >= lo) => {
+                last.1 = last.1.max(hi)
+            }
+            _ => merged.push((lo, hi)),
+        }
+    }
+    let bits = if v6 { 128 } else { 32 };
+    let mut nets = Vec::new();
+    for (lo, hi) in merged {
+        cover(lo, hi, bits, v6, &mut nets);
+    }
+    nets
+}
+
+/// The largest aligned blocks from `lo` up to `hi`, in order.
+fn cover(mut lo: u128, hi: u128, bits: u32, v6: bool, nets: &mut Vec<IpNet>) {
+    loop {
+        let mut size = lo.trailing_zeros().min(bits);
+        while size > 0 && block_end(lo, size).is_none_or(|end| end > hi) {
+            size -= 1;
+        }
+        let len = u8::try_from(bits - size).unwrap_or(0);
+        if let Ok(net) = IpNet::new(addr(v6, lo), len) {
+            nets.push(net);
+        }
+        match block_end(lo, size).and_then(|end| end.checked_add(1)) {
+            Some(next) if next <= hi => lo = next,
+            _ => return,
+        }
+    }
+}
+
+/// The last address of the block of 2^size addresses starting at `lo`.
+fn block_end(lo: u128, size: u32) -> Option<u128> {
+    let span = if size >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << size) - 1
+    };
+    lo.checked_add(span)
+}

@@ -1,0 +1,6 @@
+//! The evaluator's tests: hand-built rulesets for each rule of the semantics, then the real
+//! dumps in tests/fixtures/firewall with the verdicts their README gives.
+
+mod build;
+mod semantics;
+mod sources;

@@ -1,0 +1,466 @@
+//! One packet's way through the hooks: prerouting base chains by priority (a nat chain may
+//! rewrite the destination), the routing decision, then input or forward. Prepared once
+//! per ruleset: each hook's base chains in order, and chains and sets by name.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::model::{Decider, RuleRef};
+
+use super::eval::Host;
+use super::matches::{self, Oif, Packet, Tri};
+use super::rules::{
+    Action, ChainKind, Field, Hook, Match, Origin, Policy, Rule, Ruleset, TableFamily, Values,
+};
+use super::sources::{Partition, sees};
+
+const PREROUTING: usize = 0;
+const INPUT: usize = 1;
+const FORWARD: usize = 2;
+/// More forks than this on one packet and the answer is `unknown`.
+const MAX_FORKS: usize = 6;
+/// Rules read for one packet before the walk gives up (nft refuses loops; this is a guard).
+const MAX_STEPS: usize = 200_000;
+
+/// Where a new connection ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Accepted by the input chains, at this (possibly rewritten) destination.
+    Delivered(SocketAddr),
+    /// Accepted by the forward chains towards this destination.
+    Forwarded(SocketAddr),
+    Dropped(Decider),
+    Rejected(Decider),
+    Unknown(String),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Outcome {
+    pub verdict: Verdict,
+    /// Rate limits and the like taken to pass on the way.
+    pub assumed: Vec<String>,
+    /// A saddr test was read: another source might go another way.
+    pub saddr_tested: bool,
+    /// The destination after a prerouting DNAT or redirect.
+    pub rewritten: Option<SocketAddr>,
+}
+
+/// A construct the walk cannot decide: the packet is walked again both ways.
+struct Need(String);
+
+/// The ruleset with what every packet's walk looks up, built once.
+pub(super) struct Prepared<'r> {
+    pub ruleset: &'r Ruleset,
+    pub host: &'r Host,
+    /// `[v4, v6][prerouting, input, forward]`: (table, chain) base chains by priority.
+    order: [[Vec<(usize, usize)>; 3]; 2],
+    chains: Vec<HashMap<&'r str, usize>>,
+    sets: Vec<HashMap<&'r str, usize>>,
+    /// Base chains in hooks the evaluator does not follow (netdev, bridge, ingress).
+    pub unsupported: Option<String>,
+    pub sources: [Partition; 2],
+}
+
+impl<'r> Prepared<'r> {
+    pub fn new(ruleset: &'r Ruleset, host: &'r Host) -> Prepared<'r> {
+        let index =
+            |names: Vec<&'r str>| names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+        Prepared {
+            ruleset,
+            host,
+            order: [hooks(ruleset, false), hooks(ruleset, true)],
+            chains: ruleset
+                .tables
+                .iter()
+                .map(|t| index(t.chains.iter().map(|c| c.name.as_str()).collect()))
+                .collect(),
+            sets: ruleset
+                .tables
+                .iter()
+                .map(|t| index(t.sets.iter().map(|s| s.name.as_str()).collect()))
+                .collect(),
+            unsupported: unsupported(ruleset),
+            sources: [Partition::of(ruleset, false), Partition::of(ruleset, true)],
+        }
+    }
+
+    /// The packet's outcome; an undecided construct is tried both ways, and is the answer
+    /// only when the two ways end differently.
+    pub fn decide(&self, pkt: &Packet) -> Outcome {
+        self.decide_with(pkt, &mut Vec::new())
+    }
+
+    fn decide_with(&self, pkt: &Packet, oracle: &mut Vec<(String, bool)>) -> Outcome {
+        let mut walker = Walker {
+            prep: self,
+            oracle,
+            assumed: Vec::new(),
+            saddr_tested: false,
+            steps: 0,
+        };
+        let need = match walker.run(pkt.clone()) {
+            Ok(outcome) => return outcome,
+            Err(Need(what)) => what,
+        };
+        let saddr_tested = walker.saddr_tested;
+        if oracle.len() >= MAX_FORKS {
+            return unknown(need, saddr_tested);
+        }
+        let mut way = |holds: bool| {
+            oracle.push((need.clone(), holds));
+            let outcome = self.decide_with(pkt, oracle);
+            oracle.pop();
+            outcome
+        };
+        let (yes, no) = (way(true), way(false));
+        if yes.verdict != no.verdict || yes.rewritten != no.rewritten {
+            return unknown(need, saddr_tested || yes.saddr_tested || no.saddr_tested);
+        }
+        let mut outcome = yes;
+        outcome.saddr_tested |= no.saddr_tested;
+        for text in no.assumed {
+            if !outcome.assumed.contains(&text) {
+                outcome.assumed.push(text);
+            }
+        }
+        outcome
+    }
+}
+
+fn unknown(what: String, saddr_tested: bool) -> Outcome {
+    Outcome {
+        verdict: Verdict::Unknown(what),
+        assumed: Vec::new(),
+        saddr_tested,
+        rewritten: None,
+    }
+}
+
+/// Each hook's base chains of the family's tables, by ascending priority.
+fn hooks(ruleset: &Ruleset, v6: bool) -> [Vec<(usize, usize)>; 3] {
+    let mut order: [Vec<(i32, usize, usize)>; 3] = Default::default();
+    for (t, table) in ruleset.tables.iter().enumerate() {
+        if !sees(table.family, v6) {
+            continue;
+        }
+        for (c, chain) in table.chains.iter().enumerate() {
+            let Some(base) = &chain.base else { continue };
+            let slot = match base.hook {
+                Hook::Prerouting => PREROUTING,
+                Hook::Input => INPUT,
+                Hook::Forward => FORWARD,
+                _ => continue,
+            };
+            order[slot].push((base.priority, t, c));
+        }
+    }
+    order.map(|mut chains| {
+        chains.sort_by_key(|&(priority, _, _)| priority);
+        chains.into_iter().map(|(_, t, c)| (t, c)).collect()
+    })
+}
+
+fn unsupported(ruleset: &Ruleset) -> Option<String> {
+    let mut found = Vec::new();
+    for table in &ruleset.tables {
+        for chain in &table.chains {
+            let Some(base) = &chain.base else { continue };
+            let odd_family = matches!(table.family, TableFamily::Netdev | TableFamily::Bridge);
+            let odd_hook = matches!(base.hook, Hook::Ingress | Hook::Other(_));
+            if (odd_family || odd_hook) && table.family != TableFamily::Arp {
+                found.push(format!(
+                    "{} {} chain {} ({:?} hook)",
+                    family_name(table.family),
+                    table.name,
+                    chain.name,
+                    base.hook
+                ));
+            }
+        }
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+pub(super) fn family_name(family: TableFamily) -> &'static str {
+    match family {
+        TableFamily::Ip => "ip",
+        TableFamily::Ip6 => "ip6",
+        TableFamily::Inet => "inet",
+        TableFamily::Arp => "arp",
+        TableFamily::Bridge => "bridge",
+        TableFamily::Netdev => "netdev",
+    }
+}
+
+/// How a base chain's walk ended.
+enum End {
+    Accept,
+    /// Its rules ran out (or returned): the policy decides.
+    Policy,
+    Drop(Decider),
+    Reject(Decider),
+    Dnat(Option<IpAddr>, Option<u16>),
+    Redirect(Option<u16>),
+    Unknown(String),
+}
+
+/// What one matching rule's action asks for.
+enum Step<'r> {
+    Next,
+    Jump(&'r str),
+    Goto(&'r str),
+    Return,
+    Accept,
+    Drop,
+    Reject,
+    Dnat(Option<IpAddr>, Option<u16>),
+    Redirect(Option<u16>),
+    Unknown(String),
+}
+
+struct Walker<'p, 'r> {
+    prep: &'p Prepared<'r>,
+    oracle: &'p [(String, bool)],
+    assumed: Vec<String>,
+    saddr_tested: bool,
+    steps: usize,
+}
+
+impl<'r> Walker<'_, 'r> {
+    fn run<'h>(&mut self, mut pkt: Packet<'h>) -> Result<Outcome, Need>
+    where
+        'r: 'h,
+    {
+        let verdict = self.through(&mut pkt)?;
+        let rewritten = pkt.dnat.then(|| SocketAddr::new(pkt.daddr, pkt.dport));
+        Ok(Outcome {
+            verdict,
+            assumed: std::mem::take(&mut self.assumed),
+            saddr_tested: self.saddr_tested,
+            rewritten,
+        })
+    }
+
+    fn through<'h>(&mut self, pkt: &mut Packet<'h>) -> Result<Verdict, Need>
+    where
+        'r: 'h,
+    {
+        if let Some(end) = self.hook(pkt, PREROUTING)? {
+            return Ok(end);
+        }
+        let to = SocketAddr::new(pkt.daddr, pkt.dport);
+        if self.prep.host.is_local(pkt.daddr) {
+            pkt.oif = Oif::None;
+            Ok(self.hook(pkt, INPUT)?.unwrap_or(Verdict::Delivered(to)))
+        } else {
+            pkt.oif = self
+                .prep
+                .host
+                .route(pkt.daddr)
+                .map_or(Oif::Unknown, Oif::Known);
+            Ok(self.hook(pkt, FORWARD)?.unwrap_or(Verdict::Forwarded(to)))
+        }
+    }
+
+    /// Every base chain of the hook in turn; `None` when all let the packet on.
+    fn hook(&mut self, pkt: &mut Packet, hook: usize) -> Result<Option<Verdict>, Need> {
+        let prep = self.prep;
+        let mut natted = false;
+        for &(t, c) in &prep.order[usize::from(pkt.v6)][hook] {
+            let Some(base) = &prep.ruleset.tables[t].chains[c].base else {
+                continue;
+            };
+            if base.kind == ChainKind::Nat && natted {
+                // The first nat chain to bind a mapping is the only one consulted.
+                continue;
+            }
+            match self.chain(pkt, t, c)? {
+                End::Accept => {}
+                End::Policy if base.policy == Policy::Accept => {}
+                End::Policy => return Ok(Some(Verdict::Dropped(self.decider(t, c, None)))),
+                End::Drop(by) => return Ok(Some(Verdict::Dropped(by))),
+                End::Reject(by) => return Ok(Some(Verdict::Rejected(by))),
+                End::Unknown(what) => return Ok(Some(Verdict::Unknown(what))),
+                End::Dnat(addr, port) => {
+                    pkt.daddr = addr.unwrap_or(pkt.daddr);
+                    pkt.dport = port.unwrap_or(pkt.dport);
+                    (pkt.dnat, natted) = (true, true);
+                }
+                End::Redirect(port) => {
+                    let Some(addr) = prep.host.primary(pkt.iif, pkt.v6) else {
+                        let what = format!("redirect on {}, which has no address", pkt.iif);
+                        return Ok(Some(Verdict::Unknown(what)));
+                    };
+                    pkt.daddr = addr;
+                    pkt.dport = port.unwrap_or(pkt.dport);
+                    (pkt.dnat, natted) = (true, true);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A base chain and the chains it jumps to, until a verdict or the end.
+    fn chain(&mut self, pkt: &Packet, t: usize, base: usize) -> Result<End, Need> {
+        let chains = &self.prep.ruleset.tables[t].chains;
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        let (mut c, mut i) = (base, 0);
+        loop {
+            let Some(rule) = chains[c].rules.get(i) else {
+                match stack.pop() {
+                    Some(caller) => (c, i) = caller,
+                    None => return Ok(End::Policy),
+                }
+                continue;
+            };
+            i += 1;
+            self.steps += 1;
+            if self.steps > MAX_STEPS {
+                return Ok(End::Unknown(format!(
+                    "a loop through chain {}",
+                    chains[c].name
+                )));
+            }
+            if !self.holds(pkt, t, rule)? {
+                continue;
+            }
+            let by = || self.decider(t, c, Some(rule));
+            match self.step(pkt, &rule.action)? {
+                Step::Next => {}
+                Step::Accept => return Ok(End::Accept),
+                Step::Drop => return Ok(End::Drop(by())),
+                Step::Reject => return Ok(End::Reject(by())),
+                Step::Dnat(addr, port) => return Ok(End::Dnat(addr, port)),
+                Step::Redirect(port) => return Ok(End::Redirect(port)),
+                Step::Unknown(what) => return Ok(End::Unknown(what)),
+                Step::Return => match stack.pop() {
+                    Some(caller) => (c, i) = caller,
+                    None => return Ok(End::Policy),
+                },
+                Step::Jump(name) => {
+                    let Some(&target) = self.prep.chains[t].get(name) else {
+                        return Ok(End::Unknown(format!("jump to {name}, no such chain")));
+                    };
+                    stack.push((c, i));
+                    (c, i) = (target, 0);
+                }
+                // A goto replaces the frame: a return then goes back past it.
+                Step::Goto(name) => {
+                    let Some(&target) = self.prep.chains[t].get(name) else {
+                        return Ok(End::Unknown(format!("goto {name}, no such chain")));
+                    };
+                    (c, i) = (target, 0);
+                }
+            }
+        }
+    }
+
+    /// Whether every match of the rule holds for the packet.
+    fn holds(&mut self, pkt: &Packet, t: usize, rule: &Rule) -> Result<bool, Need> {
+        let mut need = None;
+        let mut assumed = Vec::new();
+        for m in &rule.matches {
+            let tri = match m {
+                Match::Test {
+                    field,
+                    negated,
+                    values,
+                } => {
+                    self.saddr_tested |= *field == Field::Saddr;
+                    self.test(pkt, t, *field, *negated, values)
+                }
+                Match::AssumedToPass(text) => {
+                    assumed.push(text);
+                    Tri::Yes
+                }
+                Match::Unknown(text) => Tri::Maybe(text.clone()),
+            };
+            match self.resolve(tri) {
+                Ok(true) => {}
+                // A failing match decides, whatever the undecided ones would say.
+                Ok(false) => return Ok(false),
+                Err(what) => {
+                    need.get_or_insert(what);
+                }
+            }
+        }
+        if let Some(need) = need {
+            return Err(need);
+        }
+        for text in assumed {
+            if !self.assumed.contains(text) {
+                self.assumed.push(text.clone());
+            }
+        }
+        Ok(true)
+    }
+
+    fn test(&self, pkt: &Packet, t: usize, field: Field, negated: bool, values: &Values) -> Tri {
+        let values = match values {
+            Values::List(list) => list.as_slice(),
+            Values::Set(name) => {
+                let set = self.prep.sets[t].get(name.as_str());
+                let set = set.map(|&s| &self.prep.ruleset.tables[t].sets[s]);
+                match matches::set_values(set, name) {
+                    Ok(values) => values,
+                    Err(what) => return Tri::Maybe(what),
+                }
+            }
+        };
+        matches::test(pkt, self.prep.host, field, negated, values)
+    }
+
+    fn resolve(&self, tri: Tri) -> Result<bool, Need> {
+        match tri {
+            Tri::Yes => Ok(true),
+            Tri::No => Ok(false),
+            Tri::Maybe(what) => match self.oracle.iter().find(|(w, _)| *w == what) {
+                Some(&(_, holds)) => Ok(holds),
+                None => Err(Need(what)),
+            },
+        }
+    }
+
+    fn step(&self, pkt: &Packet, action: &'r Action) -> Result<Step<'r>, Need> {
+        Ok(match action {
+            Action::Accept => Step::Accept,
+            Action::Drop => Step::Drop,
+            Action::Reject => Step::Reject,
+            Action::Jump(name) => Step::Jump(name),
+            Action::Goto(name) => Step::Goto(name),
+            Action::Return => Step::Return,
+            Action::Continue => Step::Next,
+            Action::Dnat { addr, port } => Step::Dnat(*addr, *port),
+            Action::Redirect { port } => Step::Redirect(*port),
+            Action::Unknown(what) => Step::Unknown(what.clone()),
+            Action::Vmap { field, entries } => {
+                for (value, action) in entries {
+                    let key = std::slice::from_ref(value);
+                    let tri = matches::test(pkt, self.prep.host, *field, false, key);
+                    if self.resolve(tri)? {
+                        return self.step(pkt, action);
+                    }
+                }
+                Step::Next
+            }
+        })
+    }
+
+    fn decider(&self, t: usize, c: usize, rule: Option<&Rule>) -> Decider {
+        let table = &self.prep.ruleset.tables[t];
+        let rule = match rule {
+            None => RuleRef::Policy,
+            Some(Rule {
+                handle: Some(handle),
+                ..
+            }) if table.origin == Origin::Nft => RuleRef::Handle(*handle),
+            Some(rule) => RuleRef::Position(rule.position),
+        };
+        Decider {
+            family: family_name(table.family).to_string(),
+            table: table.name.clone(),
+            chain: table.chains[c].name.clone(),
+            rule,
+        }
+    }
+}
