@@ -6,8 +6,8 @@
 use std::borrow::Cow;
 
 use super::{
-    Container, Decider, Endpoint, Exposure, Family, Proto, Reach, RuleRef, SocketEntry, State,
-    UnixType,
+    Container, Decider, Endpoint, Exposure, Family, KernelHolder, Proto, Reach, RuleRef,
+    SocketEntry, State, UnixType,
 };
 
 impl Proto {
@@ -46,6 +46,16 @@ impl State {
             State::TimeWait => "TIME-WAIT",
             State::Close => "CLOSE",
             State::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+impl KernelHolder {
+    /// As an owner is shown: `kernel (vx0: VXLAN id 42)`, or `kernel (nfsd)`.
+    pub fn label(&self) -> String {
+        match self.detail.is_empty() {
+            true => format!("kernel ({})", self.device),
+            false => format!("kernel ({}: {})", self.device, self.detail),
         }
     }
 }

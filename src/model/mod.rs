@@ -3,10 +3,12 @@
 //! Imports nothing of ours. Serde goes both ways through `wire.rs`, so a `--json` dump can be
 //! read back (`--replay`).
 
+mod kernel;
 mod labels;
 mod reach;
 mod wire;
 
+pub use kernel::KernelHolder;
 pub use reach::{Claim, Decider, Reach, RuleRef};
 
 use std::borrow::Cow;
@@ -358,6 +360,13 @@ pub struct SocketEntry {
     pub firewall: Option<Reach>,
     /// A port a NAT rule claims with no socket behind it: `firewall` says where it goes.
     pub claim: Option<Claim>,
+    /// The kernel opened it (a VXLAN device's port): it has no process, and none is hidden.
+    pub kernel: Option<KernelHolder>,
+    /// An IPv6 socket's IPV6_V6ONLY, as the kernel reports it: without it, `[::]` also holds
+    /// the IPv4 port. `None` for IPv4 sockets and where the kernel does not say.
+    pub v6only: Option<bool>,
+    /// Time left on the socket's timer, in milliseconds (TIME-WAIT's time to go).
+    pub expires_ms: Option<u32>,
 }
 
 impl SocketEntry {
@@ -376,6 +385,9 @@ impl SocketEntry {
             user: None,
             firewall: None,
             claim: None,
+            kernel: None,
+            v6only: None,
+            expires_ms: None,
         }
     }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
-    Claim, Endpoint, Exposure, Family, InetSocket, Netns, ProcessInfo, Proto, Queues, Reach,
-    SocketEntry, State, UnixName, UnixSocket, UnixType,
+    Claim, Endpoint, Exposure, Family, InetSocket, KernelHolder, Netns, ProcessInfo, Proto, Queues,
+    Reach, SocketEntry, State, UnixName, UnixSocket, UnixType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +75,13 @@ struct Wire<'a> {
     firewall: Option<Cow<'a, Reach>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claim: Option<Claim>,
+    /// The kernel holds it (a tunnel device's port): no process does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kernel: Option<Cow<'a, KernelHolder>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    v6only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_ms: Option<u32>,
 }
 
 impl Serialize for SocketEntry {
@@ -119,6 +126,9 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             user: entry.user.as_deref().map(Cow::Borrowed),
             firewall: entry.firewall.as_ref().map(Cow::Borrowed),
             claim: entry.claim,
+            kernel: entry.kernel.as_ref().map(Cow::Borrowed),
+            v6only: entry.v6only,
+            expires_ms: entry.expires_ms,
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -187,6 +197,9 @@ impl TryFrom<Wire<'_>> for SocketEntry {
             user: wire.user.map(Arc::from),
             firewall: wire.firewall.map(Cow::into_owned),
             claim: wire.claim,
+            kernel: wire.kernel.map(Cow::into_owned),
+            v6only: wire.v6only,
+            expires_ms: wire.expires_ms,
         })
     }
 }
@@ -261,6 +274,7 @@ mod tests {
             uid: Some(33),
             queues: Some(Queues { recv: 1, send: 128 }),
             processes: vec![Arc::new(owner)],
+            v6only: Some(true),
             ..SocketEntry::new(
                 Endpoint::Inet(InetSocket {
                     proto: Proto::Tcp,
@@ -298,6 +312,23 @@ mod tests {
             let back: SocketEntry = serde_json::from_str(&json).unwrap();
             assert_eq!(back, entry, "{json}");
         }
+    }
+
+    #[test]
+    fn a_kernel_holder_is_an_object_and_comes_back() {
+        let mut entry = listener();
+        entry.processes.clear();
+        entry.kernel = Some(KernelHolder {
+            kind: "vxlan".into(),
+            device: "vx0".into(),
+            detail: "VXLAN id 42".into(),
+        });
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["kernel"]["device"], "vx0");
+        assert_eq!(json["kernel"]["kind"], "vxlan");
+        assert_eq!(json["v6only"], true);
+        let back: SocketEntry = serde_json::from_value(json).unwrap();
+        assert_eq!(back, entry);
     }
 
     #[test]

@@ -257,8 +257,9 @@ fn paint_reach(reach: Option<&Reach>, text: &str, buf: &mut String) {
 /// user and command line; `-` when the socket has no visible owner.
 fn owner_text(column: Column, line: &Line, buf: &mut String) {
     let Some(process) = line.process() else {
-        match (column, &line.entry.user) {
-            (Column::User, Some(user)) => socket_user(user, buf),
+        match (column, &line.entry.user, &line.entry.kernel) {
+            (Column::Process, _, Some(kernel)) => buf.push_str(&sanitize(&kernel.label())),
+            (Column::User, Some(user), _) => socket_user(user, buf),
             _ => buf.push_str(NONE),
         }
         return;
@@ -482,6 +483,21 @@ mod tests {
             assert_eq!(texts(time_wait, every_owner, Column::Pid), ["-"]);
             assert_eq!(texts(time_wait, every_owner, Column::Command), ["-"]);
         }
+    }
+
+    #[test]
+    fn a_kernel_holder_is_the_process_named() {
+        let mut socket = FakeSource::sample().entries[5].clone();
+        socket.kernel = Some(crate::model::KernelHolder {
+            kind: "vxlan".into(),
+            device: "vx0".into(),
+            detail: "VXLAN id 42".into(),
+        });
+        assert_eq!(
+            texts(&socket, false, Column::Process),
+            ["kernel (vx0: VXLAN id 42)"]
+        );
+        assert_eq!(texts(&socket, false, Column::Pid), ["-"]);
     }
 
     /// An unbound Unix socket `inode` connected to `peer`, whose holders are `owners`.

@@ -17,6 +17,7 @@ mod end_to_end;
 mod faults;
 mod habits;
 mod hostile;
+mod kernel;
 mod kill;
 mod netns;
 mod parity;

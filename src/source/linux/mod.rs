@@ -8,6 +8,7 @@
 mod diag;
 mod fds;
 mod firewall;
+mod kernel;
 mod masks;
 mod netns;
 mod owners;
@@ -98,6 +99,7 @@ pub(super) fn sockets_with_owners(
         look_again_for_owners(&sockets, &mut owners);
     }
     let mut pairs = Vec::with_capacity(sockets.len());
+    let mut ownerless = Vec::new();
     for (entry, index) in sockets.iter_mut().zip(0..) {
         let before = pairs.len();
         pairs.extend(owners.pids(entry.inode as u32).map(|pid| (index, pid)));
@@ -105,6 +107,13 @@ pub(super) fn sockets_with_owners(
             .as_ref()
             .is_some_and(|_| unseen.includes_creator(entry));
         mark_hidden(entry, pairs.len() > before, may_hide);
+        if pairs.len() == before && entry.inode != 0 && entry.inet().is_some() {
+            ownerless.push(index as usize);
+        }
+    }
+    // Owners not looked for (a wait's dump) leave every socket ownerless: no one to name.
+    if !ownerless.is_empty() && query.owners_among.is_none() {
+        kernel::name_holders(&mut sockets, &ownerless, own.as_ref(), &others);
     }
     let netns = own
         .into_iter()
