@@ -58,6 +58,7 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
         owner_context: settings.owner_context,
         netns: settings.netns.clone(),
         firewall: settings.firewall,
+        tcp_info: settings.tcp_info,
         ..query(filter)
     };
     let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;

@@ -349,6 +349,13 @@ pub struct OutputArgs {
     #[arg(short, long)]
     pub wide: bool,
 
+    /// TCP internals per connection: RTT, retransmissions, bytes in and out, idle time,
+    /// send/receive limits, the timer (in --json: tcp_info); with --watch, each connection's
+    /// rates and each program's total. UDP and Unix sockets show -: the kernel counts no bytes
+    /// for them
+    #[arg(long)]
+    pub tcp_info: bool,
+
     /// A summary instead of the list: counts by kind and state, listeners by exposure, top
     /// processes and peers (as ss -s; filters apply)
     #[arg(short = 's', long)]

@@ -101,6 +101,9 @@ pub struct Settings {
     pub watch: Option<Duration>,
     /// Read each namespace's ruleset and say what it does with a connection from another host.
     pub firewall: bool,
+    /// Ask the kernel for TCP internals (`--tcp-info`, `-w`): only then, so the plain listing
+    /// does not pay for them.
+    pub tcp_info: bool,
 }
 
 impl Settings {
@@ -129,6 +132,7 @@ impl Settings {
         let filter = filter(opts.targets, opts.filter, replaying)?;
         // A port query may become a card, which shows where owners run: read it then too.
         let port_query = !filter.ports.is_empty();
+        let tcp_info = output.tcp_info || output.wide;
         Ok(Settings {
             filter,
             sort: output.sort,
@@ -147,6 +151,7 @@ impl Settings {
                 wide: output.wide,
                 listening,
                 firewall,
+                tcp_info,
                 ..RenderContext::default()
             },
             replay: opts.replay,
@@ -156,6 +161,7 @@ impl Settings {
             },
             watch: output.watch,
             firewall,
+            tcp_info,
         })
     }
 }

@@ -122,6 +122,7 @@ pub(super) fn describe(entry: &SocketEntry) -> String {
         more: 0,
         now: None,
         wide: false,
+        rate: None,
     };
     let cells = [Column::Proto, Column::Local, Column::State].map(|column| {
         let mut text = String::new();

@@ -6,10 +6,14 @@
 mod kernel;
 mod labels;
 mod reach;
+mod tcp_info;
 mod wire;
 
 pub use kernel::KernelHolder;
 pub use reach::{Claim, Decider, Reach, RuleRef};
+pub use tcp_info::{
+    LIMITED_SHARE, Limit, SocketMemory, TcpCounters, TcpInfo, Throughput, Timer, TimerKind,
+};
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -367,6 +371,9 @@ pub struct SocketEntry {
     pub v6only: Option<bool>,
     /// Time left on the socket's timer, in milliseconds (TIME-WAIT's time to go).
     pub expires_ms: Option<u32>,
+    /// TCP internals, when asked for (`--tcp-info`, `-w`); boxed, so the plain listing's
+    /// entries stay small.
+    pub tcp_info: Option<Box<TcpInfo>>,
 }
 
 impl SocketEntry {
@@ -388,6 +395,7 @@ impl SocketEntry {
             kernel: None,
             v6only: None,
             expires_ms: None,
+            tcp_info: None,
         }
     }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{
     Claim, Endpoint, Exposure, Family, InetSocket, KernelHolder, Netns, ProcessInfo, Proto, Queues,
-    Reach, SocketEntry, State, UnixName, UnixSocket, UnixType,
+    Reach, SocketEntry, State, TcpInfo, UnixName, UnixSocket, UnixType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,9 @@ struct Wire<'a> {
     v6only: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_ms: Option<u32>,
+    /// TCP internals, with `--tcp-info` or `-w`: raw counters, units in their names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tcp_info: Option<Cow<'a, TcpInfo>>,
 }
 
 impl Serialize for SocketEntry {
@@ -129,6 +132,7 @@ impl<'a> From<&'a SocketEntry> for Wire<'a> {
             kernel: entry.kernel.as_ref().map(Cow::Borrowed),
             v6only: entry.v6only,
             expires_ms: entry.expires_ms,
+            tcp_info: entry.tcp_info.as_deref().map(Cow::Borrowed),
         };
         match &entry.endpoint {
             Endpoint::Inet(inet) => wire.set_inet(inet),
@@ -200,6 +204,7 @@ impl TryFrom<Wire<'_>> for SocketEntry {
             kernel: wire.kernel.map(Cow::into_owned),
             v6only: wire.v6only,
             expires_ms: wire.expires_ms,
+            tcp_info: wire.tcp_info.map(|info| Box::new(info.into_owned())),
         })
     }
 }
@@ -341,6 +346,34 @@ mod tests {
         assert_eq!(json["remote_port"], serde_json::Value::Null);
         assert_eq!(json["netns"]["kind"], "host");
         assert!(json.get("unix_type").is_none());
+    }
+
+    #[test]
+    fn tcp_info_survives_a_round_trip_with_or_without_counters() {
+        let timer = super::super::Timer {
+            kind: super::super::TimerKind::TimeWait,
+            expires_ms: 59_000,
+            retransmits: 0,
+        };
+        let counters = super::super::TcpCounters {
+            rtt_us: 120,
+            bytes_received: Some(8 << 20),
+            ..Default::default()
+        };
+        for counters in [Some(counters), None] {
+            let mut entry = listener();
+            entry.tcp_info = Some(Box::new(TcpInfo {
+                counters: counters.clone(),
+                timer: Some(timer),
+                memory: None,
+            }));
+            let json = serde_json::to_value(&entry).unwrap();
+            assert_eq!(json["tcp_info"]["timer"]["kind"], "time-wait");
+            let received = json["tcp_info"].get("bytes_received").cloned();
+            assert_eq!(received, counters.as_ref().map(|_| (8 << 20).into()));
+            let back: SocketEntry = serde_json::from_value(json).unwrap();
+            assert_eq!(back, entry);
+        }
     }
 
     #[test]

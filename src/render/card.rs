@@ -231,6 +231,7 @@ fn cell(entry: &SocketEntry, column: &Column) -> String {
         more: 0,
         now: None,
         wide: false,
+        rate: None,
     };
     let mut text = String::new();
     column.write_text(&line, &mut text);

@@ -6,10 +6,12 @@ use std::time::SystemTime;
 
 use owo_colors::{OwoColorize, Style};
 
+use super::tcp;
 use super::width::port_suffix;
 
 use crate::model::{
     Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, Reach, SocketEntry, State,
+    Throughput,
     UnixName, UnixSocket,
 };
 use crate::sanitize::sanitize;
@@ -35,7 +37,32 @@ pub enum Column {
     Parent,
     Where,
     Command,
+    /// TCP internals (`--tcp-info`, `-w`): round-trip time with its variance.
+    Rtt,
+    Retrans,
+    /// Bytes received, and bytes the peer acknowledged.
+    BytesIn,
+    BytesOut,
+    /// Since data last moved either way.
+    Idle,
+    /// Held back by the peer's window or our send buffer.
+    Limit,
+    Timer,
+    /// The watch's rates, from the counters' deltas between refreshes.
+    RateIn,
+    RateOut,
 }
+
+/// What `--tcp-info` adds after STATE; the live view puts the rates first.
+const TCP_INFO: [Column; 7] = [
+    Column::Rtt,
+    Column::Retrans,
+    Column::BytesIn,
+    Column::BytesOut,
+    Column::Idle,
+    Column::Limit,
+    Column::Timer,
+];
 
 /// A change line: `+ tcp 127.0.0.1:8080 - LISTEN 4121 python3`.
 const STREAM: [Column; 6] = [
@@ -66,6 +93,8 @@ pub struct Line<'a> {
     pub now: Option<u64>,
     /// Under `-w`: a Unix socket's REMOTE names its peer's holder too.
     pub wide: bool,
+    /// The watch's rates for this socket, where it measured them.
+    pub rate: Option<Throughput>,
 }
 
 impl<'a> Line<'a> {
@@ -88,6 +117,7 @@ impl<'a> Line<'a> {
             more,
             now,
             wide,
+            rate: None,
         })
     }
 
@@ -112,6 +142,10 @@ pub struct Choice<'a> {
     pub several_netns: bool,
     /// `--firewall`: FIREWALL follows EXPOSURE (or STATE, where EXPOSURE is not shown).
     pub firewall: bool,
+    /// TCP internals were asked for (`--tcp-info`, `-w`).
+    pub tcp_info: bool,
+    /// The live view: with `tcp_info`, each connection's rates too.
+    pub rates: bool,
 }
 
 impl Column {
@@ -122,6 +156,15 @@ impl Column {
             Choice { explicit: [], .. } => Column::for_view(choice.wide, choice.listening),
             Choice { explicit, .. } => explicit.to_vec(),
         };
+        if choice.tcp_info && choice.explicit.is_empty() && !choice.stream {
+            let at = columns
+                .iter()
+                .position(|&c| c == Column::State)
+                .map_or(0, |i| i + 1);
+            let rates = [Column::RateIn, Column::RateOut].into_iter();
+            let added = rates.filter(|_| choice.rates).chain(TCP_INFO);
+            columns.splice(at..at, added);
+        }
         if choice.several_netns && !columns.contains(&Column::Netns) {
             columns.insert(0, Column::Netns);
         }
@@ -167,6 +210,15 @@ impl Column {
             Column::Process => "PROCESS",
             Column::User => "USER",
             Column::Command => "COMMAND",
+            Column::Rtt => "RTT",
+            Column::Retrans => "RETRANS",
+            Column::BytesIn => "IN",
+            Column::BytesOut => "OUT",
+            Column::Idle => "IDLE",
+            Column::Limit => "LIMITED",
+            Column::Timer => "TIMER",
+            Column::RateIn => "IN/S",
+            Column::RateOut => "OUT/S",
         }
     }
 
@@ -214,6 +266,7 @@ impl Column {
                 None => buf.push_str(NONE),
             },
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
+            column if tcp::is_tcp(column) => tcp::write_text(column, entry, line.rate, buf),
             _ => owner_text(self, line, buf),
         }
     }
@@ -237,6 +290,7 @@ impl Column {
             Column::Process => push(buf, text.bold()),
             Column::Firewall => paint_reach(entry.firewall.as_ref(), text, buf),
             Column::RecvQ if backlog_full(entry) => push(buf, text.red().bold()),
+            column if tcp::is_tcp(column) => tcp::paint(column, entry, text, buf),
             _ => buf.push_str(text),
         }
     }
@@ -425,7 +479,7 @@ fn push_local(inet: &InetSocket, buf: &mut String) {
 }
 
 /// Appends `value` formatted; formatting into a String cannot fail.
-fn push(buf: &mut String, value: impl std::fmt::Display) {
+pub(super) fn push(buf: &mut String, value: impl std::fmt::Display) {
     let _ = write!(buf, "{value}");
 }
 

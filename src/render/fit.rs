@@ -11,7 +11,7 @@ use super::width::{cut_address, cut_end, display_width, port_suffix, short_state
 /// How the table makes room, least useful text first. Long names are shortened before a
 /// column people came for (EXPOSURE under `-l`) is dropped; columns asked for by name with
 /// `--columns` are cut, and go only when nothing else is left to give.
-const STEPS: [(Column, Step); 24] = [
+const STEPS: [(Column, Step); 33] = [
     (Column::State, Step::Floor),
     (Column::Command, Step::ShrinkTo(12)),
     (Column::Where, Step::ShrinkTo(12)),
@@ -24,8 +24,16 @@ const STEPS: [(Column, Step); 24] = [
     // Both addresses, the wider first: one long IPv6 address is cut in the middle before
     // USER leaves every row.
     (Column::Local, Step::Addresses),
+    // TCP internals: the rarest first; the rates, what a watch is for, last of all.
+    (Column::Timer, Step::Hide),
+    (Column::Limit, Step::Hide),
     (Column::User, Step::Hide),
+    (Column::Retrans, Step::Hide),
+    (Column::Idle, Step::Hide),
     (Column::Process, Step::ShrinkTo(0)),
+    (Column::Rtt, Step::Hide),
+    (Column::BytesOut, Step::Hide),
+    (Column::BytesIn, Step::Hide),
     // The address says the family, the state says TCP: PROTO goes before the peer.
     (Column::Proto, Step::Hide),
     (Column::Remote, Step::Hide),
@@ -38,6 +46,8 @@ const STEPS: [(Column, Step); 24] = [
     (Column::Where, Step::Hide),
     (Column::Firewall, Step::Hide),
     (Column::Command, Step::Hide),
+    (Column::RateOut, Step::Hide),
+    (Column::RateIn, Step::Hide),
     (Column::Netns, Step::Hide),
 ];
 
@@ -176,6 +186,16 @@ fn min_width(column: Column, text: &str) -> usize {
         Column::Netns => display_width(text).min(12),
         Column::State => short_state(text).len(),
         Column::Proto | Column::Pid | Column::RecvQ | Column::SendQ => display_width(text),
+        // Figures are never cut: a cut number reads as another number.
+        Column::Rtt
+        | Column::Retrans
+        | Column::BytesIn
+        | Column::BytesOut
+        | Column::Idle
+        | Column::Limit
+        | Column::Timer
+        | Column::RateIn
+        | Column::RateOut => display_width(text),
     }
 }
 

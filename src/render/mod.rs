@@ -9,6 +9,7 @@ mod json;
 mod metrics;
 mod summary;
 mod table;
+mod tcp;
 mod width;
 
 use std::io::{self, Write};
@@ -52,6 +53,8 @@ pub struct RenderContext {
     pub netns_column: bool,
     /// `--firewall`: a FIREWALL column, and the card's firewall line.
     pub firewall: bool,
+    /// Show TCP internals (`--tcp-info`, `-w`).
+    pub tcp_info: bool,
 }
 
 impl Default for RenderContext {
@@ -66,6 +69,7 @@ impl Default for RenderContext {
             hidden_owners: 0,
             netns_column: false,
             firewall: false,
+            tcp_info: false,
         }
     }
 }

@@ -58,8 +58,9 @@ fn chosen_columns(context: &RenderContext) -> Vec<Column> {
         listening: context.listening,
         explicit: &context.columns,
         several_netns: context.netns_column,
-        stream: false,
         firewall: context.firewall,
+        tcp_info: context.tcp_info,
+        ..Choice::default()
     })
 }
 

@@ -32,6 +32,9 @@ pub struct Query {
     pub owners_among: Option<Vec<u32>>,
     /// Read each listed namespace's packet-filter ruleset too (`--firewall`).
     pub firewall: bool,
+    /// TCP internals (RTT, bytes, idle time, timer) for `--tcp-info` and `-w`: the kernel
+    /// fills them only when asked, so the plain listing does not pay for them.
+    pub tcp_info: bool,
 }
 
 /// Which network namespaces a query covers.
@@ -61,6 +64,7 @@ impl Default for Query {
             netns: NetnsScope::Own,
             owners_among: None,
             firewall: false,
+            tcp_info: false,
         }
     }
 }

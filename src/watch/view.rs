@@ -73,6 +73,8 @@ pub fn run(
             listening: settings.render.listening,
             explicit: &settings.render.columns,
             several_netns: settings.netns != NetnsScope::Own,
+            tcp_info: settings.render.tcp_info,
+            rates: true,
             stream: false,
             firewall: false,
         }),

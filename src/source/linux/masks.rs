@@ -43,6 +43,8 @@ pub(super) struct Request {
     pub(super) protocol: u8,
     pub(super) states: States,
     pub(super) port: Option<u16>,
+    /// Ask for TCP internals too (`--tcp-info`, `-w`).
+    pub(super) tcp_info: bool,
 }
 
 /// The kernel states of the Unix sockets to dump: listeners for `-l`, the `--state` list.
@@ -87,6 +89,7 @@ pub(super) fn requests(query: &Query) -> Vec<Request> {
                     protocol,
                     states,
                     port: query.port,
+                    tcp_info: query.tcp_info,
                 });
             }
         }

@@ -16,6 +16,7 @@ mod process;
 mod procnet;
 mod records;
 mod spaces;
+mod tcp_info;
 mod unix;
 
 use std::collections::{HashMap, HashSet};
@@ -198,7 +199,7 @@ fn dump_netlink(
     entries: &mut Vec<SocketEntry>,
 ) -> std::io::Result<()> {
     let inet = |r: &Request, sink: &mut dyn FnMut(DiagSocket)| {
-        diag::dump(r.family, r.protocol, r.states, r.port, sink)
+        diag::dump(r.family, r.protocol, r.states, r.port, r.tcp_info, sink)
     };
     let unix = |sink: &mut dyn FnMut(unix::UnixDiag)| unix::dump(unix_states(query).0, sink);
     collect(query, netns, entries, inet, unix)
@@ -230,8 +231,12 @@ fn collect(
 ) -> std::io::Result<()> {
     let mut names = InterfaceNames::default();
     for request in &requests(query) {
-        inet(request, &mut |s| {
-            entries.push(to_entry(&s, netns, &mut names))
+        inet(request, &mut |mut s| {
+            let tcp_info = s.tcp_info.take();
+            entries.push(SocketEntry {
+                tcp_info,
+                ..to_entry(&s, netns, &mut names)
+            })
         })?;
     }
     if query.unix {
@@ -257,6 +262,7 @@ mod tests {
             uid: 0,
             recv_queue: 0,
             send_queue: 0,
+            tcp_info: None,
         }
     }
 
@@ -415,6 +421,7 @@ mod tests {
             protocol,
             states,
             port: Some(8080),
+            tcp_info: false,
         };
         // A connected UDP socket is established too; UDP has no TIME-WAIT.
         let want = [
@@ -466,6 +473,35 @@ mod tests {
         assert_eq!(pids, [std::process::id()]);
         assert_eq!(snapshot.sockets[index].netns.inode, own_netns_inode());
         assert_ne!(own_netns_inode(), 0);
+    }
+
+    #[test]
+    fn tcp_internals_come_only_when_asked_for() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let internals = |tcp_info| {
+            let query = Query {
+                port: Some(port),
+                owners_among: Some(Vec::new()),
+                tcp_info,
+                ..Query::default()
+            };
+            let snapshot = sockets_with_owners(&query, None).unwrap();
+            let connections = snapshot.sockets.into_iter().filter(|s| !s.is_listening());
+            let info = connections.map(|s| s.tcp_info.and_then(|info| info.counters));
+            info.collect::<Vec<_>>()
+        };
+        assert!(internals(false).iter().all(Option::is_none));
+        let asked = internals(true);
+        assert_eq!(asked.len(), 2, "both ends: {asked:?}");
+        assert!(
+            asked
+                .iter()
+                .all(|c| c.as_ref().is_some_and(|c| c.rtt_us > 0))
+        );
+        let plain = requests(&Query::default());
+        assert!(plain.iter().all(|request| !request.tcp_info));
     }
 
     #[test]

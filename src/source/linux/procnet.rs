@@ -56,6 +56,8 @@ fn parse_row(line: &str, family: u8, protocol: u8) -> Option<DiagSocket> {
         uid,
         recv_queue: u32::from_str_radix(recv_queue, 16).ok()?,
         send_queue: u32::from_str_radix(send_queue, 16).ok()?,
+        // Nor TCP internals: `-` where they are asked for.
+        tcp_info: None,
     })
 }
 
