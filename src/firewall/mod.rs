@@ -5,9 +5,12 @@
 pub mod eval;
 mod forwards;
 mod matches;
+pub mod nft;
 pub mod rules;
+pub mod save;
 mod sources;
 mod walk;
+mod words;
 
 pub use eval::{Evaluator, Forward, Host, Interface, Probe, forwards, reach};
 

@@ -100,6 +100,10 @@ pub enum Match {
     },
     /// Assumed to hold for one new connection (rate limits, `recent`); the answer says so.
     AssumedToPass(String),
+    /// Assumed not to hold for one new connection from another host: a rate limit's "over"
+    /// side (`limit rate over`, `recent --update --hitcount`), a failed reverse-path check, an
+    /// IPv6 routing header. The answer says so, as for `AssumedToPass`.
+    AssumedToFail(String),
     /// A construct not evaluated (queue, socket, osf, ct mark, ipset...), as written.
     Unknown(String),
 }
