@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 
 use crate::exit::ExitCode;
+use crate::exposure;
 use crate::filter::Filter;
 use crate::model::{Endpoint, Netns, ProcessInfo, SocketEntry, State};
 use crate::render::{
@@ -15,7 +16,7 @@ use crate::render::{
     render_summary, single_program,
 };
 use crate::services::Services;
-use crate::settings::Settings;
+use crate::settings::{FirewallAsk, Settings};
 use crate::sort::sort;
 use crate::source::{self, NetnsScope, Problem, Query, Snapshot, SocketSource, namespaces_holding};
 use crate::summary::Summary;
@@ -57,13 +58,14 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
     let query = Query {
         owner_context: settings.owner_context,
         netns: settings.netns.clone(),
-        firewall: settings.firewall,
+        firewall: settings.firewall != FirewallAsk::Off,
         tcp_info: settings.tcp_info,
         ..query(filter)
     };
     let mut snapshot = source.snapshot(&query).context("cannot list sockets")?;
     let mut entries = std::mem::take(&mut snapshot.sockets);
     find_unix_peer_owners(&mut entries);
+    decide_reach(settings.firewall, &mut entries, &mut snapshot, source);
     entries.retain(|entry| filter.matches_socket(entry));
     // A hidden owner left out by `-c`/`--user` may be the one asked for: counted apart.
     let hidden_before = entries.iter().filter(|entry| entry.owner_hidden).count();
@@ -87,6 +89,26 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
         hidden_unshown: hidden_before - hidden_owners,
         snapshot,
     })
+}
+
+/// `--firewall` (or a port query, where the ruleset is readable): each listener's reach, and
+/// the ports NAT rules forward with no socket.
+fn decide_reach(
+    ask: FirewallAsk,
+    entries: &mut Vec<SocketEntry>,
+    snapshot: &mut Snapshot,
+    source: &mut dyn SocketSource,
+) {
+    let rulesets = std::mem::take(&mut snapshot.rulesets);
+    let readable = rulesets.iter().all(|r| r.texts.is_ok());
+    match ask {
+        FirewallAsk::Off => {}
+        FirewallAsk::IfReadable if !readable || rulesets.is_empty() => {}
+        _ => {
+            let problems = exposure::decide(entries, &rulesets, source);
+            snapshot.problems.extend(problems);
+        }
+    }
 }
 
 pub fn run(

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod cli;
 pub mod dispatch;
 pub mod exit;
+pub mod exposure;
 pub mod filter;
 pub mod firewall;
 pub mod generate;

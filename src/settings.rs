@@ -100,10 +100,21 @@ pub struct Settings {
     /// Refresh at this interval and show what changed.
     pub watch: Option<Duration>,
     /// Read each namespace's ruleset and say what it does with a connection from another host.
-    pub firewall: bool,
+    pub firewall: FirewallAsk,
     /// Ask the kernel for TCP internals (`--tcp-info`, `-w`): only then, so the plain listing
     /// does not pay for them.
     pub tcp_info: bool,
+}
+
+/// Whether to read the firewall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirewallAsk {
+    Off,
+    /// `--firewall`: read it, or say why it could not be.
+    Asked,
+    /// A port query: the card answers for one port, so it says what the firewall does when
+    /// the ruleset is readable, and nothing when it is not.
+    IfReadable,
 }
 
 impl Settings {
@@ -133,6 +144,11 @@ impl Settings {
         // A port query may become a card, which shows where owners run: read it then too.
         let port_query = !filter.ports.is_empty();
         let tcp_info = output.tcp_info || output.wide;
+        let firewall_ask = match (firewall, port_query && !replaying && output.watch.is_none()) {
+            (true, _) => FirewallAsk::Asked,
+            (false, true) => FirewallAsk::IfReadable,
+            (false, false) => FirewallAsk::Off,
+        };
         Ok(Settings {
             filter,
             sort: output.sort,
@@ -160,7 +176,7 @@ impl Settings {
                 BackendChoice::Portable => Backend::Portable,
             },
             watch: output.watch,
-            firewall,
+            firewall: firewall_ask,
             tcp_info,
         })
     }

@@ -152,10 +152,21 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
         };
         rows.push((label, placement));
     }
+    if let Some(firewall) = firewall(card.sockets) {
+        rows.push(("firewall", firewall));
+    }
     if !card.other_ports.is_empty() {
         rows.push(("also", card.other_ports.join(", ")));
     }
     rows
+}
+
+/// What the firewall does with a connection from another host, once per distinct answer
+/// (`[::]:80 and 0.0.0.0:80 open` is one line).
+fn firewall(sockets: &[SocketEntry]) -> Option<String> {
+    let answers = sockets.iter().filter_map(|s| s.firewall.as_ref());
+    let lines = distinct_lines(answers.map(|reach| sanitize(&reach.describe()).into_owned()));
+    (!lines.is_empty()).then_some(lines)
 }
 
 /// Where each root runs or forwards, each place once (two forwarders, one container).

@@ -11,8 +11,7 @@ use super::width::port_suffix;
 
 use crate::model::{
     Endpoint, Exposure, Forward, InetSocket, Netns, ProcessInfo, Reach, SocketEntry, State,
-    Throughput,
-    UnixName, UnixSocket,
+    Throughput, UnixName, UnixSocket,
 };
 use crate::sanitize::sanitize;
 

@@ -10,7 +10,7 @@ use crate::model::{ProcessInfo, SocketEntry};
 use crate::sanitize::sanitize;
 
 /// Columns are only ever appended (`netns` and `unix_name` came after `service`).
-const HEADER: [&str; 15] = [
+const HEADER: [&str; 16] = [
     "proto",
     "family",
     "local_addr",
@@ -26,6 +26,7 @@ const HEADER: [&str; 15] = [
     "service",
     "netns",
     "unix_name",
+    "firewall",
 ];
 
 pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
@@ -50,6 +51,7 @@ pub fn write(entries: &[SocketEntry], out: &mut dyn Write) -> io::Result<()> {
                 text(entry.service.as_deref()),
                 cell(&entry.netns.label()),
                 unix_name(entry),
+                firewall(entry),
             ];
             let row = socket
                 .iter()
@@ -68,6 +70,12 @@ fn unix_name(entry: &SocketEntry) -> String {
         .unix_label()
         .map(|name| cell(&name))
         .unwrap_or_default()
+}
+
+/// `--firewall`'s whole answer (`dropped by inet filter input rule handle 7`), empty without it.
+fn firewall(entry: &SocketEntry) -> String {
+    let said = entry.firewall.as_ref().map(|reach| reach.describe());
+    said.map(|text| cell(&text)).unwrap_or_default()
 }
 
 /// Keeps the writer's own error, so a closed pipe stays a `BrokenPipe` the caller can recognise.

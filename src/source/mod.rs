@@ -29,7 +29,7 @@ use crate::model::{Netns, SocketEntry};
 
 pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
-pub use ruleset::{FirewallGap, RulesetRead, RulesetTexts};
+pub use ruleset::{AddressHolder, FirewallGap, RulesetRead, RulesetTexts};
 pub use system::{SystemSource, uid_of};
 
 /// Which lister a `SystemSource` uses: the native one (Linux: our own netlink dump and /proc
@@ -78,6 +78,12 @@ pub trait SocketSource {
     /// Whether it can see network namespaces besides its own (`-N` finds more than one).
     fn sees_namespaces(&self) -> bool {
         false
+    }
+
+    /// Who holds `to`'s address (and, for a container, listens on its port): where a NAT rule
+    /// sends a connection. Asked only for rules' targets.
+    fn address_holder(&mut self, _to: std::net::SocketAddr) -> AddressHolder {
+        AddressHolder::Unknowable
     }
 }
 
@@ -143,6 +149,12 @@ pub enum Problem {
         #[serde(default)]
         reason: String,
     },
+    /// `--firewall`: a namespace's ruleset could not be read, so its listeners show `?`.
+    /// `netns` is empty for the one `ports` runs in.
+    FirewallUnread { netns: String, reason: String },
+    /// `--firewall`: the ruleset was read, with something to know (no nft, legacy tables,
+    /// rules not understood).
+    FirewallCaveat { netns: String, detail: String },
 }
 
 /// Why owners could not be seen.
@@ -184,6 +196,12 @@ impl Problem {
             Problem::NamespaceUnreadable { netns, error } => Some(format!(
                 "network namespace {netns} could not be read ({error})"
             )),
+            Problem::FirewallUnread { netns, reason } => {
+                Some(format!("firewall not read{}: {reason}", in_netns(netns)))
+            }
+            Problem::FirewallCaveat { netns, detail } => {
+                Some(format!("firewall{}: {detail}", in_netns(netns)))
+            }
             Problem::NamespacesFromProc { netns, reason } => Some(format!(
                 "{} could not be entered ({reason}), so {} read from /proc/PID/net, which \
                  shows no TCP socket bound without listening",
@@ -239,6 +257,14 @@ fn unreadable_note(unreadable: &[&Problem]) -> Option<String> {
         ),
     };
     Some(format!("{said}{how}"))
+}
+
+/// ` in network namespace NAME`, or nothing for our own.
+fn in_netns(netns: &str) -> String {
+    match netns {
+        "" => String::new(),
+        name => format!(" in network namespace {name}"),
+    }
 }
 
 /// Up to three names, then how many more.

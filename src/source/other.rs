@@ -55,3 +55,8 @@ pub(super) fn sockets_with_owners(
 ) -> Result<RawSnapshot, SourceError> {
     super::portable::sockets_with_owners(query)
 }
+
+/// No container or namespace lookup here: a NAT rule's target is not named.
+pub(super) fn address_holder(_to: std::net::SocketAddr) -> super::AddressHolder {
+    super::AddressHolder::Unknowable
+}

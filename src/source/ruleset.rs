@@ -34,6 +34,19 @@ pub struct RulesetTexts {
     pub failures: Vec<String>,
 }
 
+/// Who holds a NAT rule's target address on one of its interfaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressHolder {
+    /// A running container (`docker:web`, with who listens on the port when known) or a
+    /// network namespace (`blue`, `net:[4026532981]`).
+    Known(String),
+    /// No running container and no network namespace has the address: a rule pointing there
+    /// is stale.
+    Nobody,
+    /// This source cannot tell (the portable backend, a replay).
+    Unknowable,
+}
+
 /// Why no ruleset could be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -56,7 +69,9 @@ impl FirewallGap {
             FirewallGap::NoProgram => {
                 "neither nft nor iptables-nft-save is in /usr/sbin, /sbin or /usr/local/sbin".into()
             }
-            FirewallGap::Unsupported => "the firewall is read on Linux only".into(),
+            FirewallGap::Unsupported => {
+                "this lister reads no ruleset (the native one on Linux does)".into()
+            }
             FirewallGap::Failed(how) => how.clone(),
         }
     }

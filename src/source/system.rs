@@ -32,6 +32,13 @@ impl SocketSource for SystemSource {
         os::SEES_NAMESPACES && self.backend == Backend::Native
     }
 
+    fn address_holder(&mut self, to: std::net::SocketAddr) -> super::AddressHolder {
+        match self.backend {
+            Backend::Native => os::address_holder(to),
+            Backend::Portable => super::AddressHolder::Unknowable,
+        }
+    }
+
     fn snapshot(&mut self, query: &Query) -> Result<Snapshot, SourceError> {
         let RawSnapshot {
             mut sockets,

@@ -15,6 +15,7 @@ mod docker;
 mod ecosystem;
 mod end_to_end;
 mod faults;
+mod firewall;
 mod habits;
 mod hostile;
 mod kernel;

@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use wait_timeout::ChildExt;
 
 use super::*;
-use crate::source::ruleset::{FirewallGap, RulesetRead, RulesetTexts};
+use crate::source::ruleset::{AddressHolder, FirewallGap, RulesetRead, RulesetTexts};
 
 const SBIN: [&str; 3] = ["/usr/sbin", "/sbin", "/usr/local/sbin"];
 
@@ -189,4 +189,38 @@ fn read_entered(ns: &netns::Namespace) -> RulesetRead {
             interfaces: Vec::new(),
         },
     }
+}
+
+/// A running Docker container with `to`'s address (and who listens on its port), else the
+/// network namespace with that address on an interface, else nobody.
+pub(crate) fn address_holder(to: SocketAddr) -> AddressHolder {
+    let mut files = ContainerFiles::here();
+    let running = files
+        .docker_at(to.ip(), None)
+        .and_then(|c| c.pid.filter(|&pid| pid != 0).map(|pid| (c.name, pid)));
+    if let Some((name, pid)) = running {
+        let listens = match listener_in(pid, to) {
+            Some(listener) => format!("{} listens", listener.name),
+            None => format!("nothing listens on {}", to.port()),
+        };
+        return AddressHolder::Known(format!("docker:{name}, {listens}"));
+    }
+    let namespaces = netns::discover();
+    let holding = thread::scope(|scope| {
+        let found = scope.spawn(|| namespaces.iter().find(|ns| has_address(ns, to.ip())));
+        found
+            .join()
+            .ok()
+            .flatten()
+            .map(|ns| ns.netns.label().into_owned())
+    });
+    holding.map_or(AddressHolder::Nobody, AddressHolder::Known)
+}
+
+/// Whether `ns` has `addr` on an interface: entered on the calling thread, which is spent.
+fn has_address(ns: &netns::Namespace, addr: std::net::IpAddr) -> bool {
+    netns::enter(ns).is_ok()
+        && interfaces()
+            .iter()
+            .any(|(_, nets)| nets.iter().any(|net| net.addr() == addr))
 }
