@@ -46,6 +46,7 @@ pub fn decide(
             entry.firewall = reach_of(&evaluator, entry, v6only);
         }
         claims.extend(claimed_ports(&evaluator.forwards(), entries, &read.netns));
+        name_local_targets(entries, &mut claims, &host, &mine);
     }
     name_targets(entries.iter_mut().chain(claims.iter_mut()), source);
     entries.extend(claims);
@@ -183,6 +184,53 @@ fn claim(forward: &Forward, netns: &Arc<Netns>) -> SocketEntry {
     }
 }
 
+/// A redirect (or DNAT to one of the namespace's own addresses) lands here: who listens on
+/// the port it lands on, from the same listing.
+fn name_local_targets(
+    entries: &mut [SocketEntry],
+    claims: &mut [SocketEntry],
+    host: &Host,
+    mine: &dyn Fn(&SocketEntry) -> bool,
+) {
+    let listener = |entries: &[SocketEntry], to: SocketAddr| {
+        let serves = |e: &&SocketEntry| {
+            e.inet().is_some_and(|inet| {
+                inet.local.port() == to.port()
+                    && (inet.local.ip().is_unspecified() || inet.local.ip() == to.ip())
+            })
+        };
+        let found = entries
+            .iter()
+            .filter(|e| mine(e) && e.is_listening() && e.claim.is_none());
+        let program = found.filter(serves).find_map(|e| e.processes.first());
+        match program {
+            Some(process) => format!("here, {} listens", process.program()),
+            None => format!("here, nothing listens on {}", to.port()),
+        }
+    };
+    let named: Vec<(usize, bool, String)> =
+        (entries.iter().enumerate().map(|(i, e)| (i, false, e)))
+            .chain(claims.iter().enumerate().map(|(i, e)| (i, true, e)))
+            .filter(|(_, _, e)| mine(e))
+            .filter_map(|(i, claim, e)| match &e.firewall {
+                Some(Reach::Forwarded {
+                    to, target: None, ..
+                }) if host.is_local(to.ip()) => Some((i, claim, listener(entries, *to))),
+                _ => None,
+            })
+            .collect();
+    for (i, claim, text) in named {
+        let entry = if claim {
+            &mut claims[i]
+        } else {
+            &mut entries[i]
+        };
+        if let Some(Reach::Forwarded { target, .. }) = &mut entry.firewall {
+            *target = Some(text);
+        }
+    }
+}
+
 /// Names where each forward lands (`docker:web, httpd listens`); a claim whose target no
 /// running container or namespace holds is stale.
 fn name_targets<'a>(
@@ -191,7 +239,12 @@ fn name_targets<'a>(
 ) {
     let mut asked: Vec<(SocketAddr, AddressHolder)> = Vec::new();
     for entry in entries {
-        let Some(Reach::Forwarded { to, target, .. }) = &mut entry.firewall else {
+        let Some(Reach::Forwarded {
+            to,
+            target: target @ None,
+            ..
+        }) = &mut entry.firewall
+        else {
             continue;
         };
         let holder = match asked.iter().find(|(at, _)| at == to) {

@@ -255,7 +255,11 @@ impl Column {
                 Endpoint::Unix(unix) => push_unix_peer(unix, line.wide, buf),
                 _ => buf.push_str(NONE),
             },
-            Column::State => buf.push_str(entry.state().map_or(NONE, State::label)),
+            Column::State => buf.push_str(match (entry.state(), entry.claim) {
+                (Some(state), _) => state.label(),
+                (None, Some(_)) => "NAT",
+                (None, None) => NONE,
+            }),
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
             Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
             Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, Exposure::name)),
