@@ -32,7 +32,7 @@ pub struct Opts {
 }
 
 /// `--help` ends with these, and the man page shows them; `-h` stays short.
-pub const EXAMPLES: [(&str, &str); 10] = [
+pub const EXAMPLES: [(&str, &str); 11] = [
     (
         "ports 8080",
         "who holds port 8080 (exit 1 when nobody does)",
@@ -70,6 +70,10 @@ pub const EXAMPLES: [(&str, &str); 10] = [
         "go on as soon as the server listens (exit 1 at the timeout)",
     ),
     (
+        "ports why 8080",
+        "\"address already in use\"? who is in the way, which rule, and what would help",
+    ),
+    (
         "ports metrics -o /var/lib/prometheus/node-exporter/ports.prom",
         "for node_exporter's textfile collector",
     ),
@@ -97,6 +101,17 @@ pub const WAIT_EXIT_STATUS: &str = "0 as soon as something listens on the port (
 pub const KILL_EXIT_STATUS: &str = "0 when every process exited and the port is free (with \
     --dry-run: when there is a plan), 1 when nothing held it, 2 otherwise";
 
+pub const WHY_EXIT_STATUS: &str = "0 when the bind would succeed, 1 when it would fail \
+     (EADDRINUSE or EACCES), 2 on bad input or when sockets cannot be listed";
+
+const WHY_ABOUT: &str = "The sockets on the port come from the kernel (states, IPV6_V6ONLY, \
+     TIME-WAIT's time left, sockets bound without listening), the limits from \
+     net.ipv4.ip_unprivileged_port_start, ip_local_port_range and ip_local_reserved_ports. \
+     Whether a socket in the way set SO_REUSEADDR or SO_REUSEPORT the kernel does not report: \
+     only when the answer turns on that, a probe bind with the same options (bound, and for \
+     TCP without --reuseport listened on, then closed at once: no connection is made, the \
+     port is never held) gives the kernel's own answer, and the output says so.";
+
 const MANUAL: &str = "Manual, with the --json fields: man ports (or ports man | man -l -).";
 
 /// What `ports` does besides listing sockets.
@@ -119,6 +134,14 @@ pub enum Command {
     /// Wait until something listens on a port (or, with --free, until nothing holds it)
     #[command(after_help = format!("Exit status: {WAIT_EXIT_STATUS}."))]
     Wait(WaitArgs),
+    /// Would a server's bind to [ADDR:]PORT succeed now? Who is in the way, which rule, what helps
+    #[command(
+        long_about = format!("Would a new server's bind to [ADDR:]PORT succeed now, as this user? \
+            If not: the sockets in the way with their holders, the kernel rule that makes each \
+            conflict, and what would make the bind succeed.\n\n{WHY_ABOUT}"),
+        after_help = format!("Exit status: {WHY_EXIT_STATUS}.")
+    )]
+    Why(WhyArgs),
     /// Print listeners and socket counts as Prometheus metrics (node_exporter's textfile format)
     Metrics {
         /// Write to FILE atomically (a temporary file beside it, then a rename) instead of stdout
@@ -148,6 +171,30 @@ pub struct WaitArgs {
     /// Look in this network namespace: a name from `ip netns`, a container, a pid or a path
     #[arg(long, value_name = "NAME|PID|PATH")]
     pub netns: Option<String>,
+}
+
+/// `ports why [ADDR:]PORT[/tcp|/udp]`: the bind a new server would make.
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The bind: 8080 (0.0.0.0 and [::], TCP), 127.0.0.1:8080, [::]:8080, 53/udp
+    #[arg(value_name = "[ADDR:]PORT[/tcp|/udp]")]
+    pub target: String,
+
+    /// The new server sets SO_REUSEADDR (most servers do)
+    #[arg(long)]
+    pub reuseaddr: bool,
+
+    /// The new server sets SO_REUSEPORT (to share the port with its other instances)
+    #[arg(long)]
+    pub reuseport: bool,
+
+    /// Ask about this network namespace: a name from `ip netns`, a container, a pid or a path
+    #[arg(short = 'N', long, value_name = "NAME|PID|PATH")]
+    pub netns: Option<String>,
+
+    /// The verdict, the errno and each reason as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `ports kill PORT...`: who to signal, with what, and how carefully.

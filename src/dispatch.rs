@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::app;
-use crate::cli::{Command, ListArgs, Opts, WaitArgs};
+use crate::cli::{Command, ListArgs, Opts, WaitArgs, WhyArgs};
 use crate::exit::ExitCode;
 use crate::generate;
 use crate::kill::{self, Console, Live};
@@ -16,6 +16,7 @@ use crate::render::Format;
 use crate::settings::{Settings, Terminal, kill_request};
 use crate::source::{Backend, FakeSource, NetnsScope, SocketSource, SystemSource};
 use crate::wait;
+use crate::why;
 
 /// How a run ended: its exit code, and the notes for stderr (what could not be seen, why
 /// nothing matched).
@@ -61,6 +62,7 @@ pub fn run(opts: Opts, stdio: &mut Stdio) -> anyhow::Result<Done> {
             kill_port(&request, stdio)?
         }
         Some(Command::Wait(args)) => wait_for(args)?,
+        Some(Command::Why(args)) => why_bind(args, stdio.out)?,
         Some(Command::Metrics {
             output,
             openmetrics,
@@ -94,6 +96,19 @@ fn wait_for(args: WaitArgs) -> anyhow::Result<Done> {
         code,
         notes: note.into_iter().collect(),
     })
+}
+
+/// `ports why [ADDR:]PORT`: would the bind succeed, and if not, why.
+fn why_bind(args: WhyArgs, out: &mut dyn Write) -> anyhow::Result<Done> {
+    let request = why::Request {
+        target: args.target.parse().map_err(anyhow::Error::msg)?,
+        reuseaddr: args.reuseaddr,
+        reuseport: args.reuseport,
+        netns: args.netns.map_or(NetnsScope::Own, NetnsScope::One),
+        json: args.json,
+    };
+    let (code, notes) = why::run(&request, &mut SystemSource::default(), out)?;
+    Ok(Done { code, notes })
 }
 
 /// `ports metrics`: to stdout, or atomically to a file, so a collector never reads half of one.

@@ -9,7 +9,7 @@ use clap_complete::Shell;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, roman};
 
-use crate::cli::{EXAMPLES, EXIT_STATUS, KILL_EXIT_STATUS, Opts};
+use crate::cli::{EXAMPLES, EXIT_STATUS, KILL_EXIT_STATUS, Opts, WHY_EXIT_STATUS};
 use crate::model::State;
 
 mod shell;
@@ -125,8 +125,10 @@ fn sub_page(sub: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let man = Man::new(sub.clone()).source(concat!("ports ", env!("CARGO_PKG_VERSION")));
     head(&man, out)?;
     let mut roff = Roff::new();
-    if sub.get_name() == "kill" {
-        section(&mut roff, "EXIT STATUS", &[KILL_EXIT_STATUS]);
+    match sub.get_name() {
+        "kill" => section(&mut roff, "EXIT STATUS", &[KILL_EXIT_STATUS]),
+        "why" => section(&mut roff, "EXIT STATUS", &[WHY_EXIT_STATUS]),
+        _ => {}
     }
     see_also(&mut roff, &[("ports", "1")]);
     roff.to_writer(out)
@@ -244,6 +246,7 @@ mod tests {
         write_man_pages(&dir).unwrap();
         let kill = std::fs::read_to_string(dir.join("ports-kill.1")).unwrap();
         let metrics = std::fs::read_to_string(dir.join("ports-metrics.1")).unwrap();
+        let why = std::fs::read_to_string(dir.join("ports-why.1")).unwrap();
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -252,9 +255,11 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(kill.contains(".TH ports-kill 1  \"ports 0.") && kill.contains("\\-\\-dry\\-run"));
         assert!(kill.contains("EXIT STATUS") && metrics.contains("\\-\\-openmetrics"));
-        let expected = ["completions", "kill", "man", "metrics", "wait"];
+        let expected = ["completions", "kill", "man", "metrics", "wait", "why"];
         let expected = expected.map(|s| format!("ports-{s}.1"));
-        assert_eq!(names[..5], expected, "{names:?}");
-        assert_eq!(names[5], "ports.1");
+        assert_eq!(names[..6], expected, "{names:?}");
+        assert_eq!(names[6], "ports.1");
+        assert!(why.contains("\\-\\-reuseport") && why.contains("EXIT STATUS"));
+        assert!(why.contains("probe bind"));
     }
 }

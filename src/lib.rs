@@ -25,3 +25,4 @@ pub mod summary;
 pub mod usage;
 pub mod wait;
 pub mod watch;
+pub mod why;

@@ -161,7 +161,7 @@ mod tests {
     }
 
     /// Lines only the edits write, once each (the `--netns` ones once per `--netns` option:
-    /// the listing's and `wait`'s): a clap_complete that writes the lines they look for
+    /// the listing's, `wait`'s and `why`'s): a clap_complete that writes the lines they look for
     /// otherwise fails here, not in a user's shell.
     #[test]
     fn each_edit_is_made_once() {
@@ -177,7 +177,7 @@ mod tests {
                 Shell::Zsh,
                 &[
                     ":NAME|PID|PATH:_ports_netns' \\",
-                    "(completions|man|kill|wait|metrics|help) ]]; then",
+                    "(completions|man|kill|wait|why|metrics|help) ]]; then",
                     "&& ret=0\n    fi",
                     "\n'*:ports -- ",
                 ],
@@ -190,7 +190,7 @@ mod tests {
         for (shell, lines) in wanted {
             let script = script(shell);
             for line in lines {
-                let times = if line.contains("netns") { 2 } else { 1 };
+                let times = if line.contains("netns") { 3 } else { 1 };
                 assert_eq!(
                     script.matches(line).count(),
                     times,

@@ -6,6 +6,7 @@ mod cgroup;
 #[cfg(target_os = "linux")]
 mod containers;
 mod fake;
+pub mod limits;
 mod netstat2_map;
 mod portable;
 mod query;
@@ -30,6 +31,19 @@ use crate::model::{Netns, SocketEntry};
 pub use fake::{FakeSource, REPLAY_LIMIT, SAMPLE_TIME};
 pub use query::{NetnsScope, Query, Snapshot};
 pub use ruleset::{AddressHolder, FirewallGap, RulesetRead, RulesetTexts};
+
+/// The namespace's bind limits for the user asking (`ports why`).
+pub fn bind_limits(scope: &NetnsScope) -> Result<limits::BindLimits, String> {
+    os::bind_limits(scope)
+}
+
+/// A real bind, closed at once, in the namespace asked about: the kernel's own verdict.
+pub fn probe_bind(
+    scope: &NetnsScope,
+    probe: &limits::Probe,
+) -> Result<std::io::Result<()>, String> {
+    os::probe_bind(scope, probe)
+}
 pub use system::{SystemSource, uid_of};
 
 /// Which lister a `SystemSource` uses: the native one (Linux: our own netlink dump and /proc

@@ -60,3 +60,16 @@ pub(super) fn sockets_with_owners(
 pub(super) fn address_holder(_to: std::net::SocketAddr) -> super::AddressHolder {
     super::AddressHolder::Unknowable
 }
+
+/// The kernel's defaults: these platforms' limits are not read (`ports why` says so).
+pub(super) fn bind_limits(_scope: &super::NetnsScope) -> Result<super::limits::BindLimits, String> {
+    Ok(super::limits::BindLimits::default())
+}
+
+/// No probe here.
+pub(super) fn probe_bind(
+    _scope: &super::NetnsScope,
+    _probe: &super::limits::Probe,
+) -> Result<std::io::Result<()>, String> {
+    Err("a probe bind is not built for this platform".into())
+}

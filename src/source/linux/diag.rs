@@ -11,7 +11,7 @@ use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, InetResponseBuffer, InetResponseHeader, SocketId,
+    ExtensionFlags, InetRequest, InetResponseBuffer, InetResponseHeader, RESPONSE_LEN, SocketId,
 };
 use netlink_packet_sock_diag::{SOCK_DIAG_BY_FAMILY, SockDiagMessage};
 use netlink_packet_utils::Parseable;
@@ -103,6 +103,10 @@ pub struct DiagSocket {
     pub send_queue: u32,
     /// TCP internals, when the dump asked for them.
     pub tcp_info: Option<Box<crate::model::TcpInfo>>,
+    /// An `AF_INET6` socket's IPV6_V6ONLY (`INET_DIAG_SKV6ONLY`, sent in every dump).
+    pub v6only: Option<bool>,
+    /// Milliseconds left on the socket's timer (`idiag_expires`): TIME-WAIT's time to go.
+    pub expires_ms: u32,
 }
 
 /// Hands `sink` the `family` (`AF_INET`/`AF_INET6`) sockets of `protocol`
@@ -248,10 +252,11 @@ fn parse_datagram(
     Ok(false)
 }
 
-/// Decodes one `inet_diag_msg`, ignoring its attributes.
+/// Decodes one `inet_diag_msg`, and of its attributes only `INET_DIAG_SKV6ONLY`.
 fn parse_socket(payload: &[u8], protocol: u8) -> io::Result<DiagSocket> {
     let buf = InetResponseBuffer::new_checked(payload).map_err(invalid_data)?;
     let header = InetResponseHeader::parse(&buf).map_err(invalid_data)?;
+    let attributes = payload.get(RESPONSE_LEN..).unwrap_or_default();
     let id = header.socket_id;
     Ok(DiagSocket {
         family: header.family,
@@ -266,7 +271,23 @@ fn parse_socket(payload: &[u8], protocol: u8) -> io::Result<DiagSocket> {
         recv_queue: header.recv_queue,
         send_queue: header.send_queue,
         tcp_info: None,
+        v6only: v6only(attributes),
+        expires_ms: buf.expires(),
     })
+}
+
+/// `INET_DIAG_SKV6ONLY` (a u8) among a record's attributes.
+fn v6only(mut attributes: &[u8]) -> Option<bool> {
+    const INET_DIAG_SKV6ONLY: u16 = 11;
+    while attributes.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([attributes[0], attributes[1]]));
+        let kind = u16::from_ne_bytes([attributes[2], attributes[3]]);
+        if kind == INET_DIAG_SKV6ONLY {
+            return attributes.get(4).map(|&flag| flag != 0);
+        }
+        attributes = attributes.get(len.max(4).next_multiple_of(4)..)?;
+    }
+    None
 }
 
 /// Handles a control message: `Ok(true)` at the end of the dump, the kernel's error if it
@@ -376,6 +397,30 @@ mod tests {
         )
         .expect("dump");
         assert_eq!(found, [(local, TCP_LISTEN)]);
+    }
+
+    #[test]
+    fn reads_v6only_from_the_attributes() {
+        let mut record = listener_msg();
+        // nla_len 5, INET_DIAG_SKV6ONLY, the flag, padding.
+        record.extend_from_slice(&[5, 0, 11, 0, 1, 0, 0, 0]);
+        let len = u32::try_from(record.len()).unwrap();
+        record[..4].copy_from_slice(&len.to_ne_bytes());
+        let socket = parse_socket(&record[16..], IPPROTO_TCP).unwrap();
+        assert_eq!(socket.v6only, Some(true));
+        let plain = parse_socket(&listener_msg()[16..], IPPROTO_TCP).unwrap();
+        assert_eq!(plain.v6only, None);
+    }
+
+    #[test]
+    fn an_ipv6_listener_says_whether_it_is_v6only() {
+        let listener = std::net::TcpListener::bind("[::1]:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let mut found = Vec::new();
+        let sink = &mut |s: DiagSocket| found.push(s.v6only);
+        dump(AF_INET6, IPPROTO_TCP, States::of(&[10]), Some(port), sink).expect("dump");
+        // A socket bound to one IPv6 address the kernel makes v6-only itself (inet6_bind).
+        assert_eq!(found, [Some(true)]);
     }
 
     #[test]

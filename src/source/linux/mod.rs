@@ -5,6 +5,7 @@
 //! connected UDP socket's peer, cannot filter by state or port in the kernel, turns a netlink
 //! error into an empty list, and panics when /proc is unreadable.
 
+mod bind;
 mod diag;
 mod fds;
 mod firewall;
@@ -155,6 +156,7 @@ pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
 
 pub(super) use super::containers::ContainerFiles;
 pub(super) use firewall::address_holder;
+pub(super) use bind::{bind_limits, probe_bind};
 pub(super) use process::{signal_if_same, start_ticks};
 
 /// Where a process runs (a unit or a container, from its cgroup) and, for Docker's forwarder,
@@ -264,6 +266,8 @@ mod tests {
             recv_queue: 0,
             send_queue: 0,
             tcp_info: None,
+            v6only: None,
+            expires_ms: 0,
         }
     }
 

@@ -58,6 +58,9 @@ fn parse_row(line: &str, family: u8, protocol: u8) -> Option<DiagSocket> {
         send_queue: u32::from_str_radix(send_queue, 16).ok()?,
         // Nor TCP internals: `-` where they are asked for.
         tcp_info: None,
+        // Nor IPV6_V6ONLY and the timer.
+        v6only: None,
+        expires_ms: 0,
     })
 }
 

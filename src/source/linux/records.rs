@@ -173,6 +173,8 @@ pub(super) fn to_entry(
             recv: socket.recv_queue,
             send: socket.send_queue,
         }),
+        v6only: socket.v6only,
+        expires_ms: (socket.expires_ms != 0).then_some(socket.expires_ms),
         ..SocketEntry::new(endpoint, Arc::clone(netns))
     }
 }
