@@ -32,5 +32,6 @@ mod unix;
 mod visibility;
 mod wait;
 mod watch;
+mod why;
 mod widths;
 mod writes;
