@@ -178,7 +178,9 @@ const JSON_OUTPUT: [&str; 5] = [
      remote_addr, remote_port, state (as --state spells it), processes, owner_hidden, inode, \
      cookie, uid (the socket's creator), recv_queue, send_queue, exposure (loopback, all, \
      interface, address), interface, netns (inode, kind, name), service and, where no holder \
-     is visible, user (the name of uid). Unix sockets add \
+     is visible, user (the name of uid); kernel (kind, device, detail) for a port the \
+     kernel holds (a VXLAN device's); v6only for IPv6 sockets; expires_ms while a timer runs. \
+     Unix sockets add \
      unix_type, path or abstract, peer_inode and peer. Fields are added, never renamed.",
     "Each entry of processes has pid, name, user, uid and cmdline; with -w, --json or a port \
      query also program, exe, ppid, parent, started (Unix seconds), unit, container (runtime, \
@@ -187,7 +189,8 @@ const JSON_OUTPUT: [&str; 5] = [
      problems (what could not be seen, as data) and sockets.",
     "--watch --json prints one object per change: event (open, close, change), time, the \
      socket's fields and, for a change, was (state, pids). ports -s --json and ports kill \
-     --json print one object each; ports metrics prints the Prometheus text format.",
+     --json and ports why --json (verdict, errno, binds with their reasons) print one object \
+     each; ports metrics prints the Prometheus text format.",
     "CSV (--csv) has one row per socket and owner: proto, family, local_addr, local_port, \
      remote_addr, remote_port, state, pid, process, user, uid, owner_hidden, service, netns, \
      unix_name.",

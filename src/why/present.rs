@@ -37,6 +37,10 @@ struct Reason<'a> {
     /// It fails or not according to an option the kernel does not report.
     depends_on: Option<&'static str>,
     text: String,
+    /// The text's parts, a line each on a terminal (how they overlap, whether they may
+    /// share); empty when the text is one part.
+    #[serde(skip)]
+    parts: Vec<String>,
     fixes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     socket: Option<&'a SocketEntry>,
@@ -113,7 +117,14 @@ pub fn text(
             if let Some(socket) = reason.socket {
                 writeln!(out, "  in the way: {}", socket_line(socket))?;
             }
-            writeln!(out, "    {}", reason.text)?;
+            match reason.parts.is_empty() {
+                true => writeln!(out, "    {}", reason.text)?,
+                false => {
+                    for part in &reason.parts {
+                        writeln!(out, "    {part}")?;
+                    }
+                }
+            }
             for fix in &reason.fixes {
                 writeln!(out, "    to succeed: {fix}")?;
             }
@@ -231,6 +242,7 @@ fn reason<'a>(rule: &Rule, judgement: &Judgement, sockets: &'a [SocketEntry]) ->
                 "ports below {start} (net.ipv4.ip_unprivileged_port_start) need \
                  CAP_NET_BIND_SERVICE, which this user does not have"
             ),
+            parts: Vec::new(),
             fixes: vec![
                 format!("use a port from {start} up"),
                 "run it as root, or give the program the capability \
@@ -257,6 +269,7 @@ fn reason<'a>(rule: &Rule, judgement: &Judgement, sockets: &'a [SocketEntry]) ->
                 claim.proto.name(),
                 sanitize(&claim.to)
             ),
+            parts: Vec::new(),
             fixes: vec!["remove the forward (the container's published port)".into()],
             socket: None,
         },
@@ -299,6 +312,7 @@ fn in_use<'a>(
             _ => None,
         },
         text: format!("{how}; {shares}"),
+        parts: vec![how, shares],
         fixes: fixes(socket, overlap, bind.proto, port),
         socket: Some(socket),
     }
