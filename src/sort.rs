@@ -19,6 +19,9 @@ pub enum SortKey {
     Pid,
     Process,
     User,
+    /// Busiest first: in a watch with --tcp-info, by the current rates; in a listing, by the
+    /// bytes moved so far (received and acknowledged); sockets without counters last.
+    Rate,
 }
 
 /// Sorts `entries` by `key`, then by the tie-break, which is total, so an unstable sort gives
@@ -101,7 +104,16 @@ fn by_key(a: &SocketEntry, b: &SocketEntry, key: SortKey) -> Ordering {
         SortKey::User => {
             owner_key(a, |p| p.user.as_deref()).cmp(&owner_key(b, |p| p.user.as_deref()))
         }
+        // Reversed: the most bytes first.
+        SortKey::Rate => bytes_moved(b).cmp(&bytes_moved(a)),
     }
+}
+
+/// Bytes received and acknowledged so far; `None` (after every figure) without counters.
+fn bytes_moved(entry: &SocketEntry) -> Option<u64> {
+    let counters = entry.tcp_info.as_ref()?.counters.as_ref()?;
+    let received = counters.bytes_received.unwrap_or(0);
+    Some(received.saturating_add(counters.bytes_acked.unwrap_or(0)))
 }
 
 /// `(false, value)` for the first owner, `(true, None)` when there is none, so those sort last.

@@ -18,6 +18,7 @@ use std::time::SystemTime;
 pub use cells::Cells;
 pub use columns::{Choice, Column, GAP, Line, epoch_seconds};
 pub use fit::{fit_widths, truncate};
+pub use tcp::push_rate;
 pub use width::display_width;
 
 use crate::model::SocketEntry;

@@ -7,8 +7,9 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use crate::model::{Endpoint, Proto, SocketEntry};
+use crate::model::{Endpoint, Proto, SocketEntry, Throughput};
 
 /// Refreshes a closed socket stays on screen, dimmed, before it is dropped.
 pub const KEEP_GONE: u8 = 3;
@@ -85,12 +86,16 @@ pub enum Mark {
 pub struct Row {
     pub entry: Arc<SocketEntry>,
     pub mark: Mark,
+    /// Bytes per second since the refresh before, where the counters say (`--tcp-info`).
+    pub rate: Option<Throughput>,
 }
 
 /// The sockets seen so far, and the closed ones still shown.
 #[derive(Debug, Default)]
 pub struct Tracker {
     rows: Vec<Row>,
+    /// When the last listing was taken, for rates.
+    at: Option<SystemTime>,
 }
 
 impl Tracker {
@@ -102,6 +107,20 @@ impl Tracker {
         fresh: Vec<SocketEntry>,
         order: impl Fn(&SocketEntry, &SocketEntry) -> Ordering,
     ) -> Vec<Event> {
+        self.update_at(fresh, order, SystemTime::now())
+    }
+
+    /// `update` for a listing taken `at`: each connection's rates since the listing before.
+    /// None at the first listing, whose counters hold the connections' whole past.
+    pub fn update_at(
+        &mut self,
+        fresh: Vec<SocketEntry>,
+        order: impl Fn(&SocketEntry, &SocketEntry) -> Ordering,
+        at: SystemTime,
+    ) -> Vec<Event> {
+        let elapsed = self.at.and_then(|then| at.duration_since(then).ok());
+        let seconds = elapsed.map(|d| d.as_secs_f64()).filter(|&s| s > 0.0);
+        self.at = Some(at);
         let mut before: HashMap<Identity, Row> = self
             .rows
             .drain(..)
@@ -111,8 +130,12 @@ impl Tracker {
         for entry in fresh {
             let entry = Arc::new(entry);
             let old = before.remove(&identity(&entry));
+            let was = old
+                .as_ref()
+                .filter(|old| !matches!(old.mark, Mark::Gone(_)));
+            let rate = seconds.and_then(|s| throughput(was.map(|old| &*old.entry), &entry, s));
             let mark = mark(old, &entry, &mut events);
-            rows.push(Row { entry, mark });
+            rows.push(Row { entry, mark, rate });
         }
         // Closed in the listing's order, so the events come out the same way every run.
         let mut closed: Vec<Row> = before.into_values().collect();
@@ -158,9 +181,70 @@ fn fade(row: Row, events: &mut Vec<Event>) -> Option<Row> {
             KEEP_GONE
         }
     };
+    // A closed socket moves nothing: no rate, rather than a negative one.
     Some(Row {
         mark: Mark::Gone(left),
+        rate: None,
         ..row
+    })
+}
+
+/// Each program's rates summed over its connections, the busiest first; sockets with no
+/// visible owner, or no rate, are left out.
+pub fn by_program(rows: &[Row]) -> Vec<(String, Throughput)> {
+    let mut totals: Vec<(String, Throughput)> = Vec::new();
+    for row in rows {
+        let (Some(rate), Some(owner)) = (row.rate, row.entry.processes.first()) else {
+            continue;
+        };
+        let program = owner.program();
+        let at = match totals.iter().position(|(name, _)| name == program) {
+            Some(at) => at,
+            None => {
+                totals.push((program.to_owned(), Throughput::default()));
+                totals.len() - 1
+            }
+        };
+        totals[at].1.recv_bytes_per_s += rate.recv_bytes_per_s;
+        totals[at].1.send_bytes_per_s += rate.send_bytes_per_s;
+    }
+    totals.sort_by(|a, b| b.1.total().total_cmp(&a.1.total()).then(a.0.cmp(&b.0)));
+    totals
+}
+
+/// The rows, busiest first (by both rates together), rows without a rate after them in their
+/// own order: top talkers.
+pub fn by_rate(rows: &[Row]) -> Vec<&Row> {
+    let mut sorted: Vec<&Row> = rows.iter().collect();
+    let total = |row: &Row| row.rate.map_or(-1.0, Throughput::total);
+    sorted.sort_by(|a, b| total(b).total_cmp(&total(a)));
+    sorted
+}
+
+/// Bytes per second each way between two readings `seconds` apart: received from
+/// `bytes_received`, sent from `bytes_acked`. A socket new since the reading before (`was`
+/// is `None`) counts from zero, as does a counter that went backwards (a reset or a wrap: a
+/// fresh start, never a negative rate). `None` where the kernel gave no counters.
+pub fn throughput(
+    was: Option<&SocketEntry>,
+    now: &SocketEntry,
+    seconds: f64,
+) -> Option<Throughput> {
+    let counters = |entry: &SocketEntry| entry.tcp_info.as_ref()?.counters.clone();
+    let now = counters(now)?;
+    let was = was.and_then(counters).unwrap_or_default();
+    let delta = |before: Option<u64>, after: Option<u64>| {
+        let (before, after) = (before.unwrap_or(0), after?);
+        let moved = if after >= before {
+            after - before
+        } else {
+            after
+        };
+        Some(moved as f64 / seconds)
+    };
+    Some(Throughput {
+        recv_bytes_per_s: delta(was.bytes_received, now.bytes_received)?,
+        send_bytes_per_s: delta(was.bytes_acked, now.bytes_acked)?,
     })
 }
 
@@ -315,6 +399,86 @@ mod tests {
         let held = orphaned.iter_mut().find(|e| e.inode == 777).unwrap();
         (held.inode, held.processes) = (0, Vec::new());
         assert_eq!(kinds(&tracker.update(orphaned, by_proto)), [("change", 0)]);
+    }
+
+    /// The sample's established connection with `received` and `acked` bytes so far.
+    fn moved(received: u64, acked: u64) -> SocketEntry {
+        let mut entry = sample().remove(4);
+        entry.tcp_info = Some(Box::new(crate::model::TcpInfo {
+            counters: Some(crate::model::TcpCounters {
+                bytes_received: Some(received),
+                bytes_acked: Some(acked),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }));
+        entry
+    }
+
+    fn rates(rate: Option<Throughput>) -> Option<(f64, f64)> {
+        rate.map(|r| (r.recv_bytes_per_s, r.send_bytes_per_s))
+    }
+
+    #[test]
+    fn rates_are_deltas_over_the_interval_from_zero_for_new_and_reset_sockets() {
+        let was = moved(1_000, 4_000);
+        let rate = |was, now: &SocketEntry| rates(throughput(was, now, 2.0));
+        assert_eq!(rate(Some(&was), &moved(3_000, 4_000)), Some((1_000.0, 0.0)));
+        assert_eq!(
+            rate(None, &moved(3_000, 4_000)),
+            Some((1_500.0, 2_000.0)),
+            "new"
+        );
+        let reset = rate(Some(&was), &moved(500, 8_000));
+        assert_eq!(reset, Some((250.0, 2_000.0)), "backwards is a fresh start");
+        let udp = sample().remove(7);
+        assert_eq!(rate(None, &udp), None, "no counters, no figures");
+    }
+
+    #[test]
+    fn the_tracker_rates_listed_sockets_only_after_its_first_listing() {
+        let start = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let at = |seconds| start + std::time::Duration::from_secs(seconds);
+        let mut tracker = Tracker::default();
+        tracker.update_at(vec![moved(1 << 20, 0)], by_proto, at(0));
+        assert_eq!(
+            tracker.rows()[0].rate,
+            None,
+            "the first counters are the whole past"
+        );
+        tracker.update_at(vec![moved(3 << 20, 0)], by_proto, at(1));
+        assert_eq!(rates(tracker.rows()[0].rate), Some((2.0 * 1048576.0, 0.0)));
+        tracker.update_at(Vec::new(), by_proto, at(2));
+        let gone = &tracker.rows()[0];
+        assert_eq!((gone.mark, gone.rate), (Mark::Gone(KEEP_GONE), None));
+    }
+
+    #[test]
+    fn programs_add_up_their_connections_and_the_busiest_come_first() {
+        let start = SystemTime::UNIX_EPOCH;
+        let at = |seconds| start + std::time::Duration::from_secs(seconds);
+        let mut server_end = moved(0, 0);
+        server_end.cookie = Some(2);
+        let mut tracker = Tracker::default();
+        let mut curl = moved(0, 0);
+        curl.cookie = Some(1);
+        tracker.update_at(vec![curl.clone(), server_end.clone()], by_proto, at(0));
+        let mut curl_later = moved(100, 0);
+        curl_later.cookie = Some(1);
+        let mut server_later = moved(0, 300);
+        server_later.cookie = Some(2);
+        server_later.processes = vec![FakeSource::sample().entries[0].processes[0].clone()];
+        tracker.update_at(vec![curl_later, server_later], by_proto, at(1));
+        let totals: Vec<(String, f64)> = by_program(tracker.rows())
+            .into_iter()
+            .map(|(name, rate)| (name, rate.total()))
+            .collect();
+        assert_eq!(totals, [("nginx".into(), 300.0), ("curl".into(), 100.0)]);
+        let top: Vec<Option<u64>> = by_rate(tracker.rows())
+            .iter()
+            .map(|r| r.entry.cookie)
+            .collect();
+        assert_eq!(top, [Some(2), Some(1)]);
     }
 
     #[test]

@@ -37,8 +37,11 @@ pub fn stream_changes(
         let listing = app::listing(settings, source)?;
         say_new_problems(&listing, &mut said, say);
         let at = listing.snapshot.taken_at.unwrap_or_else(SystemTime::now);
-        let events = tracker.update(listing.entries, order(settings));
+        let events = tracker.update_at(listing.entries, order(settings), at);
         stream::write(&events, &form, at, out)?;
+        if settings.tcp_info {
+            stream::write_rates(tracker.rows(), &form, at, out)?;
+        }
         if !wait(interval.saturating_sub(started.elapsed())) {
             return Ok(());
         }

@@ -15,15 +15,17 @@ use ratatui::text::Line as TextLine;
 use ratatui::widgets::{Cell, Paragraph, Row as TableRow, Table, Wrap};
 use ratatui::{DefaultTerminal, Frame};
 
-use super::diff::{KEEP_GONE, Mark, Row, Tracker};
+use super::diff::{KEEP_GONE, Mark, Row, Tracker, by_program, by_rate};
 use super::order;
 use crate::app;
 use crate::exit::ExitCode;
 use crate::model::State;
 use crate::render::{
-    Cells, Choice, Column, GAP, Line, display_width, epoch_seconds, fit_widths, truncate,
+    Cells, Choice, Column, GAP, Line, display_width, epoch_seconds, fit_widths, push_rate, truncate,
 };
+use crate::sanitize::sanitize;
 use crate::settings::Settings;
+use crate::sort::SortKey;
 use crate::source::{NetnsScope, SocketSource};
 
 /// What the screen shows between refreshes.
@@ -52,6 +54,10 @@ pub struct Screen {
     pub overflow: usize,
     /// Column widths fitted to the rows for a screen width, until the next refresh.
     fitted: Option<(u16, Vec<usize>)>,
+    /// TCP internals asked for: rates per connection, and a line of each program's total.
+    pub tcp_info: bool,
+    /// Rows in order of their rates, busiest first (`r`, or `--sort rate`).
+    pub by_rate: bool,
 }
 
 /// Runs until `q`, Esc, Ctrl-C, SIGTERM or SIGHUP.
@@ -79,6 +85,8 @@ pub fn run(
             firewall: false,
         }),
         wide: settings.render.wide,
+        tcp_info: settings.render.tcp_info,
+        by_rate: settings.sort == SortKey::Rate,
         ..Screen::default()
     };
     let result = watch(settings, source, &mut terminal, &mut screen, &drawing);
@@ -145,8 +153,11 @@ fn refresh(
     let (hidden, partly) = (listing.hidden_owners, listing.partly_hidden);
     let problems = &listing.snapshot.problems;
     screen.notes = crate::source::notes(problems, hidden, partly, listing.hidden_unshown);
-    screen.at = Some(listing.snapshot.taken_at.unwrap_or_else(SystemTime::now));
-    screen.tracker.update(listing.entries, order(settings));
+    let at = listing.snapshot.taken_at.unwrap_or_else(SystemTime::now);
+    screen.at = Some(at);
+    screen
+        .tracker
+        .update_at(listing.entries, order(settings), at);
     screen.scroll = screen.scroll.min(screen.last_top());
     screen.fitted = None;
     Ok(())
@@ -164,6 +175,7 @@ pub fn on_key(key: KeyEvent, screen: &mut Screen) -> Option<ExitCode> {
         _ if ctrl_c => return Some(ExitCode::Interrupted),
         KeyCode::Char('q') | KeyCode::Esc => return Some(ExitCode::Matched),
         KeyCode::Char('p') => screen.paused = !screen.paused,
+        KeyCode::Char('r') if screen.tcp_info => screen.by_rate = !screen.by_rate,
         KeyCode::Down => screen.scroll = (screen.scroll + 1).min(last),
         KeyCode::Up => screen.scroll = screen.scroll.saturating_sub(1),
         KeyCode::PageDown => screen.scroll = (screen.scroll + page).min(last),
@@ -185,14 +197,21 @@ pub fn draw(frame: &mut Frame, screen: &mut Screen) {
         .iter()
         .map(|note| note.chars().count().div_ceil(width));
     let notes = wrapped.sum::<usize>().min(6) as u16;
-    let [head, body, notes_area, keys] = Layout::vertical([
+    let [head, programs, body, notes_area, keys] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(u16::from(screen.tcp_info)),
         Constraint::Fill(1),
         Constraint::Length(notes),
         Constraint::Length(1),
     ])
     .areas(frame.area());
     frame.render_widget(Paragraph::new(header(screen)), head);
+    if screen.tcp_info {
+        frame.render_widget(
+            Paragraph::new(programs_line(screen.tracker.rows())),
+            programs,
+        );
+    }
     let widths = screen.widths(body.width).to_vec();
     screen.page = usize::from(body.height.saturating_sub(1));
     if screen.wide {
@@ -206,6 +225,13 @@ pub fn draw(frame: &mut Frame, screen: &mut Screen) {
     let mut help = String::from("q quit  p pause  ↑↓ PgUp PgDn Home End scroll");
     if screen.wide {
         help.push_str("  ←→ pan");
+    }
+    if screen.tcp_info {
+        help.push_str(if screen.by_rate {
+            "  r unsort"
+        } else {
+            "  r by rate"
+        });
     }
     frame.render_widget(Paragraph::new(help).style(dim(screen.color)), keys);
 }
@@ -235,7 +261,34 @@ fn header(screen: &Screen) -> TextLine<'static> {
     TextLine::from(text).style(bold(screen.color))
 }
 
+/// `by program: python3 in 2.0MiB/s out 0B/s · curl in 12KiB/s out 1.0KiB/s`: each program's
+/// rates summed over its connections, the busiest first.
+fn programs_line(rows: &[Row]) -> String {
+    let mut text = String::from("by program:");
+    let totals = by_program(rows);
+    if totals.is_empty() {
+        text.push_str(" -");
+    }
+    for (i, (program, rate)) in totals.iter().enumerate() {
+        text.push_str(if i == 0 { " " } else { " · " });
+        text.push_str(&sanitize(program));
+        text.push_str(" in ");
+        push_rate(rate.recv_bytes_per_s, &mut text);
+        text.push_str(" out ");
+        push_rate(rate.send_bytes_per_s, &mut text);
+    }
+    text
+}
+
 impl Screen {
+    /// The rows in the order shown: the listing's, or busiest first.
+    fn ordered(&self) -> Vec<&Row> {
+        match self.by_rate {
+            true => by_rate(self.tracker.rows()),
+            false => self.tracker.rows().iter().collect(),
+        }
+    }
+
     /// The listing's time in seconds since the Unix epoch, for ages.
     /// The scroll position that shows the last row at the bottom of a page.
     fn last_top(&self) -> usize {
@@ -257,9 +310,7 @@ impl Screen {
             .is_none_or(|(for_width, _)| *for_width != width)
         {
             let (rows, now) = (self.tracker.rows().iter(), self.now());
-            let lines: Vec<Line> = rows
-                .filter_map(|row| Line::of(&row.entry, false, now).next())
-                .collect();
+            let lines: Vec<Line> = rows.filter_map(|row| line_of(row, now)).collect();
             let room = usize::from(width).saturating_sub(1 + GAP);
             let limit = (!self.wide).then_some(room);
             let cells = Cells::of(&lines, &self.columns);
@@ -280,7 +331,8 @@ fn table(screen: &Screen, widths: &[usize], height: u16) -> Table<'static> {
     let shown = shown(screen, widths);
     let header = std::iter::once(String::new())
         .chain(shown.iter().map(|(column, _)| column.header().to_owned()));
-    let rows = screen.tracker.rows().iter().skip(screen.scroll);
+    let ordered = screen.ordered();
+    let rows = ordered.into_iter().skip(screen.scroll);
     let body = rows.take(usize::from(height)).map(|row| {
         let cells = row_cells(screen, row, &shown);
         let cells = std::iter::once(mark(row.mark).to_owned()).chain(cells);
@@ -304,8 +356,12 @@ fn draw_wide(frame: &mut Frame, screen: &mut Screen, widths: &[usize], area: Rec
     let header = shown.iter().map(|&(column, _)| column.header().to_owned());
     let mut marks = vec![TextLine::default()];
     let mut lines = vec![TextLine::from(wide_line(header, &shown)).style(bold(screen.color))];
-    let rows = screen.tracker.rows().iter().skip(screen.scroll);
-    for row in rows.take(usize::from(area.height)) {
+    let ordered = screen.ordered();
+    for row in ordered
+        .into_iter()
+        .skip(screen.scroll)
+        .take(usize::from(area.height))
+    {
         let style = mark_style(row.mark, screen.color);
         let cells = row_cells(screen, row, &shown).into_iter();
         marks.push(TextLine::from(mark(row.mark)).style(style));
@@ -321,13 +377,22 @@ fn draw_wide(frame: &mut Frame, screen: &mut Screen, widths: &[usize], area: Rec
 
 /// A row's cells in the shown columns, each cut to its column's width.
 fn row_cells(screen: &Screen, row: &Row, shown: &[(Column, usize)]) -> Vec<String> {
-    let line = Line::of(&row.entry, false, screen.now()).next();
+    let line = line_of(row, screen.now());
     let text = |&(column, width): &(Column, usize)| {
         line.as_ref()
             .map(|line| cell(column, line, width))
             .unwrap_or_default()
     };
     shown.iter().map(text).collect()
+}
+
+/// A row's one line (the first owner's), with the row's rates.
+fn line_of(row: &Row, now: Option<u64>) -> Option<Line<'_>> {
+    let line = Line::of(&row.entry, false, now).next()?;
+    Some(Line {
+        rate: row.rate,
+        ..line
+    })
 }
 
 /// Cells padded to their columns' widths, a gap apart, with no trailing blanks.
