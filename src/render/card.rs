@@ -12,8 +12,9 @@ use owo_colors::OwoColorize;
 
 use super::RenderContext;
 use super::columns::{Column, Line, NONE, epoch_seconds, push_age, push_where};
+use super::tcp::{push_bytes, push_micros};
 use super::width::display_width;
-use crate::model::{ProcessInfo, SocketEntry};
+use crate::model::{ProcessInfo, SocketEntry, TcpCounters};
 use crate::sanitize::sanitize;
 
 /// What a card shows: the matched sockets, the one program's processes, and the other ports
@@ -158,6 +159,9 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
     if !card.other_ports.is_empty() {
         rows.push(("also", card.other_ports.join(", ")));
     }
+    if let Some(traffic) = traffic(card.sockets) {
+        rows.push(("traffic", traffic));
+    }
     rows
 }
 
@@ -167,6 +171,33 @@ fn firewall(sockets: &[SocketEntry]) -> Option<String> {
     let answers = sockets.iter().filter_map(|s| s.firewall.as_ref());
     let lines = distinct_lines(answers.map(|reach| sanitize(&reach.describe()).into_owned()));
     (!lines.is_empty()).then_some(lines)
+}
+
+/// `3 connections, 8.0MiB in, 1.5KiB out, worst RTT 1.23ms, 7 retransmitted`: the port's
+/// connections summed, where the kernel gave their counters (`--tcp-info`, `-w`).
+fn traffic(sockets: &[SocketEntry]) -> Option<String> {
+    let counters: Vec<&TcpCounters> = sockets
+        .iter()
+        .filter_map(|s| s.tcp_info.as_ref()?.counters.as_ref())
+        .collect();
+    let worst_rtt = counters.iter().map(|c| c.rtt_us).max()?;
+    let sum = |field: fn(&TcpCounters) -> Option<u64>| {
+        counters.iter().filter_map(|c| field(c)).sum::<u64>()
+    };
+    let retransmitted: u64 = counters.iter().map(|c| u64::from(c.total_retrans)).sum();
+    let noun = if counters.len() == 1 {
+        "connection"
+    } else {
+        "connections"
+    };
+    let mut text = format!("{} {noun}, ", counters.len());
+    push_bytes(sum(|c| c.bytes_received), &mut text);
+    text.push_str(" in, ");
+    push_bytes(sum(|c| c.bytes_acked), &mut text);
+    text.push_str(" out, worst RTT ");
+    push_micros(worst_rtt, &mut text);
+    text.push_str(&format!(", {retransmitted} retransmitted"));
+    Some(text)
 }
 
 /// Where each root runs or forwards, each place once (two forwarders, one container).
@@ -270,6 +301,31 @@ fn pids(owners: &[Arc<ProcessInfo>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_traffic_row_sums_the_ports_connections() {
+        let mut sockets = FakeSource::sample().entries;
+        sockets.truncate(5); // the listeners, and both ends of one connection
+        assert_eq!(traffic(&sockets), None, "no counters asked for, no row");
+        let counters = |rtt_us, received, retrans| crate::model::TcpCounters {
+            rtt_us,
+            total_retrans: retrans,
+            bytes_received: Some(received),
+            bytes_acked: Some(1024),
+            ..Default::default()
+        };
+        for (socket, counters) in sockets[3..]
+            .iter_mut()
+            .zip([counters(800, 4 << 20, 1), counters(2_500, 4 << 20, 2)])
+        {
+            socket.tcp_info = Some(Box::new(crate::model::TcpInfo {
+                counters: Some(counters),
+                ..Default::default()
+            }));
+        }
+        let want = "2 connections, 8.0MiB in, 2.0KiB out, worst RTT 2.50ms, 3 retransmitted";
+        assert_eq!(traffic(&sockets).as_deref(), Some(want));
+    }
     use crate::source::FakeSource;
 
     #[test]
