@@ -28,6 +28,7 @@ mod privilege;
 mod prometheus;
 mod replay;
 mod support;
+mod tcp_info;
 mod unix;
 mod visibility;
 mod wait;

@@ -603,3 +603,123 @@ fn the_stream_ends_when_its_reader_goes_away_without_waiting_for_a_change() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Two connections in one process, each paced by its client: the first at 2 MiB/s, the second
+/// at 6 MiB/s, in 32 writes a second. Prints its pid, then both servers' ports.
+const PACED: &str = r#"
+import os, socket, threading, time
+print(os.getpid(), flush=True)
+def paced(rate):
+    server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen()
+    client = socket.create_connection(server.getsockname()); accepted, _ = server.accept()
+    def drain():
+        while accepted.recv(1 << 16): pass
+    def send():
+        chunk, start, n = b"x" * (rate // 32), time.monotonic(), 0
+        while True:
+            client.sendall(chunk); n += 1
+            time.sleep(max(0, start + n / 32 - time.monotonic()))
+    for run in (drain, send): threading.Thread(target=run, daemon=True).start()
+    return server.getsockname()[1], (server, client, accepted)
+(slow, a), (fast, b) = paced(2 << 20), paced(6 << 20)
+print(slow, fast, flush=True)
+time.sleep(120)
+"#;
+
+const SLOW_RATE: f64 = (2 << 20) as f64;
+
+/// `2.0MiB/s` in bytes per second.
+fn rate_of(cell: &str) -> Option<f64> {
+    let number = cell.strip_suffix("/s")?;
+    let units = [
+        ("KiB", 1024.0),
+        ("MiB", 1048576.0),
+        ("GiB", 1073741824.0),
+        ("B", 1.0),
+    ];
+    let (value, scale) = units
+        .iter()
+        .find_map(|(unit, scale)| Some((number.strip_suffix(unit)?, *scale)))?;
+    Some(value.parse::<f64>().ok()? * scale)
+}
+
+/// The screen's rows (marks dropped) as cells under the header's columns, up to IN/S's.
+fn receiving_rows(screen: &str) -> Vec<(String, f64)> {
+    let mut lines = screen.lines().skip_while(|line| !line.contains("IN/S"));
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    let [local, rate] = ["LOCAL", "IN/S"].map(|name| columns.iter().position(|c| *c == name));
+    let (Some(local), Some(rate)) = (local, rate) else {
+        return Vec::new();
+    };
+    let rows = lines.map(|line| {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let cells = match cells.first() {
+            Some(&"+" | &"~" | &"-") => &cells[1..],
+            _ => &cells[..],
+        };
+        Some((cells.get(local)?.to_string(), rate_of(cells.get(rate)?)?))
+    });
+    rows.flatten().collect()
+}
+
+#[test]
+fn the_view_shows_a_paced_connections_rate_the_stream_agrees_and_a_faster_one_sorts_above() {
+    let (mut helper, pid) = Helper::run(PACED);
+    let ports = helper.read_line();
+    let [slow, fast] = [0, 1].map(|i| ports.split(' ').nth(i).unwrap().to_owned());
+    // The servers' ends receive: their LOCAL is the listening port, and the listener has no rate.
+    let server_end = |port: &str| {
+        let suffix = format!(":{port}");
+        move |(local, _): &(String, f64)| local.ends_with(&suffix)
+    };
+    let tmux = Tmux::start("rates");
+    let command = format!(
+        "{} --watch=1 -t --pid {pid} --tcp-info --sort rate",
+        env!("CARGO_BIN_EXE_ports")
+    );
+    tmux.keys(&[&command, "Enter"]);
+    let (measured, screen) = tmux.wait_for(|screen| {
+        let rows = receiving_rows(screen);
+        rows.iter().any(server_end(&slow)) && rows.iter().any(server_end(&fast))
+    });
+    assert!(measured, "{screen}");
+    std::thread::sleep(Duration::from_secs(2)); // a steady interval, not the first
+    let screen = tmux.screen();
+    let rows = receiving_rows(&screen);
+    let at = |port: &str| rows.iter().position(server_end(port)).unwrap();
+    let shown = rows[at(&slow)].1;
+    assert!(
+        (shown / SLOW_RATE - 1.0).abs() <= 0.15,
+        "{shown} B/s in\n{screen}"
+    );
+    assert!(at(&fast) < at(&slow), "the faster first:\n{screen}");
+
+    let stream = Watch::start(&[
+        "--watch=1",
+        "--tcp-info",
+        "--json",
+        "--pid",
+        &pid.to_string(),
+        "-t",
+    ]);
+    let lines = stream.lines_within(Duration::from_millis(3_500));
+    let events = lines
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap());
+    let rates: Vec<f64> = events
+        .filter(|e| e["event"] == "rate" && e["local_port"].as_u64() == slow.parse().ok())
+        .filter_map(|e| e["recv_bytes_per_s"].as_f64())
+        .collect();
+    let streamed = *rates.last().unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        (streamed / SLOW_RATE - 1.0).abs() <= 0.15,
+        "{streamed}: {lines:#?}"
+    );
+    assert!(
+        (streamed / shown - 1.0).abs() <= 0.15,
+        "view {shown}, stream {streamed}"
+    );
+}
