@@ -20,6 +20,7 @@ TARGETS = [
     ("ports --json", "ss -tuanp", 0.5),
     ("ports --color always", "ss -tuanp", 0.5),
     ("ports -x", "ss -xap", 0.5),
+    ("ports --tcp-info", "ss -tuanpi", 0.5),
 ]
 PLOTTED = ["ports", "ss -tuanp", "netstat -tuanp", "lsof -i -nP", "ports -l", "ss -tulnp",
            "ports PORT", "ss -tanp sport"]

@@ -72,6 +72,8 @@ for population in "${populations[@]}"; do
     "lsof -nP -i :PORT|lsof -nP -i :$port"
     "ports -x|$ports -x --color never"
     "ss -xap|ss -xap"
+    "ports --tcp-info|$ports --tcp-info --color never"
+    "ss -tuanpi|ss -tuanpi"
   )
   # Each entry is "name|command".
   args=()
