@@ -373,6 +373,7 @@ impl<'r> Walker<'_, 'r> {
                     assumed.push(text);
                     Tri::Yes
                 }
+                Match::AssumedToFail(_) => Tri::No,
                 Match::Unknown(text) => Tri::Maybe(text.clone()),
             };
             match self.resolve(tri) {
