@@ -418,7 +418,15 @@ mod tests {
         let port = listener.local_addr().expect("address").port();
         let mut found = Vec::new();
         let sink = &mut |s: DiagSocket| found.push(s.v6only);
-        dump(AF_INET6, IPPROTO_TCP, States::of(&[10]), Some(port), sink).expect("dump");
+        dump(
+            AF_INET6,
+            IPPROTO_TCP,
+            States::of(&[10]),
+            Some(port),
+            false,
+            sink,
+        )
+        .expect("dump");
         // A socket bound to one IPv6 address the kernel makes v6-only itself (inet6_bind).
         assert_eq!(found, [Some(true)]);
     }

@@ -155,8 +155,8 @@ pub(super) fn listener_in(member: u32, to: SocketAddr) -> Option<Listener> {
 }
 
 pub(super) use super::containers::ContainerFiles;
-pub(super) use firewall::address_holder;
 pub(super) use bind::{bind_limits, probe_bind};
+pub(super) use firewall::address_holder;
 pub(super) use process::{signal_if_same, start_ticks};
 
 /// Where a process runs (a unit or a container, from its cgroup) and, for Docker's forwarder,
