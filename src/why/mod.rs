@@ -14,9 +14,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use anyhow::Context;
 
 use crate::exit::ExitCode;
-use crate::model::{Proto, SocketEntry};
+use crate::exposure;
+use crate::model::{Proto, Reach, SocketEntry};
 use crate::source::limits::{BindLimits, Probe};
-use crate::source::{self, NetnsScope, Query, SocketSource};
+use crate::source::{self, NetnsScope, Query, RulesetRead, SocketSource};
 use present::Answer;
 use rules::{Bind, NatClaim};
 
@@ -95,9 +96,28 @@ pub fn binds(request: &Request, limits: &BindLimits) -> Vec<Bind> {
     }
 }
 
-/// Ports a NAT rule claims: where the firewall's DNAT forwards will come in. None yet.
-pub fn nat_claims(_request: &Request) -> Vec<NatClaim> {
-    Vec::new()
+/// The ports NAT rules forward with no socket (`--firewall`'s NAT rows), taken out of the
+/// sockets: a bind on such a port succeeds, but its clients' packets go elsewhere.
+fn nat_claims(sockets: &mut Vec<SocketEntry>) -> Vec<NatClaim> {
+    let (claims, rest): (Vec<SocketEntry>, Vec<SocketEntry>) = std::mem::take(sockets)
+        .into_iter()
+        .partition(|s| s.claim.is_some());
+    *sockets = rest;
+    let claim = |entry: SocketEntry| {
+        let Some(Reach::Forwarded { to, target, .. }) = &entry.firewall else {
+            return None;
+        };
+        Some(NatClaim {
+            proto: entry.proto()?,
+            port: entry.local_port()?,
+            ipv6: to.is_ipv6(),
+            to: match target {
+                Some(target) => format!("{to} ({target})"),
+                None => to.to_string(),
+            },
+        })
+    };
+    claims.into_iter().filter_map(claim).collect()
 }
 
 /// Answers `request`: 0 when every bind would succeed, 1 when one would not.
@@ -106,9 +126,9 @@ pub fn run(
     source: &mut dyn SocketSource,
     out: &mut dyn Write,
 ) -> anyhow::Result<(ExitCode, Vec<String>)> {
-    let (sockets, mut notes) = sockets_on_port(request, source)?;
+    let (mut sockets, mut notes) = sockets_on_port(request, source)?;
     let limits = source::bind_limits(&request.netns).map_err(anyhow::Error::msg)?;
-    let nat = nat_claims(request);
+    let nat = nat_claims(&mut sockets);
     let answers: Vec<Answer> = binds(request, &limits)
         .into_iter()
         .map(|bind| answer(bind, &sockets, &limits, &nat, &request.netns))
@@ -175,10 +195,16 @@ fn sockets_on_port(
         unix: false,
         owner_context: true,
         netns: request.netns.clone(),
+        // NAT rules may claim the port; read where the ruleset is readable, unsaid where not.
+        firewall: true,
         ..Query::default()
     };
     let snapshot = source.snapshot(&query).context("cannot list sockets")?;
     let mut sockets = snapshot.sockets;
+    let readable: Vec<RulesetRead> = (snapshot.rulesets.into_iter())
+        .filter(|read| read.texts.is_ok())
+        .collect();
+    exposure::decide(&mut sockets, &readable, source);
     sockets.retain(|s| s.proto() == Some(target.proto) && s.local_port() == Some(target.port));
     let hidden = sockets.iter().filter(|s| s.owner_hidden).count();
     let partly = sockets

@@ -70,6 +70,8 @@ pub struct NatClaim {
     pub port: u16,
     /// Where the rule sends it (`172.17.0.2:80`, a container's name).
     pub to: String,
+    /// The rule is in an IPv6 table: IPv4 clients do not meet it, nor IPv6 ones an IPv4 rule.
+    pub ipv6: bool,
 }
 
 /// What one bind meets: its certain refusals first, then what it depends on.
@@ -153,8 +155,13 @@ pub fn judge(
 
 /// The NAT claims on the bind's port: the hook for the firewall's DNAT forwards.
 pub fn forwarded(bind: &Bind, nat: &[NatClaim]) -> Vec<Rule> {
+    // A dual-stack `[::]` socket serves IPv4 clients too.
+    let family_met = |c: &NatClaim| match bind.address {
+        SocketAddr::V4(_) => !c.ipv6,
+        SocketAddr::V6(_) => c.ipv6 || !bind.v6only,
+    };
     nat.iter()
-        .filter(|c| c.proto == bind.proto && c.port == bind.address.port())
+        .filter(|c| c.proto == bind.proto && c.port == bind.address.port() && family_met(c))
         .map(|claim| Rule::Forwarded {
             claim: claim.clone(),
         })
@@ -347,9 +354,24 @@ mod tests {
             proto: Proto::Tcp,
             port: 8080,
             to: "172.17.0.2:80".into(),
+            ipv6: false,
         };
-        let judged = judge(tcp("0.0.0.0:8080"), &[], &limits(), &[claim]);
+        let judged = judge(
+            tcp("0.0.0.0:8080"),
+            &[],
+            &limits(),
+            std::slice::from_ref(&claim),
+        );
         assert_eq!(judged.errno(), None);
         assert!(matches!(judged.rules[..], [Rule::Forwarded { .. }]));
+        let v6only = Bind {
+            v6only: true,
+            ..tcp("[::]:8080")
+        };
+        let judged = judge(v6only, &[], &limits(), &[claim]);
+        assert!(
+            judged.rules.is_empty(),
+            "an IPv4 rule does not meet IPv6 clients"
+        );
     }
 }
