@@ -291,7 +291,7 @@ fn read_elements(set: &mut Set, kind: Kind, elements: &[Json]) {
         match value(kind, element) {
             Some(value) => set.values.push(value),
             None => {
-                set.unknown = Some(format!("set element {}", describe(element)));
+                set.unknown = Some(format!("set element {}", short(describe(element))));
                 return;
             }
         }
@@ -435,7 +435,8 @@ impl Context<'_> {
         };
         let field = match key.as_str() {
             "payload" => return self.payload(body, expr),
-            "meta" => meta_field(text(body, "key").unwrap_or("")),
+            // Early JSON wrote `{"meta": "iifname"}`.
+            "meta" => meta_field(text(body, "key").or(body.as_str()).unwrap_or("")),
             "ct" if body.get("dir").is_none() => ct_field(text(body, "key").unwrap_or("")),
             "fib" => return fib(body, expr),
             "concat" => return Left::Unknown(format!("concatenation {}", describe(expr))),
@@ -488,7 +489,7 @@ impl Context<'_> {
         let entries = elements.and_then(|elements| vmap_entries(field, elements));
         match entries {
             Some(entries) => Statement::Action(implied, Action::Vmap { field, entries }),
-            None => decided(Action::Unknown(format!("vmap {}", describe(data)))),
+            None => decided(Action::Unknown(format!("vmap {}", short(describe(data))))),
         }
     }
 
@@ -589,7 +590,11 @@ fn compare(field: Field, op: &str, left: &Json, right: &Json) -> Match {
             negated: op == "!=",
             values,
         },
-        None => Match::Unknown(format!("{} {op} {}", describe(left), describe(right))),
+        None => Match::Unknown(format!(
+            "{} {op} {}",
+            describe(left),
+            short(describe(right))
+        )),
     }
 }
 
@@ -678,7 +683,7 @@ fn dnat(body: &Json) -> Action {
     };
     match (addr, nat_port(body)) {
         (Ok(addr), Ok(port)) => Action::Dnat { addr, port },
-        (Err(addr), _) => Action::Unknown(format!("dnat to {}", describe(addr))),
+        (Err(addr), _) => Action::Unknown(format!("dnat to {}", short(describe(addr)))),
         (_, Err(())) => Action::Unknown("dnat to a port range or map".to_string()),
     }
 }
@@ -716,7 +721,7 @@ fn vmap_entries(field: Field, elements: &[Json]) -> Option<Vec<(Value, Action)>>
 fn map_verdict(verdict: &Json) -> Action {
     match verdict.as_object().and_then(|o| o.iter().next()) {
         Some((key, body)) if key != "dnat" && key != "redirect" => action(key, body),
-        _ => Action::Unknown(format!("verdict {}", describe(verdict))),
+        _ => Action::Unknown(format!("verdict {}", short(describe(verdict)))),
     }
 }
 
@@ -731,6 +736,15 @@ fn describe(expr: &Json) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// At most 40 characters of a value: a name in a note, not the whole set.
+fn short(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(40) {
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
 }
 
 fn describe_all(list: &[Json], separator: &str) -> String {
@@ -770,7 +784,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::firewall::rules::Hook;
+    use crate::firewall::rules::{Hook, Origin};
 
     fn fixture(name: &str) -> String {
         let path = format!(
@@ -1040,6 +1054,48 @@ mod tests {
         ));
         let odd = r#"{"nftables": [42, {"rule": {}}, {"table": {"family": "decnet"}}, {}]}"#;
         assert!(parse_nft_json(odd).unwrap().tables.is_empty());
+    }
+
+    /// How long reading takes, best of several runs: `cargo test --release --lib parse_cost --
+    /// --ignored --nocapture`, with PORTS_BIG_JSON naming a dump of big.nft (loaded with
+    /// `nft -f` in a scratch namespace, then `nft -j list ruleset`).
+    #[test]
+    #[ignore = "a measurement, not a check: run it in a release build"]
+    fn parse_cost() {
+        let mut dumps: Vec<(String, String)> = ["ufw.json", "fwd.json", "docker.json"]
+            .iter()
+            .map(|name| (name.to_string(), fixture(name)))
+            .collect();
+        if let Ok(path) = std::env::var("PORTS_BIG_JSON") {
+            dumps.push((path.clone(), std::fs::read_to_string(path).unwrap()));
+        }
+        for (name, text) in dumps {
+            let ms = best_of(|| parse_nft_json(&text).unwrap().tables.len());
+            println!("parse_nft_json {name}: {} bytes, {ms:.2} ms", text.len());
+        }
+        let save = fixture("ufw.v6.save");
+        let ms =
+            best_of(|| crate::firewall::save::parse_save(&save, TableFamily::Ip6, Origin::Nft));
+        println!("parse_save ufw.v6.save: {} bytes, {ms:.2} ms", save.len());
+        let dumps = crate::firewall::read::Dumps {
+            nft_json: Some(fixture("ufw.json")),
+            nft_save_v4: Some(fixture("ufw.v4.save")),
+            nft_save_v6: Some(save),
+            ..Default::default()
+        };
+        let ms = best_of(|| crate::firewall::read::read(&dumps).notes.len());
+        println!("read ufw (JSON and both saves): {ms:.2} ms");
+    }
+
+    /// The fastest of ten runs, in milliseconds.
+    fn best_of<T>(mut run: impl FnMut() -> T) -> f64 {
+        let once = |_| {
+            let start = std::time::Instant::now();
+            std::hint::black_box(run());
+            start.elapsed()
+        };
+        let best = (0..10).map(once).min().unwrap_or_default();
+        best.as_secs_f64() * 1e3
     }
 
     fn any_json() -> impl Strategy<Value = Json> {

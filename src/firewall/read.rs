@@ -100,36 +100,49 @@ fn with_saves(nft: Ruleset, dumps: &Dumps, notes: &mut Vec<Note>) -> Ruleset {
         TableFamily::Ip6,
         Origin::IptablesNft,
     );
-    let (mut swapped, mut unread) = (Vec::new(), Vec::new());
-    let tables = nft.tables.into_iter().map(|table| {
+    let mut swaps = Swaps::default();
+    let tables = nft
+        .tables
+        .into_iter()
+        .map(|t| swaps.table(t, &v4, &v6))
+        .collect();
+    push_if_any(notes, swaps.read_again, Note::ReadFromSave);
+    push_if_any(notes, swaps.unread, Note::XtUnread);
+    Ruleset { tables }
+}
+
+/// The tables read again from a save text, and those no save text held.
+#[derive(Default)]
+struct Swaps {
+    read_again: Vec<String>,
+    unread: Vec<String>,
+}
+
+impl Swaps {
+    fn table(&mut self, table: Table, v4: &Option<Ruleset>, v6: &Option<Ruleset>) -> Table {
         if !is_iptables_table(&table) {
             return table;
         }
         let saved = if table.family == TableFamily::Ip {
-            &v4
+            v4
         } else {
-            &v6
+            v6
         };
         let found = saved
-            .as_ref()
-            .and_then(|s| s.tables.iter().find(|t| t.name == table.name));
+            .iter()
+            .flat_map(|s| &s.tables)
+            .find(|t| t.name == table.name);
         match found {
             Some(found) => {
-                swapped.push(label(&table));
+                self.read_again.push(label(&table));
                 found.clone()
             }
             None => {
-                unread.push(label(&table));
+                self.unread.push(label(&table));
                 table
             }
         }
-    });
-    let ruleset = Ruleset {
-        tables: tables.collect(),
-    };
-    push_if_any(notes, swapped, Note::ReadFromSave);
-    push_if_any(notes, unread, Note::XtUnread);
-    ruleset
+    }
 }
 
 const IPTABLES_TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
