@@ -6,8 +6,9 @@
 //!
 //! What it refuses to guess: iptables-nft's `xt` expressions (read.rs reads those tables
 //! again from iptables-nft-save), concatenations, marks, raw payloads, maps other than
-//! verdict maps, NAT to a map or a range. What it assumes, and says: a rate limit does not
-//! trip for one new connection, and a host that can be answered passes a reverse-path check.
+//! verdict maps, NAT to a map or a range, `notrack`. What it assumes, and says: a rate limit
+//! does not trip for one new connection, a host that can be answered passes a reverse-path
+//! check, and the packet is a SYN (TCP flags SYN alone), not a later fragment.
 //! A transport header test (`tcp dport 22`) carries its protocol as a test of its own
 //! (`meta l4proto tcp`), and in an inet table an address test its family, as nft's implicit
 //! dependencies do; an ICMP header test becomes its protocol test, all it says to a TCP or
@@ -409,7 +410,7 @@ impl Context<'_> {
             "quota" | "ct count" => Statement::Matches(vec![Match::Unknown(key.to_string())]),
             "xt" => xt(body),
             "vmap" => self.vmap(body),
-            "counter" | "log" | "mangle" | "notrack" => Statement::Ignored,
+            "counter" | "log" | "mangle" => Statement::Ignored,
             _ => decided(action(key, body)),
         }
     }
@@ -425,6 +426,8 @@ impl Context<'_> {
             }
             Left::Protocol(number) => vec![proto_test(number)],
             Left::ReversePath => vec![reverse_path(op, right)],
+            Left::TcpFlags(mask) => vec![proto_test(6), tcp_flags(mask, op, left, right)],
+            Left::FragmentOffset => vec![fragment(op, right, left)],
             Left::Unknown(what) => vec![Match::Unknown(what)],
         }
     }
@@ -440,6 +443,7 @@ impl Context<'_> {
             "ct" if body.get("dir").is_none() => ct_field(text(body, "key").unwrap_or("")),
             "fib" => return fib(body, expr),
             "concat" => return Left::Unknown(format!("concatenation {}", describe(expr))),
+            "&" => return masked(body, expr),
             _ => None,
         };
         field.map_or_else(|| Left::Unknown(describe(expr)), |f| Left::Field(f, vec![]))
@@ -457,6 +461,7 @@ impl Context<'_> {
             ("th", "sport") => Left::Field(Field::Sport, vec![]),
             ("th", "dport") => Left::Field(Field::Dport, vec![]),
             (_, "sport" | "dport") => transport(protocol, field, expr),
+            ("tcp", "flags") => Left::TcpFlags(u8::MAX),
             ("icmp", _) => Left::Protocol(1),
             ("icmpv6", _) => Left::Protocol(58),
             _ => Left::Unknown(describe(expr)),
@@ -505,6 +510,10 @@ enum Left {
     Protocol(u8),
     /// `fib saddr . iif oif`: the reverse-path check.
     ReversePath,
+    /// `tcp flags`, under a mask.
+    TcpFlags(u8),
+    /// `ip frag-off & 0x1fff`: nonzero in a later fragment.
+    FragmentOffset,
     Unknown(String),
 }
 
@@ -562,6 +571,67 @@ fn fib(body: &Json, expr: &Json) -> Left {
         Some("type") if flags == ["daddr"] => Left::Field(Field::FibDaddrType, vec![]),
         Some("oif") if flags.contains(&"saddr") && flags.contains(&"iif") => Left::ReversePath,
         _ => Left::Unknown(describe(expr)),
+    }
+}
+
+/// `tcp flags & (syn | ack) == syn`, `tcp flags syn`, on a new connection's SYN.
+fn tcp_flags(mask: u8, op: &str, left: &Json, right: &Json) -> Match {
+    let what = format!(
+        "{} {op} {} (a new connection's SYN)",
+        describe(left),
+        describe(right)
+    );
+    let flags = words::SYN_ALONE & mask;
+    let holds = match (op, flag_bits(right)) {
+        ("==", Some(bits)) => flags == bits,
+        ("!=", Some(bits)) => flags != bits,
+        ("in", Some(bits)) => flags & bits != 0,
+        _ => return Match::Unknown(what),
+    };
+    if holds {
+        Match::AssumedToPass(what)
+    } else {
+        Match::AssumedToFail(what)
+    }
+}
+
+/// Flags as a name, a list of names or a number.
+fn flag_bits(json: &Json) -> Option<u8> {
+    match json {
+        Json::String(name) => words::tcp_flag(name),
+        Json::Array(names) => names.iter().map(flag_bits).sum(),
+        _ => u8::try_from(json.as_u64()?).ok(),
+    }
+}
+
+/// `x & mask` where we know x: TCP flags under a mask, or the fragment offset.
+fn masked(body: &Json, expr: &Json) -> Left {
+    let Some([inner, mask]) = body.as_array().map(Vec::as_slice) else {
+        return Left::Unknown(describe(expr));
+    };
+    let payload = |protocol: &str, field: &str| {
+        let body = inner.get("payload");
+        let words = body.map(|b| (text(b, "protocol"), text(b, "field")));
+        words == Some((Some(protocol), Some(field)))
+    };
+    match (flag_bits(mask), mask.as_u64()) {
+        (Some(bits), _) if payload("tcp", "flags") => Left::TcpFlags(bits),
+        (_, Some(0x1fff)) if payload("ip", "frag-off") => Left::FragmentOffset,
+        _ => Left::Unknown(describe(expr)),
+    }
+}
+
+/// A later fragment (offset not 0) is not the first packet of a connection.
+fn fragment(op: &str, right: &Json, left: &Json) -> Match {
+    let what = format!(
+        "{} {op} {} (a later fragment)",
+        describe(left),
+        describe(right)
+    );
+    match (op, right.as_u64()) {
+        ("!=", Some(0)) => Match::AssumedToFail(what),
+        ("==", Some(0)) => Match::AssumedToPass(what),
+        _ => Match::Unknown(what),
     }
 }
 
@@ -1009,6 +1079,20 @@ mod tests {
             families[1..],
             [TableFamily::Netdev, TableFamily::Bridge, TableFamily::Arp]
         );
+    }
+
+    #[test]
+    fn tcp_flags_and_fragments_for_a_new_connections_syn() {
+        let ruleset = parse_nft_json(&fixture("odd.json")).unwrap();
+        let rules = &chain(table(&ruleset, TableFamily::Inet, "odd"), "synflags").rules;
+        let tcp = list(Field::L4Proto, vec![Value::Proto(6)]);
+        assert_eq!(rules[0].matches[0], tcp);
+        assert!(matches!(rules[0].matches[1], Match::AssumedToFail(_)));
+        assert!(matches!(rules[1].matches[1], Match::AssumedToPass(_)));
+        assert!(matches!(rules[2].matches[1], Match::AssumedToPass(_)));
+        assert!(matches!(rules[3].matches[1], Match::AssumedToFail(_)));
+        assert!(matches!(&rules[4].matches[0], Match::AssumedToFail(w) if w.contains("frag-off")));
+        assert_eq!(rules[5].action, Action::Unknown("notrack".into()));
     }
 
     #[test]

@@ -433,6 +433,38 @@ mod tests {
     }
 
     #[test]
+    fn iptables_constructs_read_and_named() {
+        let read = read(&Dumps {
+            nft_json: fixture("odd-iptables.json"),
+            nft_save_v4: fixture("odd.v4.save"),
+            nft_save_v6: fixture("odd.v6.save"),
+            ..Dumps::default()
+        });
+        let Note::NotUnderstood { count, names } = &read.notes[1] else {
+            panic!("{:?}", read.notes)
+        };
+        assert_eq!(*count, 7);
+        let short: Vec<&str> = names.iter().filter_map(|n| n.split(' ').next()).collect();
+        let expected = ["recent", "connlimit", "mark", "addrtype", "-j", "-j", "-j"];
+        assert_eq!(short, expected);
+        assert!(names.contains(&"-j CT --notrack".to_string()));
+        let input = &table(&read, "ip filter").chains[0];
+        assert!(matches!(&input.rules[0].matches[2], Match::AssumedToPass(w) if w.contains("SYN")));
+        assert!(matches!(
+            &input.rules[1].matches[1],
+            Match::AssumedToFail(_)
+        ));
+        assert!(
+            matches!(&input.rules[13].matches[0], Match::AssumedToFail(w) if w.starts_with("-f"))
+        );
+        let v6 = Action::Dnat {
+            addr: Some("fd00::5".parse().unwrap()),
+            port: Some(80),
+        };
+        assert_eq!(table(&read, "ip6 nat").chains[0].rules[0].action, v6);
+    }
+
+    #[test]
     fn unreadable_json_falls_back_to_the_saves() {
         let dumps = Dumps {
             nft_json: Some("{\"nftables\": [".into()),

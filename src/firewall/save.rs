@@ -6,10 +6,11 @@
 //! Every line that is not understood keeps its rule: an unknown option or module becomes a
 //! `Match::Unknown` with its text (`set --match-set blocked src`, `owner --uid-owner 0`), an
 //! unknown target an `Action::Unknown`. It does not guess: ipset contents, `recent` lists
-//! without a hit count, addrtype limited to an interface, marks are unknown. It assumes, and
-//! says: a rate limit (`limit`, `hashlimit`, `recent --hitcount`) does not trip for one new
-//! connection, a host we answer passes a reverse-path check (`rpfilter`), and a new
-//! connection's first packet is a SYN without a routing header (`--syn`, `-m rt`).
+//! without a hit count, addrtype limited to an interface, marks, `CT --notrack` are unknown.
+//! It assumes, and says: a rate limit (`limit`, `hashlimit`, `recent --hitcount`) does not
+//! trip for one new connection, a host we answer passes a reverse-path check (`rpfilter`),
+//! and a new connection's first packet is a SYN (`--syn`, `--tcp-flags`), not a later
+//! fragment (`-f`), without a routing header (`-m rt`).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -276,7 +277,8 @@ fn group_matches(group: &Group) -> Vec<Match> {
         "-d" => addresses(Field::Daddr, head),
         "-i" => vec![interface(Field::Iifname, head)],
         "-o" => vec![interface(Field::Oifname, head)],
-        "-f" => vec![assumed(!head.negated, "-f (a later fragment)")],
+        // A new connection's first packet is no later fragment.
+        "-f" => vec![assumed(head.negated, "-f (a later fragment)")],
         "-4" | "-6" => vec![],
         _ => return vec![Match::Unknown(group.render())],
     };
@@ -384,6 +386,7 @@ fn transport_opt(opt: &Opt) -> Option<Match> {
         "--dport" | "--destination-port" => Field::Dport,
         "--sport" | "--source-port" => Field::Sport,
         "--syn" => return Some(assumed(!opt.negated, "tcp --syn (a new connection's SYN)")),
+        "--tcp-flags" => return tcp_flags(opt),
         _ => return None,
     };
     Some(test(
@@ -391,6 +394,17 @@ fn transport_opt(opt: &Opt) -> Option<Match> {
         opt.negated,
         vec![words::port_range(opt.value())?],
     ))
+}
+
+/// `--tcp-flags MASK COMP` for a new connection's SYN: its flags under the mask are COMP.
+fn tcp_flags(opt: &Opt) -> Option<Match> {
+    let [mask, comp] = opt.values.as_slice() else {
+        return None;
+    };
+    let bits = |list: &str| list.split(',').map(words::tcp_flag).sum::<Option<u8>>();
+    let holds = words::SYN_ALONE & bits(mask)? == bits(comp)?;
+    let what = format!("tcp {} (a new connection's SYN)", opt.render());
+    Some(assumed(holds != opt.negated, &what))
 }
 
 fn multiport_opt(opt: &Opt) -> Option<Match> {
@@ -499,6 +513,9 @@ fn target(group: &Group, chains: &HashSet<&str>) -> Action {
             .unwrap_or_else(|| Action::Unknown(group.render())),
         "REDIRECT" => redirect(option("--to-ports").map(Opt::value))
             .unwrap_or_else(|| Action::Unknown(group.render())),
+        // An untracked packet is in no `ct state new`: what follows is not guessed.
+        "NOTRACK" => Action::Unknown(group.render()),
+        "CT" if option("--notrack").is_some() => Action::Unknown(group.render()),
         _ if GOES_ON.contains(&name) => Action::Continue,
         _ if chains.contains(name) => Action::Jump(name.to_string()),
         _ => Action::Unknown(group.render()),

@@ -96,6 +96,26 @@ pub fn addr_range(text: &str) -> Option<Value> {
     Some(Value::AddrRange(low.parse().ok()?, high.parse().ok()?))
 }
 
+/// A TCP flag by name (`syn`, iptables' `SYN`), `all`/`none` as iptables spells them.
+pub fn tcp_flag(name: &str) -> Option<u8> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "fin" => 0x01,
+        "syn" => 0x02,
+        "rst" => 0x04,
+        "psh" => 0x08,
+        "ack" => 0x10,
+        "urg" => 0x20,
+        "ecn" | "ece" => 0x40,
+        "cwr" => 0x80,
+        "all" => 0x3f,
+        "none" => 0,
+        _ => return None,
+    })
+}
+
+/// The flags of the packet evaluated: a new connection's SYN.
+pub const SYN_ALONE: u8 = 0x02;
+
 #[cfg(test)]
 mod tests {
     use super::*;
