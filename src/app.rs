@@ -91,6 +91,13 @@ pub fn listing(settings: &Settings, source: &mut dyn SocketSource) -> anyhow::Re
     })
 }
 
+fn has_tcp_counters(entry: &SocketEntry) -> bool {
+    entry
+        .tcp_info
+        .as_ref()
+        .is_some_and(|info| info.counters.is_some())
+}
+
 /// `--firewall` (or a port query, where the ruleset is readable): each listener's reach, and
 /// the ports NAT rules forward with no socket.
 fn decide_reach(
@@ -130,6 +137,9 @@ pub fn run(
         netns_column: entries
             .windows(2)
             .any(|w| w[0].netns.inode != w[1].netns.inode),
+        // TCP internals only when some row has them: `-w` over listeners, UDP or a replay
+        // without them would add seven columns of dashes.
+        tcp_info: settings.render.tcp_info && entries.iter().any(has_tcp_counters),
         ..settings.render.clone()
     };
     present(settings, source, &entries, &snapshot, &context, out)?;

@@ -88,9 +88,9 @@ fn each_bad_value_is_named_on_one_line_with_exit_2() {
 fn sort_errors_list_the_keys() {
     let output = ports().args(["--sort", "size"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("[possible values: proto, local, remote, port, state, pid, process, user]")
-    );
+    assert!(stderr.contains(
+        "[possible values: proto, local, remote, port, state, pid, process, user, rate]"
+    ));
 }
 
 #[test]
