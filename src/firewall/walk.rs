@@ -10,7 +10,8 @@ use crate::model::{Decider, RuleRef};
 use super::eval::Host;
 use super::matches::{self, Oif, Packet, Tri};
 use super::rules::{
-    Action, ChainKind, Field, Hook, Match, Origin, Policy, Rule, Ruleset, TableFamily, Values,
+    Action, Chain, ChainKind, Field, Hook, Match, Origin, Policy, Rule, Ruleset, Table,
+    TableFamily, Values,
 };
 use super::sources::{Partition, sees};
 
@@ -55,6 +56,8 @@ pub(super) struct Prepared<'r> {
     /// `[v4, v6][prerouting, input, forward]`: (table, chain) base chains by priority.
     order: [[Vec<(usize, usize)>; 3]; 2],
     chains: Vec<HashMap<&'r str, usize>>,
+    /// `[table][chain][rule]`: where a rule's jump or goto leads, looked up once.
+    jumps: Vec<Vec<Vec<Option<usize>>>>,
     sets: Vec<HashMap<&'r str, usize>>,
     /// Base chains in hooks the evaluator does not follow (netdev, bridge, ingress).
     pub unsupported: Option<String>,
@@ -63,24 +66,35 @@ pub(super) struct Prepared<'r> {
 
 impl<'r> Prepared<'r> {
     pub fn new(ruleset: &'r Ruleset, host: &'r Host) -> Prepared<'r> {
-        let index =
-            |names: Vec<&'r str>| names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+        let index = |names: Vec<&'r str>| -> HashMap<&'r str, usize> {
+            names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+        };
+        let tables = &ruleset.tables;
+        let chains: Vec<_> = tables
+            .iter()
+            .map(|t| index(t.chains.iter().map(|c| c.name.as_str()).collect()))
+            .collect();
         Prepared {
             ruleset,
             host,
             order: [hooks(ruleset, false), hooks(ruleset, true)],
-            chains: ruleset
-                .tables
-                .iter()
-                .map(|t| index(t.chains.iter().map(|c| c.name.as_str()).collect()))
-                .collect(),
-            sets: ruleset
-                .tables
+            jumps: jumps(ruleset, &chains),
+            chains,
+            sets: tables
                 .iter()
                 .map(|t| index(t.sets.iter().map(|s| s.name.as_str()).collect()))
                 .collect(),
             unsupported: unsupported(ruleset),
             sources: [Partition::of(ruleset, false), Partition::of(ruleset, true)],
+        }
+    }
+
+    /// The chain a jump or goto of rule `i` of chain `c` names.
+    fn target(&self, t: usize, c: usize, i: usize, name: &str) -> Option<usize> {
+        match self.jumps[t][c][i] {
+            Some(target) => Some(target),
+            // A verdict map's entry.
+            None => self.chains[t].get(name).copied(),
         }
     }
 
@@ -125,6 +139,16 @@ impl<'r> Prepared<'r> {
         }
         outcome
     }
+}
+
+fn jumps(ruleset: &Ruleset, chains: &[HashMap<&str, usize>]) -> Vec<Vec<Vec<Option<usize>>>> {
+    let target = |t: usize, rule: &Rule| match &rule.action {
+        Action::Jump(name) | Action::Goto(name) => chains[t].get(name.as_str()).copied(),
+        _ => None,
+    };
+    let rules = |t: usize, chain: &Chain| chain.rules.iter().map(|r| target(t, r)).collect();
+    let table = |(t, table): (usize, &Table)| table.chains.iter().map(|c| rules(t, c)).collect();
+    ruleset.tables.iter().enumerate().map(table).collect()
 }
 
 fn unknown(what: String, saddr_tested: bool) -> Outcome {
@@ -207,9 +231,12 @@ enum End {
 /// What one matching rule's action asks for.
 enum Step<'r> {
     Next,
-    Jump(&'r str),
-    Goto(&'r str),
     Return,
+    /// A jump (`keep`: return here after) or a goto.
+    Enter {
+        chain: &'r str,
+        keep: bool,
+    },
     Accept,
     Drop,
     Reject,
@@ -321,7 +348,9 @@ impl<'r> Walker<'_, 'r> {
                     chains[c].name
                 )));
             }
-            if !self.holds(pkt, t, rule)? {
+            // A rule with no verdict (counter, log) cannot change the way: its tests and
+            // their assumptions are not read.
+            if rule.action == Action::Continue || !self.holds(pkt, t, rule)? {
                 continue;
             }
             let by = || self.decider(t, c, Some(rule));
@@ -337,18 +366,14 @@ impl<'r> Walker<'_, 'r> {
                     Some(caller) => (c, i) = caller,
                     None => return Ok(End::Policy),
                 },
-                Step::Jump(name) => {
-                    let Some(&target) = self.prep.chains[t].get(name) else {
-                        return Ok(End::Unknown(format!("jump to {name}, no such chain")));
+                Step::Enter { chain, keep } => {
+                    let Some(target) = self.prep.target(t, c, i - 1, chain) else {
+                        return Ok(End::Unknown(format!("jump to {chain}, no such chain")));
                     };
-                    stack.push((c, i));
-                    (c, i) = (target, 0);
-                }
-                // A goto replaces the frame: a return then goes back past it.
-                Step::Goto(name) => {
-                    let Some(&target) = self.prep.chains[t].get(name) else {
-                        return Ok(End::Unknown(format!("goto {name}, no such chain")));
-                    };
+                    // A goto replaces the frame: a return then goes back past it.
+                    if keep {
+                        stack.push((c, i));
+                    }
                     (c, i) = (target, 0);
                 }
             }
@@ -357,8 +382,11 @@ impl<'r> Walker<'_, 'r> {
 
     /// Whether every match of the rule holds for the packet.
     fn holds(&mut self, pkt: &Packet, t: usize, rule: &Rule) -> Result<bool, Need> {
+        if self.fails_plainly(pkt, t, rule) {
+            return Ok(false);
+        }
         let mut need = None;
-        let mut assumed = Vec::new();
+        let (mut assumed, mut refuted) = (Vec::new(), None);
         for m in &rule.matches {
             let tri = match m {
                 Match::Test {
@@ -373,7 +401,11 @@ impl<'r> Walker<'_, 'r> {
                     assumed.push(text);
                     Tri::Yes
                 }
-                Match::AssumedToFail(_) => Tri::No,
+                // Weighed after the others: it matters only when they all hold.
+                Match::AssumedToFail(text) => {
+                    refuted.get_or_insert(text);
+                    Tri::Yes
+                }
                 Match::Unknown(text) => Tri::Maybe(text.clone()),
             };
             match self.resolve(tri) {
@@ -385,15 +417,37 @@ impl<'r> Walker<'_, 'r> {
                 }
             }
         }
+        if let Some(text) = refuted {
+            self.note(text);
+            return Ok(false);
+        }
         if let Some(need) = need {
             return Err(need);
         }
-        for text in assumed {
-            if !self.assumed.contains(text) {
-                self.assumed.push(text.clone());
-            }
-        }
+        assumed.into_iter().for_each(|text| self.note(text));
         Ok(true)
+    }
+
+    /// A test settled without the source address or an undecided construct fails: most
+    /// rules end here, and the walk then does not depend on the source (see `saddr_tested`).
+    fn fails_plainly(&self, pkt: &Packet, t: usize, rule: &Rule) -> bool {
+        rule.matches.iter().any(|m| match m {
+            Match::Test {
+                field,
+                negated,
+                values,
+            } if !matches!(field, Field::Saddr | Field::Sport) => {
+                self.test(pkt, t, *field, *negated, values) == Tri::No
+            }
+            _ => false,
+        })
+    }
+
+    /// An assumption the answer rests on.
+    fn note(&mut self, text: &str) {
+        if !self.assumed.iter().any(|a| a == text) {
+            self.assumed.push(text.to_string());
+        }
     }
 
     fn test(&self, pkt: &Packet, t: usize, field: Field, negated: bool, values: &Values) -> Tri {
@@ -427,8 +481,8 @@ impl<'r> Walker<'_, 'r> {
             Action::Accept => Step::Accept,
             Action::Drop => Step::Drop,
             Action::Reject => Step::Reject,
-            Action::Jump(name) => Step::Jump(name),
-            Action::Goto(name) => Step::Goto(name),
+            Action::Jump(chain) => Step::Enter { chain, keep: true },
+            Action::Goto(chain) => Step::Enter { chain, keep: false },
             Action::Return => Step::Return,
             Action::Continue => Step::Next,
             Action::Dnat { addr, port } => Step::Dnat(*addr, *port),

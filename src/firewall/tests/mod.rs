@@ -2,5 +2,6 @@
 //! dumps in tests/fixtures/firewall with the verdicts their README gives.
 
 mod build;
+mod fixtures;
 mod semantics;
 mod sources;

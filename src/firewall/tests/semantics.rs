@@ -607,3 +607,48 @@ fn the_evaluator_is_prepared_once_for_many_listeners() {
         dropped("input", RuleRef::Policy)
     );
 }
+
+#[test]
+fn in_input_the_output_interface_is_empty() {
+    let t = input(
+        Policy::Drop,
+        vec![
+            r(vec![oifname("docker0")], Action::Drop),
+            r(vec![not(oifname("docker0"))], Action::Accept),
+        ],
+    );
+    assert_eq!(at(vec![t], tcp_port(22)), open());
+}
+
+#[test]
+fn an_assumption_that_a_rule_does_not_trip_is_said_only_where_it_decides() {
+    let over = || Match::AssumedToFail("recent --update --hitcount 6".to_string());
+    let t = input(
+        Policy::Drop,
+        vec![
+            r(vec![tcp(), dport(2222), over()], Action::Reject),
+            r(vec![tcp(), dport(9), over()], Action::Drop),
+            r(vec![tcp()], Action::Accept),
+        ],
+    );
+    let open_assuming = Reach::Open {
+        assumed: vec!["recent --update --hitcount 6".to_string()],
+    };
+    assert_eq!(at(vec![t.clone()], tcp_port(2222)), open_assuming);
+    assert_eq!(at(vec![t], tcp_port(22)), open());
+}
+
+#[test]
+fn a_rule_without_a_verdict_is_not_read() {
+    let t = input(
+        Policy::Accept,
+        vec![r(
+            vec![
+                unknown("meta mark 0x1"),
+                Match::AssumedToPass("limit 3/min".to_string()),
+            ],
+            Action::Continue,
+        )],
+    );
+    assert_eq!(at(vec![t], tcp_port(22)), open());
+}
