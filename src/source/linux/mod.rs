@@ -109,7 +109,7 @@ pub(super) fn sockets_with_owners(
             .as_ref()
             .is_some_and(|_| unseen.includes_creator(entry));
         mark_hidden(entry, pairs.len() > before, may_hide);
-        if pairs.len() == before && entry.inode != 0 && entry.inet().is_some() {
+        if pairs.len() == before && entry.inode != 0 && kernel::may_be_held(entry) {
             ownerless.push(index as usize);
         }
     }
