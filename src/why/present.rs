@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::rules::{Judgement, Overlap, Rule, Sharing};
-use crate::model::{Proto, SocketEntry, State};
+use crate::model::{ProcessInfo, Proto, SocketEntry, State};
 use crate::sanitize::sanitize;
 
 /// One bind's answer: the rules' judgement and, where it turned on what the kernel does not
@@ -194,33 +194,32 @@ pub fn holder(socket: &SocketEntry) -> String {
             .as_deref()
             .map(|u| format!(" of user {}", sanitize(u)));
         return match (socket.owner_hidden, socket.inode) {
-            (true, _) => format!("a process this run cannot see{}", user.unwrap_or_default()),
+            (true, _) => format!("a process{} this run cannot see", user.unwrap_or_default()),
             (false, 0) => "no process (the kernel keeps it)".into(),
             (false, _) => "no process found".into(),
         };
     }
-    let processes: Vec<String> = socket
-        .processes
-        .iter()
-        .map(|p| {
-            let mut place = Vec::new();
-            if let Some(user) = &p.user {
-                place.push(format!("user {}", sanitize(user)));
-            }
-            if let Some(unit) = &p.unit {
-                place.push(format!("unit {}", sanitize(unit)));
-            }
-            if let Some(container) = &p.container {
-                place.push(format!("container {}", sanitize(&container.label())));
-            }
-            let place = match place.is_empty() {
-                true => String::new(),
-                false => format!(" ({})", place.join(", ")),
-            };
-            format!("pid {} {}{place}", p.pid, sanitize(p.program()))
-        })
-        .collect();
+    let processes: Vec<String> = socket.processes.iter().map(|p| process(p)).collect();
     processes.join(", ")
+}
+
+/// `pid 4121 python3 (user web, unit api.service)`.
+fn process(p: &ProcessInfo) -> String {
+    let mut place = Vec::new();
+    if let Some(user) = &p.user {
+        place.push(format!("user {}", sanitize(user)));
+    }
+    if let Some(unit) = &p.unit {
+        place.push(format!("unit {}", sanitize(unit)));
+    }
+    if let Some(container) = &p.container {
+        place.push(format!("container {}", sanitize(&container.label())));
+    }
+    let place = match place.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", place.join(", ")),
+    };
+    format!("pid {} {}{place}", p.pid, sanitize(p.program()))
 }
 
 fn reasons<'a>(judgement: &Judgement, sockets: &'a [SocketEntry]) -> Vec<Reason<'a>> {
@@ -415,4 +414,78 @@ fn stop(socket: &SocketEntry, proto: Proto, port: u16) -> Option<String> {
         (Some(unit), None) => format!("stop the unit: systemctl stop {}", sanitize(unit)),
         (None, None) => format!("stop pid {}: ports kill {port}{suffix}", first.pid),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FakeSource;
+    use crate::source::limits::BindLimits;
+    use crate::why::rules::{Bind, judge};
+
+    fn told(address: &str, json: bool) -> String {
+        let sockets = FakeSource::sample().entries;
+        let bind = Bind {
+            proto: Proto::Tcp,
+            address: address.parse().unwrap(),
+            reuseaddr: false,
+            reuseport: false,
+            v6only: true,
+        };
+        let limits = BindLimits {
+            may_bind_privileged: true,
+            ..BindLimits::default()
+        };
+        let answer = Answer {
+            judgement: judge(bind, &sockets, &limits, &[]),
+            probe: None,
+        };
+        let mut out = Vec::new();
+        match json {
+            true => super::json(&[answer], &sockets, &[], &mut out).unwrap(),
+            false => text(&[answer], &sockets, &[], &mut out).unwrap(),
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_listener_in_the_way_is_named_with_its_unit_and_what_helps() {
+        let text = told("127.0.0.1:8080", false);
+        assert!(
+            text.starts_with("tcp 127.0.0.1:8080 would fail: EADDRINUSE\n"),
+            "{text}"
+        );
+        let holder = "in the way: 0.0.0.0:8080 LISTEN, pid 1200 nginx (user root, unit \
+             nginx.service), pid 1201 nginx (user www-data, unit nginx.service)";
+        assert!(text.contains(holder), "{text}");
+        assert!(text.contains("which covers 127.0.0.1"), "{text}");
+        let stop = "to succeed: stop the unit: systemctl stop nginx.service";
+        assert!(text.contains(stop), "{text}");
+        // The connection on 8080 is in the way too: it holds the port until it closes.
+        assert!(text.contains("a connection (ESTABLISHED)"), "{text}");
+    }
+
+    #[test]
+    fn json_carries_the_verdict_errno_and_reasons() {
+        let json: serde_json::Value = serde_json::from_str(&told("0.0.0.0:8080", true)).unwrap();
+        assert_eq!(json["verdict"], "fail");
+        assert_eq!(json["errno"], "EADDRINUSE");
+        let reasons = json["binds"][0]["reasons"].as_array().unwrap();
+        assert_eq!(reasons[0]["rule"], "listener");
+        assert_eq!(reasons[0]["socket"]["local_port"], 8080);
+        assert_eq!(reasons[0]["depends_on"], serde_json::Value::Null);
+        let free: serde_json::Value = serde_json::from_str(&told("127.0.0.1:9", true)).unwrap();
+        assert_eq!(free["verdict"], "succeed");
+        assert!(free["errno"].is_null());
+    }
+
+    #[test]
+    fn hostile_names_are_escaped() {
+        let sockets = FakeSource::sample().entries;
+        let evil = sockets
+            .iter()
+            .find(|s| s.local_port() == Some(9999))
+            .unwrap();
+        assert!(!holder(evil).contains('\x1b'), "{}", holder(evil));
+    }
 }
