@@ -127,7 +127,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> anyhow::Result<(ExitCode, Vec<String>)> {
     let (mut sockets, mut notes) = sockets_on_port(request, source)?;
-    let limits = source::bind_limits(&request.netns).map_err(anyhow::Error::msg)?;
+    let limits = limits(&request.netns, &mut notes).map_err(anyhow::Error::msg)?;
     let nat = nat_claims(&mut sockets);
     let answers: Vec<Answer> = binds(request, &limits)
         .into_iter()
@@ -145,6 +145,16 @@ pub fn run(
         ExitCode::Matched
     };
     Ok((code, Vec::new()))
+}
+
+/// The namespace's limits; where it cannot be entered (not root), this one's, and a note.
+fn limits(netns: &NetnsScope, notes: &mut Vec<String>) -> Result<BindLimits, String> {
+    source::bind_limits(netns).or_else(|why| {
+        notes.push(format!(
+            "{why}: its sysctls are assumed to be this namespace's"
+        ));
+        source::bind_limits(&NetnsScope::Own)
+    })
 }
 
 /// The rules' judgement, and a probe's where they could not tell.
