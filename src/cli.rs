@@ -102,13 +102,14 @@ pub const KILL_EXIT_STATUS: &str = "0 when every process exited and the port is 
     --dry-run: when there is a plan), 1 when nothing held it, 2 otherwise";
 
 pub const WHY_EXIT_STATUS: &str = "0 when the bind would succeed, 1 when it would fail \
-     (EADDRINUSE or EACCES), 2 on bad input or when sockets cannot be listed";
+     (EADDRINUSE, EACCES or EADDRNOTAVAIL), 2 on bad input or when sockets cannot be listed";
 
 const WHY_ABOUT: &str = "The sockets on the port come from the kernel (states, IPV6_V6ONLY, \
      TIME-WAIT's time left, sockets bound without listening), the limits from \
      net.ipv4.ip_unprivileged_port_start, ip_local_port_range and ip_local_reserved_ports. \
      Whether a socket in the way set SO_REUSEADDR or SO_REUSEPORT the kernel does not report: \
-     only when the answer turns on that, a probe bind with the same options (bound, and for \
+     only when the answer turns on that (or on whether a specific address is this \
+     machine's), a probe bind with the same options (bound, and for \
      TCP without --reuseport listened on, then closed at once: no connection is made, the \
      port is never held) gives the kernel's own answer, and the output says so.";
 

@@ -166,7 +166,9 @@ fn answer(
     netns: &NetnsScope,
 ) -> Answer {
     let judgement = rules::judge(bind, sockets, limits, nat);
-    let probe = judgement.uncertain().then(|| {
+    let ask_kernel =
+        judgement.uncertain() || judgement.errno().is_none() && !surely_local(&bind, sockets);
+    let probe = ask_kernel.then(|| {
         let probe = Probe {
             proto: bind.proto,
             address: bind.address,
@@ -181,6 +183,17 @@ fn answer(
         }
     });
     Answer { judgement, probe }
+}
+
+/// Whether the bind's address is surely this namespace's: a wildcard, loopback, or one a socket
+/// on the port is bound to. Any other must be assigned to a device (else EADDRNOTAVAIL, before
+/// any other rule), which the socket dump does not tell: the probe asks.
+fn surely_local(bind: &Bind, sockets: &[SocketEntry]) -> bool {
+    let ip = bind.address.ip();
+    let bound_here = sockets
+        .iter()
+        .any(|s| s.inet().is_some_and(|i| i.local.ip() == ip));
+    ip.is_unspecified() || ip.is_loopback() || bound_here
 }
 
 fn errno_name(error: &std::io::Error) -> String {
@@ -283,6 +296,28 @@ mod tests {
         let addresses: Vec<String> = binds.iter().map(|b| b.address.to_string()).collect();
         assert_eq!(addresses, ["0.0.0.0:8080", "[::]:8080"]);
         assert!(binds[1].v6only && !binds[0].v6only);
+    }
+
+    #[test]
+    fn only_an_address_the_dump_cannot_vouch_for_is_probed() {
+        let bind = |address: &str| Bind {
+            proto: Proto::Tcp,
+            address: address.parse().unwrap(),
+            reuseaddr: false,
+            reuseport: false,
+            v6only: false,
+        };
+        let sample = crate::source::FakeSource::sample().entries;
+        for local in [
+            "0.0.0.0:80",
+            "[::]:80",
+            "127.0.0.2:80",
+            "[::1]:80",
+            "127.0.0.53:9",
+        ] {
+            assert!(surely_local(&bind(local), &sample), "{local}");
+        }
+        assert!(!surely_local(&bind("192.0.2.1:80"), &sample));
     }
 
     #[test]

@@ -113,6 +113,17 @@ pub fn text(
 ) -> io::Result<()> {
     for answer in answers {
         writeln!(out, "{}", headline(answer))?;
+        if answer.errno().as_deref() == Some("EADDRNOTAVAIL") {
+            let ip = answer.judgement.bind.address.ip();
+            writeln!(
+                out,
+                "    {ip} is not an address of this machine (in this namespace)"
+            )?;
+            writeln!(
+                out,
+                "    to succeed: bind an address it has (ip address), or a wildcard"
+            )?;
+        }
         for reason in reasons(&answer.judgement, sockets) {
             if let Some(socket) = reason.socket {
                 writeln!(out, "  in the way: {}", socket_line(socket))?;

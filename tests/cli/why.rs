@@ -256,6 +256,13 @@ fn time_wait_blocks_without_reuseaddr_and_with_it_shares_if_the_old_server_set_i
 }
 
 #[test]
+fn an_address_this_machine_does_not_have_cannot_be_bound() {
+    // 192.0.2.1 is TEST-NET-1: documentation only, on no device here.
+    let text = Case::tcp("192.0.2.1", free_port()).check(false, "not an address of this machine");
+    assert!(text.contains("probe bind"), "{text}");
+}
+
+#[test]
 fn a_socket_bound_without_listening_holds_its_port() {
     let bound = hold(None, &["bound", "127.0.0.1", "0", "0", "0", "0"]);
     let text =
