@@ -166,8 +166,8 @@ fn answer(
     netns: &NetnsScope,
 ) -> Answer {
     let judgement = rules::judge(bind, sockets, limits, nat);
-    let ask_kernel =
-        judgement.uncertain() || judgement.errno().is_none() && !surely_local(&bind, sockets);
+    // EADDRNOTAVAIL comes before every other rule: an address not surely local is asked.
+    let ask_kernel = judgement.uncertain() || !surely_local(&bind, sockets);
     let probe = ask_kernel.then(|| {
         let probe = Probe {
             proto: bind.proto,

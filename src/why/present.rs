@@ -18,9 +18,12 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The errno the bind gets: the rules', or the probe's where they could not tell.
+    /// The errno the bind gets: the rules', or the probe's where they could not tell (or
+    /// where it found the address is not the machine's).
     pub fn errno(&self) -> Option<String> {
         match (&self.probe, self.judgement.errno()) {
+            // The kernel checks the address first.
+            (Some(Some(probed)), _) if probed == "EADDRNOTAVAIL" => Some(probed.clone()),
             (_, Some(errno)) => Some(errno.to_owned()),
             (Some(probed), None) => probed.clone(),
             (None, None) => None,
@@ -488,6 +491,29 @@ mod tests {
         let free: serde_json::Value = serde_json::from_str(&told("127.0.0.1:9", true)).unwrap();
         assert_eq!(free["verdict"], "succeed");
         assert!(free["errno"].is_null());
+    }
+
+    #[test]
+    fn a_missing_address_comes_before_the_rules_and_a_probe_decides_only_the_unknown() {
+        let bind = Bind {
+            proto: Proto::Tcp,
+            address: "192.0.2.1:80".parse().unwrap(),
+            reuseaddr: false,
+            reuseport: false,
+            v6only: false,
+        };
+        let judgement = judge(bind, &[], &BindLimits::default(), &[]);
+        assert_eq!(judgement.errno(), Some("EACCES"));
+        let answer = |probe: Option<&str>| Answer {
+            judgement: judgement.clone(),
+            probe: Some(probe.map(str::to_owned)),
+        };
+        assert_eq!(
+            answer(Some("EADDRNOTAVAIL")).errno().as_deref(),
+            Some("EADDRNOTAVAIL")
+        );
+        // A probe that bound cannot overrule a certain refusal.
+        assert_eq!(answer(None).errno().as_deref(), Some("EACCES"));
     }
 
     #[test]
