@@ -56,10 +56,16 @@ impl Drop for Held {
     }
 }
 
-/// Runs HOLD (in namespace `netns` if given) and reads its port.
+/// Runs HOLD (in namespace `netns` if given) on a port no socket here uses in either protocol
+/// or family (a port the kernel picked for one could be another's client port), and reads it.
 fn hold(netns: Option<&str>, args: &[&str]) -> Held {
     let mut command = in_netns(netns);
-    command.args(["-c", HOLD]).args(args).stdout(Stdio::piped());
+    let port = free_port().to_string();
+    command
+        .args(["-c", HOLD])
+        .args(args)
+        .arg(port)
+        .stdout(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
@@ -201,7 +207,7 @@ fn a_free_port_is_free() {
 
 #[test]
 fn a_listener_on_one_address_blocks_the_wildcard_not_another_address() {
-    let held = hold(None, &["listen", "127.0.0.1", "0", "0", "0", "0"]);
+    let held = hold(None, &["listen", "127.0.0.1", "0", "0", "0"]);
     let pid = format!("pid {} python3", held.child.id());
     let text = Case::tcp("0.0.0.0", held.port).check(false, &pid);
     assert!(text.contains("0.0.0.0 covers every address"), "{text}");
@@ -218,10 +224,10 @@ fn a_listener_on_one_address_blocks_the_wildcard_not_another_address() {
 
 #[test]
 fn a_dual_stack_listener_holds_ipv4_unless_v6only() {
-    let dual = hold(None, &["listen", "::", "0", "0", "0", "0"]);
+    let dual = hold(None, &["listen", "::", "0", "0", "0"]);
     let text = Case::tcp("0.0.0.0", dual.port).check(false, &format!("pid {}", dual.child.id()));
     assert!(text.contains("without IPV6_V6ONLY"), "{text}");
-    let v6only = hold(None, &["listen", "::", "0", "0", "1", "0"]);
+    let v6only = hold(None, &["listen", "::", "0", "0", "1"]);
     Case::tcp("0.0.0.0", v6only.port).check(true, "");
 }
 
@@ -264,7 +270,7 @@ fn an_address_this_machine_does_not_have_cannot_be_bound() {
 
 #[test]
 fn a_socket_bound_without_listening_holds_its_port() {
-    let bound = hold(None, &["bound", "127.0.0.1", "0", "0", "0", "0"]);
+    let bound = hold(None, &["bound", "127.0.0.1", "0", "0", "0"]);
     let text =
         Case::tcp("127.0.0.1", bound.port).check(false, &format!("pid {}", bound.child.id()));
     assert!(text.contains("bound without listening"), "{text}");
@@ -272,7 +278,7 @@ fn a_socket_bound_without_listening_holds_its_port() {
 
 #[test]
 fn udp_and_tcp_are_separate_spaces() {
-    let udp = hold(None, &["udp", "127.0.0.1", "0", "0", "0", "0"]);
+    let udp = hold(None, &["udp", "127.0.0.1", "0", "0", "0"]);
     Case::tcp("127.0.0.1", udp.port).check(true, "");
     let same = Case {
         proto: "udp",
@@ -283,7 +289,7 @@ fn udp_and_tcp_are_separate_spaces() {
 
 #[test]
 fn a_reuseport_listener_shares_only_with_reuseport() {
-    let group = hold(None, &["listen", "127.0.0.1", "0", "1", "0", "0"]);
+    let group = hold(None, &["listen", "127.0.0.1", "0", "1", "0"]);
     Case::tcp("127.0.0.1", group.port).check(false, &format!("pid {}", group.child.id()));
     let joining = Case {
         reuseport: true,
@@ -301,8 +307,7 @@ fn a_listener_in_another_namespace_is_no_conflict_here() {
         .args(["-n", &name, "link", "set", "lo", "up"])
         .status();
     assert!(up.unwrap().success());
-    let port = free_port().to_string();
-    let there = hold(Some(&name), &["listen", "127.0.0.1", "0", "0", "0", &port]);
+    let there = hold(Some(&name), &["listen", "127.0.0.1", "0", "0", "0"]);
     Case::tcp("127.0.0.1", there.port).check(true, "");
     let asked_there = Case {
         netns: Some(&name),
@@ -345,7 +350,7 @@ fn a_port_the_kernel_holds_names_its_device() {
 
 #[test]
 fn the_json_says_the_verdict_the_errno_and_the_reasons() {
-    let held = hold(None, &["listen", "127.0.0.1", "0", "0", "0", "0"]);
+    let held = hold(None, &["listen", "127.0.0.1", "0", "0", "0"]);
     let target = format!("127.0.0.1:{}", held.port);
     let output = ports().args(["why", &target, "--json"]).output().unwrap();
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
