@@ -156,9 +156,10 @@ impl Column {
             Choice { explicit, .. } => explicit.to_vec(),
         };
         if choice.tcp_info && choice.explicit.is_empty() && !choice.stream {
+            // After the kernel's other figures: STATE, or the queues under -w.
             let at = columns
                 .iter()
-                .position(|&c| c == Column::State)
+                .rposition(|&c| matches!(c, Column::State | Column::RecvQ | Column::SendQ))
                 .map_or(0, |i| i + 1);
             let rates = [Column::RateIn, Column::RateOut].into_iter();
             let added = rates.filter(|_| choice.rates).chain(TCP_INFO);
