@@ -179,21 +179,29 @@ const JSON_OUTPUT: [&str; 5] = [
      cookie, uid (the socket's creator), recv_queue, send_queue, exposure (loopback, all, \
      interface, address), interface, netns (inode, kind, name), service and, where no holder \
      is visible, user (the name of uid); kernel (kind, device, detail) for a port the \
-     kernel holds (a VXLAN device's); v6only for IPv6 sockets; expires_ms while a timer runs. \
-     Unix sockets add \
-     unix_type, path or abstract, peer_inode and peer. Fields are added, never renamed.",
+     kernel holds (a VXLAN device's); v6only for IPv6 sockets; expires_ms while a timer runs; \
+     with --firewall, firewall (verdict: open, dropped, rejected, some_sources, forwarded, \
+     unknown, local_only, not_read; by, pass, to, target, assumed, construct) and, on a NAT \
+     row, claim (stale). Unix sockets add \
+     unix_type, path or abstract, peer_inode and peer. With --tcp-info or -w, TCP sockets \
+     add tcp_info: raw counters with their units in their names (rtt_us, rttvar_us, \
+     total_retrans, bytes_received, bytes_acked, last_data_sent_ms, last_data_recv_ms, \
+     rwnd_limited_us, sndbuf_limited_us, ...), timer (kind, expires_ms) and memory; UDP and \
+     Unix sockets have none. Fields are added, never renamed.",
     "Each entry of processes has pid, name, user, uid and cmdline; with -w, --json or a port \
      query also program, exe, ppid, parent, started (Unix seconds), unit, container (runtime, \
      id, name) and, for docker-proxy, forwards (to, container, listener).",
     "--json --envelope wraps the array for merging hosts: schema (ports/2), host, taken_at, \
      problems (what could not be seen, as data) and sockets.",
     "--watch --json prints one object per change: event (open, close, change), time, the \
-     socket's fields and, for a change, was (state, pids). ports -s --json and ports kill \
-     --json and ports why --json (verdict, errno, binds with their reasons) print one object \
-     each; ports metrics prints the Prometheus text format.",
+     socket's fields and, for a change, was (state, pids); with --tcp-info also rate events \
+     (a connection's recv_bytes_per_s and send_bytes_per_s since the refresh before) and \
+     program events (the same, summed per program). ports -s --json, ports kill --json and \
+     ports why --json (verdict, errno, binds with their reasons) print one object each; \
+     ports metrics prints the Prometheus text format.",
     "CSV (--csv) has one row per socket and owner: proto, family, local_addr, local_port, \
      remote_addr, remote_port, state, pid, process, user, uid, owner_hidden, service, netns, \
-     unix_name.",
+     unix_name, firewall.",
 ];
 
 #[cfg(test)]

@@ -89,3 +89,35 @@ fn udp_sockets_get_no_invented_counters() {
         "{sockets:#?}"
     );
 }
+
+#[test]
+fn the_portable_backend_has_no_tcp_info_and_says_none() {
+    let (port, _server, _client) = transferred();
+    let port = port.to_string();
+    let (sockets, _) = json(&["--tcp-info", "--backend", "portable", &port]);
+    assert!(!sockets.is_empty());
+    assert!(
+        sockets.iter().all(|s| s.get("tcp_info").is_none()),
+        "{sockets:#?}"
+    );
+    let pid = std::process::id().to_string();
+    let row = |backend: &str| {
+        let args = ["--tcp-info", "--backend", backend, "-t", "--pid", &pid];
+        let output = crate::support::ports()
+            .args(args)
+            .env("COLUMNS", "200")
+            .output()
+            .unwrap();
+        let table = String::from_utf8_lossy(&output.stdout).into_owned();
+        let row = table
+            .lines()
+            .find(|line| line.contains(&format!(":{port} ")));
+        row.unwrap_or_else(|| panic!("{table}")).to_owned()
+    };
+    assert!(row("native").contains("ms±"), "{}", row("native"));
+    assert!(
+        !row("portable").contains("ms±"),
+        "RTT is -: {}",
+        row("portable")
+    );
+}
