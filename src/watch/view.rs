@@ -604,6 +604,62 @@ mod tests {
         assert_eq!(stream.columns[0], Column::Netns);
     }
 
+    /// The sample's two ends of one connection, with `received` bytes at curl's end and
+    /// `acked` at nginx's.
+    fn counted(received: u64, acked: u64) -> Vec<crate::model::SocketEntry> {
+        let mut entries = FakeSource::sample().entries;
+        let with = |received, acked| {
+            Some(Box::new(crate::model::TcpInfo {
+                counters: Some(crate::model::TcpCounters {
+                    bytes_received: Some(received),
+                    bytes_acked: Some(acked),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }))
+        };
+        entries[3].tcp_info = with(0, acked);
+        entries[4].tcp_info = with(received, 0);
+        entries
+    }
+
+    #[test]
+    fn with_tcp_info_the_view_shows_rates_and_program_totals_and_r_sorts_by_rate() {
+        let tcp_info = Choice {
+            tcp_info: true,
+            rates: true,
+            ..Choice::default()
+        };
+        let mut screen = Screen {
+            tcp_info: true,
+            columns: Column::choose(tcp_info),
+            ..screen()
+        };
+        let start = UNIX_EPOCH + Duration::from_secs(SAMPLE_TIME);
+        let by_proto = |a: &_, b: &_| compare(a, b, SortKey::Proto, false);
+        screen.tracker = Tracker::default();
+        screen.tracker.update_at(counted(0, 0), by_proto, start);
+        let later = start + Duration::from_secs(2);
+        screen
+            .tracker
+            .update_at(counted(4 << 20, 1 << 20), by_proto, later);
+        let text = frame(&mut screen);
+        let programs = "by program: curl in 2.0MiB/s out 0B/s · nginx in 0B/s out 512KiB/s";
+        assert!(text.contains(programs), "{text}");
+        assert!(
+            lines(&text)[2].contains("IN/S") && lines(&text)[2].contains("OUT/S"),
+            "{text}"
+        );
+        let key = KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE);
+        on_key(key, &mut screen);
+        let text = frame(&mut screen);
+        assert!(
+            lines(&text)[3].contains(":51234") && lines(&text)[4].contains(":8080 "),
+            "{text}"
+        );
+        assert!(text.contains("r unsort"), "{text}");
+    }
+
     #[test]
     fn a_page_is_the_rows_shown_so_a_wrapped_note_shortens_it() {
         let mut screen = screen();
