@@ -190,3 +190,45 @@ impl<'a> JsonEvent<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::source::FakeSource;
+    use crate::watch::diff::Tracker;
+
+    /// The sample's connection: curl's end having received `received` bytes, nginx's end
+    /// idle, and a listener (no counters).
+    fn counted(received: u64) -> Vec<SocketEntry> {
+        let mut entries = FakeSource::sample().entries;
+        let with = |at: usize, received| {
+            let mut entry = entries[at].clone();
+            entry.tcp_info = Some(Box::new(crate::model::TcpInfo {
+                counters: Some(crate::model::TcpCounters {
+                    bytes_received: Some(received),
+                    bytes_acked: Some(0),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }));
+            entry
+        };
+        vec![with(4, received), with(3, 0), entries.remove(0)]
+    }
+
+    #[test]
+    fn rate_lines_follow_the_connections_that_moved_then_each_programs_total() {
+        let order = |a: &SocketEntry, b: &SocketEntry| a.inode.cmp(&b.inode);
+        let mut tracker = Tracker::default();
+        tracker.update_at(counted(0), order, UNIX_EPOCH);
+        let at = UNIX_EPOCH + Duration::from_secs(1);
+        tracker.update_at(counted(3 << 19), order, at);
+        let mut out = Vec::new();
+        write_rates(tracker.rows(), &Form::new(false, false), at, &mut out).unwrap();
+        let want = "= tcp 127.0.0.1:51234 127.0.0.1:8080 ESTABLISHED 5150 curl in 1.5MiB/s out 0B/s\n\
+                    = program curl in 1.5MiB/s out 0B/s\n";
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+    }
+}
