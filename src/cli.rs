@@ -371,7 +371,8 @@ pub struct FilterArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Sort rows by this key
+    /// Sort rows by this key; rate: the busiest first (with --tcp-info: bytes moved, in a watch
+    /// the current rates)
     #[arg(long, value_enum, value_name = "KEY", default_value_t = SortKey::default(),
           ignore_case = true)]
     pub sort: SortKey,

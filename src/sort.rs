@@ -19,8 +19,9 @@ pub enum SortKey {
     Pid,
     Process,
     User,
-    /// Busiest first: in a watch with --tcp-info, by the current rates; in a listing, by the
-    /// bytes moved so far (received and acknowledged); sockets without counters last.
+    // Busiest first: in a watch with --tcp-info, by the current rates; in a listing, by the
+    // bytes moved so far (received and acknowledged); sockets without counters last. (A plain
+    // comment: a doc comment would make clap list every key with a description in --help.)
     Rate,
 }
 
@@ -191,6 +192,24 @@ mod tests {
     fn port_orders_by_local_port() {
         let ports = local_ports(&sorted(SortKey::Port, false));
         assert!(ports.windows(2).all(|w| w[0] <= w[1]), "{ports:?}");
+    }
+
+    #[test]
+    fn rate_puts_the_most_bytes_first_and_sockets_without_counters_last() {
+        let mut entries = FakeSource::sample().entries;
+        for (at, bytes) in [(3, 10u64), (4, 5_000)] {
+            entries[at].tcp_info = Some(Box::new(crate::model::TcpInfo {
+                counters: Some(crate::model::TcpCounters {
+                    bytes_received: Some(bytes),
+                    bytes_acked: Some(bytes),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }));
+        }
+        let (busy, quiet) = (entries[4].inode, entries[3].inode);
+        sort(&mut entries, SortKey::Rate, false);
+        assert_eq!([entries[0].inode, entries[1].inode], [busy, quiet]);
     }
 
     #[test]
