@@ -237,8 +237,9 @@ fn name_targets<'a>(
     entries: impl Iterator<Item = &'a mut SocketEntry>,
     source: &mut dyn SocketSource,
 ) {
-    let mut asked: Vec<(SocketAddr, AddressHolder)> = Vec::new();
+    let mut asked: Vec<(SocketAddr, u64, AddressHolder)> = Vec::new();
     for entry in entries {
+        let netns = entry.netns.inode;
         let Some(Reach::Forwarded {
             to,
             target: target @ None,
@@ -247,11 +248,11 @@ fn name_targets<'a>(
         else {
             continue;
         };
-        let holder = match asked.iter().find(|(at, _)| at == to) {
-            Some((_, holder)) => holder.clone(),
+        let holder = match asked.iter().find(|(at, ns, _)| at == to && *ns == netns) {
+            Some((_, _, holder)) => holder.clone(),
             None => {
-                let holder = source.address_holder(*to);
-                asked.push((*to, holder.clone()));
+                let holder = source.address_holder(*to, netns);
+                asked.push((*to, netns, holder.clone()));
                 holder
             }
         };

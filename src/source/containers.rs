@@ -98,6 +98,26 @@ impl ContainerFiles {
         found.cloned()
     }
 
+    /// The Docker container that has `address`, among the containers of the daemons running
+    /// in network namespace `netns` (as `netns_of` gives a pid's) when any runs there: a NAT
+    /// rule there reaches their containers, while another namespace's daemon may give out the
+    /// same address. With no daemon found there, among all.
+    pub fn docker_at_in(
+        &mut self,
+        address: IpAddr,
+        netns: u64,
+        netns_of: impl Fn(u32) -> Option<u64>,
+    ) -> Option<DockerContainer> {
+        let daemons: Vec<u32> = (self.roots().iter())
+            .filter_map(|root| root.daemon)
+            .filter(|&pid| netns_of(pid) == Some(netns))
+            .collect();
+        if daemons.is_empty() {
+            return self.docker_at(address, None);
+        }
+        (daemons.into_iter()).find_map(|daemon| self.docker_at(address, Some(daemon)))
+    }
+
     fn roots(&self) -> &[DockerRoot] {
         self.docker_roots
             .as_deref()
@@ -449,6 +469,43 @@ mod tests {
             Some((ID.into(), "web-7d9f/shop/nginx".into()))
         );
         assert_eq!(parse_kubernetes_log("not-a-log.txt"), None);
+    }
+
+    /// A data root under `root` at `dir` holding one container named `name` at 172.17.0.2.
+    fn docker_root(root: &Path, dir: &str, name: &str, daemon: u32) -> DockerRoot {
+        let id = format!("{daemon:0>64}");
+        let at = root.join(dir).join("containers").join(&id);
+        std::fs::create_dir_all(&at).unwrap();
+        let config = format!(
+            r#"{{"ID":"{id}","Name":"/{name}","State":{{"Pid":{daemon}1}},
+            "NetworkSettings":{{"Networks":{{"bridge":{{"IPAddress":"172.17.0.2"}}}}}}}}"#
+        );
+        std::fs::write(at.join("config.v2.json"), config).unwrap();
+        let dir = Path::new("/").join(dir);
+        let daemon = Some(daemon);
+        DockerRoot { dir, daemon }
+    }
+
+    #[test]
+    fn a_nat_rule_reaches_the_container_of_the_daemon_in_its_own_namespace() {
+        let root = tempfile::tempdir().unwrap();
+        let roots = vec![
+            docker_root(root.path(), "one", "first", 10),
+            docker_root(root.path(), "two", "second", 20),
+        ];
+        let mut files = ContainerFiles::under(root.path()).with_docker_roots(Some(roots));
+        let netns_of = |pid: u32| Some(u64::from(pid) * 10);
+        let address: IpAddr = "172.17.0.2".parse().unwrap();
+        let named = |files: &mut ContainerFiles, netns: u64| {
+            let found = files.docker_at_in(address, netns, netns_of);
+            found.map(|c| c.name)
+        };
+        assert_eq!(named(&mut files, 200).as_deref(), Some("second"));
+        assert_eq!(named(&mut files, 100).as_deref(), Some("first"));
+        // No daemon in that namespace: any container with the address will do.
+        assert!(named(&mut files, 300).is_some());
+        let elsewhere: IpAddr = "172.17.0.3".parse().unwrap();
+        assert_eq!(files.docker_at_in(elsewhere, 200, netns_of), None);
     }
 
     #[test]

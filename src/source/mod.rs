@@ -95,8 +95,9 @@ pub trait SocketSource {
     }
 
     /// Who holds `to`'s address (and, for a container, listens on its port): where a NAT rule
-    /// sends a connection. Asked only for rules' targets.
-    fn address_holder(&mut self, _to: std::net::SocketAddr) -> AddressHolder {
+    /// of network namespace `netns` (its inode) sends a connection. Asked only for rules'
+    /// targets.
+    fn address_holder(&mut self, _to: std::net::SocketAddr, _netns: u64) -> AddressHolder {
         AddressHolder::Unknowable
     }
 }

@@ -57,7 +57,7 @@ pub(super) fn sockets_with_owners(
 }
 
 /// No container or namespace lookup here: a NAT rule's target is not named.
-pub(super) fn address_holder(_to: std::net::SocketAddr) -> super::AddressHolder {
+pub(super) fn address_holder(_to: std::net::SocketAddr, _netns: u64) -> super::AddressHolder {
     super::AddressHolder::Unknowable
 }
 

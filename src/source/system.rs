@@ -32,9 +32,9 @@ impl SocketSource for SystemSource {
         os::SEES_NAMESPACES && self.backend == Backend::Native
     }
 
-    fn address_holder(&mut self, to: std::net::SocketAddr) -> super::AddressHolder {
+    fn address_holder(&mut self, to: std::net::SocketAddr, netns: u64) -> super::AddressHolder {
         match self.backend {
-            Backend::Native => os::address_holder(to),
+            Backend::Native => os::address_holder(to, netns),
             Backend::Portable => super::AddressHolder::Unknowable,
         }
     }

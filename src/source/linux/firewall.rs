@@ -192,11 +192,13 @@ fn read_entered(ns: &netns::Namespace) -> RulesetRead {
 }
 
 /// A running Docker container with `to`'s address (and who listens on its port), else the
-/// network namespace with that address on an interface, else nobody.
-pub(crate) fn address_holder(to: SocketAddr) -> AddressHolder {
+/// network namespace with that address on an interface, else nobody. `netns` is the inode of
+/// the namespace whose rule forwards there: its own daemon's containers are the ones reached.
+pub(crate) fn address_holder(to: SocketAddr, netns: u64) -> AddressHolder {
     let mut files = ContainerFiles::here();
+    let netns_of = |pid: u32| netns::inode_of(Path::new(&format!("/proc/{pid}/ns/net")));
     let running = files
-        .docker_at(to.ip(), None)
+        .docker_at_in(to.ip(), netns, netns_of)
         .and_then(|c| c.pid.filter(|&pid| pid != 0).map(|pid| (c.name, pid)));
     if let Some((name, pid)) = running {
         let listens = match listener_in(pid, to) {

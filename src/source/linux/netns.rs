@@ -174,7 +174,7 @@ pub fn members(member: u32) -> Vec<u32> {
     found
 }
 
-fn inode_of(path: &Path) -> Option<u64> {
+pub(super) fn inode_of(path: &Path) -> Option<u64> {
     rustix::fs::stat(path).ok().map(|stat| stat.st_ino)
 }
 
