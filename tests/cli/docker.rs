@@ -16,17 +16,20 @@ use crate::support::{explain, free_port, json, ports};
 const IMAGE: &str = "local/ports-test-bb";
 
 /// A Docker daemon for the test: the running one, or one started here and torn down on drop.
-struct Daemon {
+pub struct Daemon {
     started: Option<Child>,
+    /// Names its log (`daemon_log`): tests running at once each start their own.
+    kind: &'static str,
     containers: Vec<String>,
     /// For a daemon of the test's own (`Daemon::apart`): where it lives.
     apart: Option<Apart>,
 }
 
 /// What a daemon kept apart from any other has to itself, all removed on drop: a network
-/// namespace, a data root, and an exec root holding its socket.
+/// namespace (unless the test lent one), a data root, and an exec root holding its socket.
 struct Apart {
     netns: String,
+    owns_netns: bool,
     data_root: TempDir,
     exec_root: TempDir,
 }
@@ -35,13 +38,14 @@ impl Daemon {
     fn up() -> Daemon {
         let mut daemon = Daemon {
             started: None,
+            kind: "default",
             containers: Vec::new(),
             apart: None,
         };
         if !daemon.docker(&["info"]).status.success() {
             let mut dockerd = Command::new("/usr/sbin/dockerd");
             dockerd.args(["-H", "unix:///var/run/docker.sock"]);
-            daemon.started = Some(start(dockerd, "default"));
+            daemon.started = Some(start(dockerd, "default", NO_IPTABLES));
         }
         daemon.wait_and_import();
         daemon
@@ -51,41 +55,58 @@ impl Daemon {
     /// (its docker0 and docker-proxy listeners there), with its data root in a temporary
     /// directory, as `dockerd --data-root` puts it.
     fn apart() -> Daemon {
-        let apart = Apart {
-            netns: format!("ports-docker-{}", std::process::id()),
-            data_root: temporary("ports-docker-root-"),
-            exec_root: temporary("ports-docker-exec-"),
-        };
-        run_ok("ip", &["netns", "add", &apart.netns]);
+        let netns = format!("ports-docker-{}", std::process::id());
+        run_ok("ip", &["netns", "add", &netns]);
         // Owned from here, so that drop removes the namespace whatever fails next.
-        let mut daemon = Daemon {
-            started: None,
-            containers: Vec::new(),
-            apart: Some(apart),
-        };
+        let daemon = Daemon::unstarted("apart", netns, true);
         let lo_up = daemon
             .in_netns("ip")
             .args(["link", "set", "lo", "up"])
             .status();
         assert!(lo_up.unwrap().success(), "lo up in the namespace");
-        let apart = daemon.apart.as_ref().unwrap();
+        daemon.start_apart(NO_IPTABLES)
+    }
+
+    /// A daemon of the test's own in the test's namespace `netns` (left for the test to
+    /// remove), started with `flags` (its iptables rules on, say), as `kind` in its log's name.
+    pub fn in_netns_of(netns: &str, kind: &'static str, flags: &[&str]) -> Daemon {
+        Daemon::unstarted(kind, netns.to_owned(), false).start_apart(flags)
+    }
+
+    fn unstarted(kind: &'static str, netns: String, owns_netns: bool) -> Daemon {
+        let apart = Apart {
+            netns,
+            owns_netns,
+            data_root: temporary("ports-docker-root-"),
+            exec_root: temporary("ports-docker-exec-"),
+        };
+        Daemon {
+            started: None,
+            kind,
+            containers: Vec::new(),
+            apart: Some(apart),
+        }
+    }
+
+    fn start_apart(mut self, flags: &[&str]) -> Daemon {
+        let apart = self.apart.as_ref().unwrap();
         let (data, exec) = (apart.data_root.path(), apart.exec_root.path());
-        let mut dockerd = daemon.in_netns("/usr/sbin/dockerd");
+        let mut dockerd = self.in_netns("/usr/sbin/dockerd");
         dockerd
             .arg("--data-root")
             .arg(data)
             .arg("--exec-root")
             .arg(exec);
-        dockerd.args(["-H", &daemon.host().unwrap()]);
+        dockerd.args(["-H", &self.host().unwrap()]);
         dockerd.arg("--pidfile").arg(exec.join("docker.pid"));
-        daemon.started = Some(start(dockerd, "apart"));
-        daemon.wait_and_import();
-        daemon
+        self.started = Some(start(dockerd, self.kind, flags));
+        self.wait_and_import();
+        self
     }
 
     /// `program` run in this daemon's network namespace (nsenter keeps the mounts: dockerd
     /// needs the cgroup mounts `ip netns exec` would hide).
-    fn in_netns(&self, program: &str) -> Command {
+    pub fn in_netns(&self, program: &str) -> Command {
         let apart = self.apart.as_ref().expect("a daemon apart");
         let mut command = Command::new("nsenter");
         command.arg(format!("--net=/run/netns/{}", apart.netns));
@@ -106,7 +127,7 @@ impl Daemon {
         self.docker_command(args).output().unwrap()
     }
 
-    fn docker_command(&self, args: &[&str]) -> Command {
+    pub fn docker_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new("docker");
         command.args(args);
         if let Some(host) = self.host() {
@@ -115,7 +136,7 @@ impl Daemon {
         command
     }
 
-    fn docker_ok(&self, args: &[&str]) {
+    pub fn docker_ok(&self, args: &[&str]) {
         let output = self.docker(args);
         assert!(
             output.status.success(),
@@ -160,7 +181,7 @@ impl Daemon {
         );
     }
 
-    fn run(&mut self, name: &str, options: &[&str], port: u16) {
+    pub fn run(&mut self, name: &str, options: &[&str], port: u16) {
         let port = port.to_string();
         let mut args = vec!["run", "-d", "--name", name];
         args.extend(options);
@@ -194,11 +215,7 @@ impl Drop for Daemon {
             let _ = self.docker(&["rm", "-f", name]);
         }
         let _ = self.docker(&["rmi", "-f", IMAGE]);
-        let kind = if self.apart.is_some() {
-            "apart"
-        } else {
-            "default"
-        };
+        let kind = self.kind;
         if let Some(mut dockerd) = self.started.take() {
             let _ = Command::new("kill")
                 .args(["-TERM", &dockerd.id().to_string()])
@@ -236,9 +253,11 @@ impl Apart {
         for at in mounted {
             let _ = Command::new("umount").args(["-l", at]).status();
         }
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.netns])
-            .status();
+        if self.owns_netns {
+            let _ = Command::new("ip")
+                .args(["netns", "del", &self.netns])
+                .status();
+        }
     }
 }
 
@@ -255,11 +274,14 @@ fn remove_default_state() {
     }
 }
 
-/// Starts `dockerd` (without the iptables rules a test does not need), its output to a log.
-fn start(mut dockerd: Command, kind: &str) -> Child {
+/// Without the iptables rules and sysctls a test of containers alone does not need.
+const NO_IPTABLES: &[&str] = &["--iptables=false", "--ip-forward=false", "--ip-masq=false"];
+
+/// Starts `dockerd` with `flags`, its output to a log.
+fn start(mut dockerd: Command, kind: &str, flags: &[&str]) -> Child {
     let log = std::fs::File::create(daemon_log(kind)).unwrap();
     dockerd
-        .args(["--iptables=false", "--ip-forward=false", "--ip-masq=false"])
+        .args(flags)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)

@@ -16,6 +16,7 @@ mod ecosystem;
 mod end_to_end;
 mod faults;
 mod firewall;
+mod firewall_docker;
 mod habits;
 mod hostile;
 mod kernel;
