@@ -20,6 +20,10 @@ pub struct Daemon {
     started: Option<Child>,
     /// Names its log (`daemon_log`): tests running at once each start their own.
     kind: &'static str,
+    /// A daemon apart's flags, to start it again.
+    flags: Vec<String>,
+    /// Stopped by the test (`stop`), its containers left running.
+    stopped: bool,
     containers: Vec<String>,
     /// For a daemon of the test's own (`Daemon::apart`): where it lives.
     apart: Option<Apart>,
@@ -39,13 +43,15 @@ impl Daemon {
         let mut daemon = Daemon {
             started: None,
             kind: "default",
+            flags: Vec::new(),
+            stopped: false,
             containers: Vec::new(),
             apart: None,
         };
         if !daemon.docker(&["info"]).status.success() {
             let mut dockerd = Command::new("/usr/sbin/dockerd");
             dockerd.args(["-H", "unix:///var/run/docker.sock"]);
-            daemon.started = Some(start(dockerd, "default", NO_IPTABLES));
+            daemon.started = Some(start(dockerd, "default", NO_IPTABLES, false));
         }
         daemon.wait_and_import();
         daemon
@@ -83,12 +89,22 @@ impl Daemon {
         Daemon {
             started: None,
             kind,
+            flags: Vec::new(),
+            stopped: false,
             containers: Vec::new(),
             apart: Some(apart),
         }
     }
 
     fn start_apart(mut self, flags: &[&str]) -> Daemon {
+        self.flags = flags.iter().map(ToString::to_string).collect();
+        self.launch_apart(false);
+        self.wait_and_import();
+        self
+    }
+
+    /// Starts this daemon apart, with its flags; `again` keeps what its log already says.
+    fn launch_apart(&mut self, again: bool) {
         let apart = self.apart.as_ref().unwrap();
         let (data, exec) = (apart.data_root.path(), apart.exec_root.path());
         let mut dockerd = self.in_netns("/usr/sbin/dockerd");
@@ -99,9 +115,29 @@ impl Daemon {
             .arg(exec);
         dockerd.args(["-H", &self.host().unwrap()]);
         dockerd.arg("--pidfile").arg(exec.join("docker.pid"));
-        self.started = Some(start(dockerd, self.kind, flags));
-        self.wait_and_import();
-        self
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        self.started = Some(start(dockerd, self.kind, &flags, again));
+    }
+
+    /// Stops the daemon as an upgrade would (SIGTERM); with `--live-restore` its containers
+    /// and their NAT rules stay. Drop starts it again to remove them.
+    pub fn stop(&mut self) {
+        if let Some(dockerd) = self.started.take() {
+            terminate(dockerd);
+            self.stopped = true;
+        }
+    }
+
+    /// Whether the daemon answers within a minute.
+    fn answers(&self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.docker(&["info"]).status.success() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        true
     }
 
     /// `program` run in this daemon's network namespace (nsenter keeps the mounts: dockerd
@@ -146,11 +182,7 @@ impl Daemon {
     }
 
     fn wait_and_import(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.docker(&["info"]).status.success() {
-            assert!(Instant::now() < deadline, "dockerd did not come up");
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        assert!(self.answers(), "dockerd did not come up");
         self.import_image();
     }
 
@@ -211,16 +243,18 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if self.stopped {
+            // Its containers run on: a daemon removes them.
+            self.launch_apart(true);
+            self.answers();
+        }
         for name in &self.containers {
             let _ = self.docker(&["rm", "-f", name]);
         }
         let _ = self.docker(&["rmi", "-f", IMAGE]);
         let kind = self.kind;
-        if let Some(mut dockerd) = self.started.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &dockerd.id().to_string()])
-                .status();
-            let _ = dockerd.wait();
+        if let Some(dockerd) = self.started.take() {
+            terminate(dockerd);
             match self.apart.take() {
                 Some(apart) => apart.remove(),
                 None => remove_default_state(),
@@ -278,8 +312,14 @@ fn remove_default_state() {
 const NO_IPTABLES: &[&str] = &["--iptables=false", "--ip-forward=false", "--ip-masq=false"];
 
 /// Starts `dockerd` with `flags`, its output to a log.
-fn start(mut dockerd: Command, kind: &str, flags: &[&str]) -> Child {
-    let log = std::fs::File::create(daemon_log(kind)).unwrap();
+fn start(mut dockerd: Command, kind: &str, flags: &[&str], again: bool) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(again)
+        .write(true)
+        .truncate(!again)
+        .open(daemon_log(kind))
+        .unwrap();
     dockerd
         .args(flags)
         .stdin(Stdio::null())
@@ -287,6 +327,14 @@ fn start(mut dockerd: Command, kind: &str, flags: &[&str]) -> Child {
         .stderr(log)
         .spawn()
         .expect("dockerd from docker.io (.ci/setup --docker)")
+}
+
+/// SIGTERM, as an init system stops dockerd, and the wait for it to finish.
+fn terminate(mut dockerd: Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &dockerd.id().to_string()])
+        .status();
+    let _ = dockerd.wait();
 }
 
 /// What the dockerd the test started wrote.

@@ -32,6 +32,8 @@ struct DockerLab {
     daemon: Daemon,
     lab: Lab,
     container: String,
+    /// The container's address on Docker's bridge.
+    address: String,
 }
 
 impl DockerLab {
@@ -43,10 +45,12 @@ impl DockerLab {
         let container = format!("ports-fw{tag}-{}", std::process::id());
         let publish = format!("{PUBLISHED}:8080");
         daemon.run(&container, &["-p", &publish], 8080);
+        let address = container_address(&daemon, &container);
         let setup = DockerLab {
             daemon,
             lab,
             container,
+            address,
         };
         setup.wait_for_httpd();
         setup
@@ -55,7 +59,7 @@ impl DockerLab {
     /// Until the container's httpd accepts on its own address: `docker run -d` returns first.
     fn wait_for_httpd(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let address = self.container_address();
+        let address = &self.address;
         let connect = format!("import socket; socket.create_connection(('{address}', 8080), 2)");
         while !self
             .daemon
@@ -71,18 +75,6 @@ impl DockerLab {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-    }
-
-    fn container_address(&self) -> String {
-        let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}";
-        let output = self
-            .daemon
-            .docker_command(&["inspect", "-f", format, &self.container])
-            .output()
-            .unwrap();
-        let address = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        assert!(!address.is_empty(), "no address for {}", self.container);
-        address
     }
 
     /// `iptables ARGS` inside the server namespace.
@@ -133,11 +125,22 @@ impl DockerLab {
     fn assert_forwarded_to_container(&self, row: &Value, all: &str) {
         let firewall = &row["firewall"];
         assert_eq!(firewall["verdict"], "forwarded", "{all}");
-        let to = format!("{}:8080", self.container_address());
+        let to = format!("{}:8080", self.address);
         assert_eq!(firewall["to"], to.as_str(), "{all}");
         let target = format!("docker:{}, busybox listens", self.container);
         assert_eq!(firewall["target"], target.as_str(), "{all}");
     }
+}
+
+fn container_address(daemon: &Daemon, container: &str) -> String {
+    let format = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}";
+    let output = daemon
+        .docker_command(&["inspect", "-f", format, container])
+        .output()
+        .unwrap();
+    let address = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert!(!address.is_empty(), "no address for {container}");
+    address
 }
 
 #[test]
@@ -173,8 +176,9 @@ fn a_published_port_passes_an_input_drop_and_a_docker_user_drop_stops_it() {
 
 #[test]
 #[ignore = "slow: starts a Docker daemon with its iptables rules in a namespace; run with --ignored"]
-fn without_the_userland_proxy_the_port_is_forwarded_and_named_by_its_container() {
-    let setup = DockerLab::new("p", "fw-noproxy", &["--userland-proxy=false"]);
+fn without_the_userland_proxy_dockerd_holds_the_port_and_once_stopped_the_rule_alone_claims_it() {
+    let flags = ["--userland-proxy=false", "--live-restore"];
+    let mut setup = DockerLab::new("p", "fw-noproxy", &flags);
     setup.lab.load(&["nft", "-f"], INPUT_DROP);
     let (row, all) = setup.published_row();
     // No docker-proxy: Docker 20.10 holds the port in dockerd itself, to reserve it.
@@ -189,8 +193,21 @@ fn without_the_userland_proxy_the_port_is_forwarded_and_named_by_its_container()
     let line = card.lines().find(|l| l.starts_with("firewall "));
     let expected = format!(
         "forwarded to {}:8080 (docker:{}, busybox listens)",
-        setup.container_address(),
-        setup.container
+        setup.address, setup.container
     );
     assert!(line.is_some_and(|l| l.ends_with(&expected)), "{why}");
+
+    // Stopped as an upgrade stops it, with --live-restore: the container and Docker's rules
+    // stay, dockerd's socket goes. The port is a NAT row with no socket, still open.
+    setup.daemon.stop();
+    let (row, all) = setup.published_row();
+    assert_eq!(row["claim"]["stale"], false, "a claim, not stale: {all}");
+    assert!(row["state"].is_null(), "{all}");
+    assert_eq!(row["firewall"]["verdict"], "forwarded", "{all}");
+    let to = format!("{}:8080", setup.address);
+    assert_eq!(row["firewall"]["to"], to.as_str(), "{all}");
+    assert_eq!(setup.scanned(), "open", "ports said forwarded: {all}");
+    let (text, why) = setup.ports_text(&[&port]);
+    let nat = text.lines().find(|l| l.contains(&format!(":{PUBLISHED} ")));
+    assert!(nat.is_some_and(|l| l.contains(" NAT ")), "{why}");
 }
