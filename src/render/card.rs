@@ -165,12 +165,22 @@ fn rows(card: &Card, context: &RenderContext) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// What the firewall does with a connection from another host, once per distinct answer
-/// (`[::]:80 and 0.0.0.0:80 open` is one line).
+/// What the firewall does with a connection from another host: one line when every socket
+/// gets the same answer, else one per socket, named (Docker forwards IPv4 only, so its
+/// `[::]` forwarder meets the input chain).
 fn firewall(sockets: &[SocketEntry]) -> Option<String> {
-    let answers = sockets.iter().filter_map(|s| s.firewall.as_ref());
-    let lines = distinct_lines(answers.map(|reach| sanitize(&reach.describe()).into_owned()));
-    (!lines.is_empty()).then_some(lines)
+    let answered: Vec<(&SocketEntry, String)> = (sockets.iter())
+        .filter_map(|s| Some((s, sanitize(&s.firewall.as_ref()?.describe()).into_owned())))
+        .collect();
+    let (_, first) = answered.first()?;
+    if answered.iter().all(|(_, said)| said == first) {
+        return Some(first.clone());
+    }
+    let each = answered.iter().map(|(socket, said)| {
+        let local = cell(socket, &Column::Local);
+        format!("{local}: {said}")
+    });
+    Some(each.collect::<Vec<_>>().join("\n"))
 }
 
 /// `3 connections, 8.0MiB in, 1.5KiB out, worst RTT 1.23ms, 7 retransmitted`: the port's
