@@ -7,8 +7,12 @@ use std::sync::Arc;
 
 use crate::firewall::read::{self as rules, Dumps, Note};
 use crate::firewall::{Evaluator, Forward, Host, Interface, Probe};
-use crate::model::{Claim, Endpoint, Exposure, InetSocket, Netns, NetnsKind, Reach, SocketEntry};
-use crate::source::{AddressHolder, Problem, RulesetRead, RulesetTexts, SocketSource};
+use crate::model::{
+    Claim, Endpoint, Exposure, InetSocket, Netns, NetnsKind, Proto, Reach, SocketEntry,
+};
+use crate::source::{
+    AddressHolder, NetnsScope, Problem, Query, RulesetRead, RulesetTexts, SocketSource,
+};
 
 /// Decides `firewall` for every listener in `entries` and adds the NAT-only ports; what could
 /// not be read or understood comes back as problems.
@@ -46,7 +50,7 @@ pub fn decide(
             entry.firewall = reach_of(&evaluator, entry, v6only);
         }
         claims.extend(claimed_ports(&evaluator.forwards(), entries, &read.netns));
-        name_local_targets(entries, &mut claims, &host, &mine);
+        name_local_targets(entries, &mut claims, read, &host, source);
     }
     name_targets(entries.iter_mut().chain(claims.iter_mut()), source);
     entries.extend(claims);
@@ -184,51 +188,96 @@ fn claim(forward: &Forward, netns: &Arc<Netns>) -> SocketEntry {
     }
 }
 
+/// A row of the listing, or of the NAT rows added to it.
+#[derive(Clone, Copy)]
+enum Row {
+    Listed(usize),
+    Claim(usize),
+}
+
 /// A redirect (or DNAT to one of the namespace's own addresses) lands here: who listens on
-/// the port it lands on, from the same listing.
+/// the port it lands on.
 fn name_local_targets(
     entries: &mut [SocketEntry],
     claims: &mut [SocketEntry],
+    read: &RulesetRead,
     host: &Host,
-    mine: &dyn Fn(&SocketEntry) -> bool,
+    source: &mut dyn SocketSource,
 ) {
-    let listener = |entries: &[SocketEntry], to: SocketAddr| {
-        let serves = |e: &&SocketEntry| {
-            e.inet().is_some_and(|inet| {
-                inet.local.port() == to.port()
-                    && (inet.local.ip().is_unspecified() || inet.local.ip() == to.ip())
-            })
-        };
-        let found = entries
-            .iter()
-            .filter(|e| mine(e) && e.is_listening() && e.claim.is_none());
-        let program = found.filter(serves).find_map(|e| e.processes.first());
-        match program {
-            Some(process) => format!("here, {} listens", process.program()),
-            None => format!("here, nothing listens on {}", to.port()),
+    let rows = (entries.iter().enumerate().map(|(i, e)| (Row::Listed(i), e)))
+        .chain(claims.iter().enumerate().map(|(i, e)| (Row::Claim(i), e)));
+    let landing_here = |(row, entry): (Row, &SocketEntry)| match &entry.firewall {
+        Some(Reach::Forwarded {
+            to, target: None, ..
+        }) if entry.netns.inode == read.netns.inode && host.is_local(to.ip()) => {
+            Some((row, *to, entry.proto()?))
         }
+        _ => None,
     };
-    let named: Vec<(usize, bool, String)> =
-        (entries.iter().enumerate().map(|(i, e)| (i, false, e)))
-            .chain(claims.iter().enumerate().map(|(i, e)| (i, true, e)))
-            .filter(|(_, _, e)| mine(e))
-            .filter_map(|(i, claim, e)| match &e.firewall {
-                Some(Reach::Forwarded {
-                    to, target: None, ..
-                }) if host.is_local(to.ip()) => Some((i, claim, listener(entries, *to))),
-                _ => None,
-            })
-            .collect();
-    for (i, claim, text) in named {
-        let entry = if claim {
-            &mut claims[i]
-        } else {
-            &mut entries[i]
+    let local: Vec<(Row, SocketAddr, Proto)> = rows.filter_map(landing_here).collect();
+    for (row, to, proto) in local {
+        let program = listener_of(entries, &read.netns, to, proto)
+            .or_else(|| listener_asked(source, &read.netns, to, proto));
+        let text = match program {
+            Some(program) => format!("here, {program} listens"),
+            None => format!("here, nothing listens on {}", to.port()),
+        };
+        let entry = match row {
+            Row::Listed(i) => &mut entries[i],
+            Row::Claim(i) => &mut claims[i],
         };
         if let Some(Reach::Forwarded { target, .. }) = &mut entry.firewall {
             *target = Some(text);
         }
     }
+}
+
+/// The program of a listener in `sockets` that serves `to`.
+fn listener_of(
+    sockets: &[SocketEntry],
+    netns: &Netns,
+    to: SocketAddr,
+    proto: Proto,
+) -> Option<String> {
+    let serves = |e: &&SocketEntry| {
+        e.netns.inode == netns.inode
+            && e.claim.is_none()
+            && e.is_listening()
+            && e.inet().is_some_and(|inet| {
+                inet.proto == proto
+                    && inet.local.port() == to.port()
+                    && (inet.local.ip().is_unspecified() || inet.local.ip() == to.ip())
+            })
+    };
+    let process = sockets
+        .iter()
+        .filter(serves)
+        .find_map(|e| e.processes.first())?;
+    Some(process.program().to_owned())
+}
+
+/// The same, asked of the source with a query of the port alone: a port query's listing
+/// (`ports 8443`) holds no socket on the port a redirect lands on.
+fn listener_asked(
+    source: &mut dyn SocketSource,
+    netns: &Netns,
+    to: SocketAddr,
+    proto: Proto,
+) -> Option<String> {
+    let scope = match (netns.kind, &netns.name) {
+        (NetnsKind::Host, _) => NetnsScope::Own,
+        (_, Some(name)) => NetnsScope::One(name.clone()),
+        (_, None) => return None,
+    };
+    let query = Query {
+        port: Some(to.port()),
+        protos: vec![proto],
+        listening_only: true,
+        netns: scope,
+        ..Query::default()
+    };
+    let snapshot = source.snapshot(&query).ok()?;
+    listener_of(&snapshot.sockets, netns, to, proto)
 }
 
 /// Names where each forward lands (`docker:web, httpd listens`); a claim whose target no

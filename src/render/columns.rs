@@ -264,11 +264,7 @@ impl Column {
             Column::Service => buf.push_str(entry.service.as_deref().unwrap_or(NONE)),
             Column::RecvQ => push_queue(entry.queues.map(|q| q.recv), buf),
             Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, Exposure::name)),
-            Column::Firewall => match &entry.firewall {
-                Some(reach) if line.wide => buf.push_str(&sanitize(&reach.describe())),
-                Some(reach) => buf.push_str(reach.name()),
-                None => buf.push_str(NONE),
-            },
+            Column::Firewall => push_reach(entry, line.wide, buf),
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
             column if tcp::is_tcp(column) => tcp::write_text(column, entry, line.rate, buf),
             _ => owner_text(self, line, buf),
@@ -300,6 +296,34 @@ impl Column {
     }
 }
 
+/// A NAT row's PROCESS: where the rule sends the port (`→ 172.17.0.2:8080 (docker:web)`).
+fn push_claim(entry: &SocketEntry, buf: &mut String) {
+    let Some(Reach::Forwarded { to, target, .. }) = &entry.firewall else {
+        return buf.push_str(NONE);
+    };
+    push(buf, format_args!("→ {to}"));
+    if let Some(target) = target {
+        push(buf, format_args!(" ({})", sanitize(target)));
+    }
+}
+
+/// FIREWALL: the answer's name, or under `-w` all of it; a NAT rule whose target nothing
+/// holds says it is stale.
+fn push_reach(entry: &SocketEntry, wide: bool, buf: &mut String) {
+    let stale = entry.claim.is_some_and(|claim| claim.stale);
+    match (&entry.firewall, wide, stale) {
+        (None, _, _) => buf.push_str(NONE),
+        (Some(_), false, true) => buf.push_str("stale"),
+        (Some(reach), false, false) => buf.push_str(reach.name()),
+        (Some(reach), true, _) => {
+            buf.push_str(&sanitize(&reach.describe()));
+            if stale {
+                buf.push_str(", which no running container or namespace holds: a stale rule");
+            }
+        }
+    }
+}
+
 /// Open in bold (another host gets in), unknown in red (nobody can say), the rest plain.
 fn paint_reach(reach: Option<&Reach>, text: &str, buf: &mut String) {
     match reach {
@@ -317,6 +341,7 @@ fn owner_text(column: Column, line: &Line, buf: &mut String) {
     let Some(process) = line.process() else {
         match (column, &line.entry.user, &line.entry.kernel) {
             (Column::Process, _, Some(kernel)) => buf.push_str(&sanitize(&kernel.label())),
+            (Column::Process, _, None) if line.entry.claim.is_some() => push_claim(line.entry, buf),
             (Column::User, Some(user), _) => socket_user(user, buf),
             _ => buf.push_str(NONE),
         }

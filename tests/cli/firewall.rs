@@ -154,6 +154,15 @@ impl Lab {
         (parsed.as_array().cloned().unwrap_or_default(), output)
     }
 
+    /// `ports ARGS` run inside the server namespace, without colour.
+    pub fn ports_output(&self, args: &[&str]) -> Output {
+        let binary = assert_cmd::cargo::cargo_bin("ports");
+        let mut all = vec!["netns", "exec", &self.server, binary.to_str().unwrap()];
+        all.extend(args);
+        all.extend(["--color", "never"]);
+        Command::new("ip").args(&all).output().unwrap()
+    }
+
     /// What nmap in the client namespace finds at the server's address: `tcp/22` -> `open`.
     pub fn scan(&self, tcp: &[u16], udp: &[u16]) -> BTreeMap<String, String> {
         let list = |prefix: &str, ports: &[u16]| {
@@ -391,4 +400,17 @@ fn firewalld_rules_agree_with_nmap_and_its_forward_port_is_listed() {
     let forward = &verdicts["tcp/8443"];
     assert_eq!(forward["verdict"], "forwarded", "{forward:#}");
     assert_eq!(forward["to"], format!("{SERVER_ADDR}:443"));
+    // Asked for by number (as root, so the ruleset is read), it is a NAT row, not a miss.
+    let asked = lab.ports_output(&["8443"]);
+    let said = String::from_utf8_lossy(&asked.stdout);
+    assert_eq!(asked.status.code(), Some(0), "{said}");
+    let row = said
+        .lines()
+        .find(|line| line.contains(":8443"))
+        .unwrap_or_default();
+    assert!(
+        row.contains("NAT")
+            && row.contains(&format!("→ {SERVER_ADDR}:443 (here, python3 listens)")),
+        "{said}"
+    );
 }
