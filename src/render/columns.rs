@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use owo_colors::{OwoColorize, Style};
 
-use super::tcp;
+use super::tcp::{self, Figure};
 use super::width::port_suffix;
 
 use crate::model::{
@@ -222,6 +222,22 @@ impl Column {
         }
     }
 
+    /// The TCP figure this column shows, if it is one.
+    fn figure(self) -> Option<Figure> {
+        Some(match self {
+            Column::Rtt => Figure::Rtt,
+            Column::Retrans => Figure::Retrans,
+            Column::BytesIn => Figure::BytesIn,
+            Column::BytesOut => Figure::BytesOut,
+            Column::Idle => Figure::Idle,
+            Column::Limit => Figure::Limit,
+            Column::Timer => Figure::Timer,
+            Column::RateIn => Figure::RateIn,
+            Column::RateOut => Figure::RateOut,
+            _ => return None,
+        })
+    }
+
     /// A column about the socket, blank on an owner's continuation line.
     fn is_socket(self) -> bool {
         !matches!(
@@ -266,8 +282,10 @@ impl Column {
             Column::Exposure => buf.push_str(entry.exposure().map_or(NONE, Exposure::name)),
             Column::Firewall => push_reach(entry, line.wide, buf),
             Column::SendQ => push_queue(entry.queues.map(|q| q.send), buf),
-            column if tcp::is_tcp(column) => tcp::write_text(column, entry, line.rate, buf),
-            _ => owner_text(self, line, buf),
+            _ => match self.figure() {
+                Some(figure) => tcp::write_text(figure, entry, line.rate, buf),
+                None => owner_text(self, line, buf),
+            },
         }
     }
 
@@ -290,8 +308,10 @@ impl Column {
             Column::Process => push(buf, text.bold()),
             Column::Firewall => paint_reach(entry.firewall.as_ref(), text, buf),
             Column::RecvQ if backlog_full(entry) => push(buf, text.red().bold()),
-            column if tcp::is_tcp(column) => tcp::paint(column, entry, text, buf),
-            _ => buf.push_str(text),
+            _ => match self.figure() {
+                Some(figure) => tcp::paint(figure, entry, text, buf),
+                None => buf.push_str(text),
+            },
         }
     }
 }

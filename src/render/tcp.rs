@@ -1,13 +1,13 @@
 //! The TCP internals' cells (`--tcp-info`, `-w`, the watch's rates): human units for people,
 //! the raw counters stay in JSON. UDP, Unix sockets and sockets the kernel said nothing about
 //! show `-`: sock_diag has no per-socket byte counters for them, and none are made up.
-//! A leaf of `render/`: columns.rs calls it, it imports no other render module.
+//! A leaf of `render/`: columns.rs maps its columns to these figures; this imports no other
+//! render module.
 
 use std::fmt::Write;
 
 use owo_colors::{OwoColorize, Style};
 
-use super::columns::Column;
 use crate::model::{Limit, SocketEntry, TcpCounters, Throughput, Timer, TimerKind};
 
 /// What stands in for a figure the kernel did not give.
@@ -17,30 +17,29 @@ const NONE: &str = "-";
 /// or a peer that went away without a word.
 pub const LONG_IDLE_MS: u32 = 10 * 60 * 1000;
 
-pub fn is_tcp(column: Column) -> bool {
-    matches!(
-        column,
-        Column::Rtt
-            | Column::Retrans
-            | Column::BytesIn
-            | Column::BytesOut
-            | Column::Idle
-            | Column::Limit
-            | Column::Timer
-            | Column::RateIn
-            | Column::RateOut
-    )
+/// One TCP figure: a column of its own in the table and the live view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    Rtt,
+    Retrans,
+    BytesIn,
+    BytesOut,
+    Idle,
+    Limit,
+    Timer,
+    RateIn,
+    RateOut,
 }
 
-/// Appends the cell of TCP column `column` for `entry`; `rate` is the watch's.
-pub fn write_text(column: Column, entry: &SocketEntry, rate: Option<Throughput>, buf: &mut String) {
+/// Appends the cell of `figure` for `entry`; `rate` is the watch's.
+pub fn write_text(figure: Figure, entry: &SocketEntry, rate: Option<Throughput>, buf: &mut String) {
     let info = entry.tcp_info.as_deref();
     let counters = info.and_then(|info| info.counters.as_ref());
-    let written = match column {
-        Column::RateIn => rate.map(|r| push_rate(r.recv_bytes_per_s, buf)),
-        Column::RateOut => rate.map(|r| push_rate(r.send_bytes_per_s, buf)),
-        Column::Timer => info.and_then(|info| info.timer).map(|t| push_timer(t, buf)),
-        _ => counters.and_then(|c| counter_text(column, c, buf)),
+    let written = match figure {
+        Figure::RateIn => rate.map(|r| push_rate(r.recv_bytes_per_s, buf)),
+        Figure::RateOut => rate.map(|r| push_rate(r.send_bytes_per_s, buf)),
+        Figure::Timer => info.and_then(|info| info.timer).map(|t| push_timer(t, buf)),
+        _ => counters.and_then(|c| counter_text(figure, c, buf)),
     };
     if written.is_none() {
         buf.push_str(NONE);
@@ -48,18 +47,18 @@ pub fn write_text(column: Column, entry: &SocketEntry, rate: Option<Throughput>,
 }
 
 /// The cells drawn from `tcp_info` itself; `None` where the kernel gave no such field.
-fn counter_text(column: Column, counters: &TcpCounters, buf: &mut String) -> Option<()> {
-    match column {
-        Column::Rtt => {
+fn counter_text(figure: Figure, counters: &TcpCounters, buf: &mut String) -> Option<()> {
+    match figure {
+        Figure::Rtt => {
             push_micros(counters.rtt_us, buf);
             buf.push('±');
             push_micros(counters.rttvar_us, buf);
         }
-        Column::Retrans => push(buf, counters.total_retrans),
-        Column::BytesIn => push_bytes(counters.bytes_received?, buf),
-        Column::BytesOut => push_bytes(counters.bytes_acked?, buf),
-        Column::Idle => push_millis(counters.idle_ms(), buf),
-        Column::Limit => {
+        Figure::Retrans => push(buf, counters.total_retrans),
+        Figure::BytesIn => push_bytes(counters.bytes_received?, buf),
+        Figure::BytesOut => push_bytes(counters.bytes_acked?, buf),
+        Figure::Idle => push_millis(counters.idle_ms(), buf),
+        Figure::Limit => {
             let (limit, share) = counters.limit()?;
             let name = match limit {
                 Limit::ReceiveWindow => "rwnd",
@@ -74,17 +73,17 @@ fn counter_text(column: Column, counters: &TcpCounters, buf: &mut String) -> Opt
 
 /// Appends already-cut cell text, coloured where it helps the eye: retransmitting (red while
 /// it retransmits, yellow once it has), limited, idle for long.
-pub fn paint(column: Column, entry: &SocketEntry, text: &str, buf: &mut String) {
+pub fn paint(figure: Figure, entry: &SocketEntry, text: &str, buf: &mut String) {
     let info = entry.tcp_info.as_deref();
     let Some(counters) = info.and_then(|info| info.counters.as_ref()) else {
         buf.push_str(text);
         return;
     };
-    let style = match column {
-        Column::Retrans if counters.retransmits > 0 => Style::new().red().bold(),
-        Column::Retrans if counters.total_retrans > 0 => Style::new().yellow(),
-        Column::Limit if counters.limit().is_some() => Style::new().yellow(),
-        Column::Idle if counters.idle_ms() >= LONG_IDLE_MS => Style::new().yellow(),
+    let style = match figure {
+        Figure::Retrans if counters.retransmits > 0 => Style::new().red().bold(),
+        Figure::Retrans if counters.total_retrans > 0 => Style::new().yellow(),
+        Figure::Limit if counters.limit().is_some() => Style::new().yellow(),
+        Figure::Idle if counters.idle_ms() >= LONG_IDLE_MS => Style::new().yellow(),
         _ => {
             buf.push_str(text);
             return;
@@ -205,16 +204,16 @@ mod tests {
 
     fn cells(entry: &SocketEntry, rate: Option<Throughput>) -> Vec<String> {
         let columns = [
-            Column::Rtt,
-            Column::Retrans,
-            Column::BytesIn,
-            Column::BytesOut,
-            Column::Idle,
-            Column::Limit,
-            Column::Timer,
-            Column::RateIn,
+            Figure::Rtt,
+            Figure::Retrans,
+            Figure::BytesIn,
+            Figure::BytesOut,
+            Figure::Idle,
+            Figure::Limit,
+            Figure::Timer,
+            Figure::RateIn,
         ];
-        let cell = |&column: &Column| text(|b| write_text(column, entry, rate, b));
+        let cell = |&figure: &Figure| text(|b| write_text(figure, entry, rate, b));
         columns.iter().map(cell).collect()
     }
 
@@ -272,23 +271,23 @@ mod tests {
 
     #[test]
     fn retransmitting_limited_and_long_idle_connections_are_coloured() {
-        let painted = |counters: TcpCounters, column: Column| {
+        let painted = |counters: TcpCounters, figure: Figure| {
             let entry = connection(Some(counters), None);
-            text(|b| paint(column, &entry, "x", b))
+            text(|b| paint(figure, &entry, "x", b))
         };
         let quiet = TcpCounters::default();
-        assert_eq!(painted(quiet.clone(), Column::Retrans), "x");
+        assert_eq!(painted(quiet.clone(), Figure::Retrans), "x");
         let retransmitted = TcpCounters {
             total_retrans: 2,
             ..quiet.clone()
         };
-        assert_ne!(painted(retransmitted, Column::Retrans), "x");
+        assert_ne!(painted(retransmitted, Figure::Retrans), "x");
         let idle = TcpCounters {
             last_data_sent_ms: LONG_IDLE_MS,
             last_data_recv_ms: LONG_IDLE_MS,
             ..quiet.clone()
         };
-        assert_ne!(painted(idle, Column::Idle), "x");
-        assert_eq!(painted(quiet, Column::Idle), "x");
+        assert_ne!(painted(idle, Figure::Idle), "x");
+        assert_eq!(painted(quiet, Figure::Idle), "x");
     }
 }
