@@ -174,6 +174,7 @@ impl<'r> Evaluator<'r> {
                 iif,
                 oif: Oif::None,
                 dnat: false,
+                tracked: Some(true),
             };
             let outcome = self.prep.decide(&pkt);
             let alike = !outcome.saddr_tested;

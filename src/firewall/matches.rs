@@ -19,6 +19,9 @@ pub(super) struct Packet<'h> {
     pub oif: Oif<'h>,
     /// Destination rewritten in prerouting: `ct status dnat` holds.
     pub dnat: bool,
+    /// Whether conntrack has looked at the packet: not in a prerouting chain before its hook
+    /// (priority -200); `None` at -200 itself, where the order is the kernel's.
+    pub tracked: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +54,10 @@ pub(super) fn test(
     negated: bool,
     values: &[Value],
 ) -> Tri {
+    if field == Field::CtStatus && pkt.tracked == Some(false) {
+        // No conntrack entry yet: the kernel's ct expression breaks, negated or not.
+        return Tri::No;
+    }
     if wrong_family(pkt, field, values) {
         // `ip saddr` on an IPv6 packet in an inet table: the implicit nfproto test fails.
         return Tri::No;
@@ -118,11 +125,7 @@ fn one(pkt: &Packet, host: &Host, field: Field, value: &Value) -> Tri {
             Oif::Known(name) => ifname(name, value),
             Oif::Unknown => Tri::Maybe(format!("oifname {} (no route known)", describe(value))),
         },
-        Field::CtState => word(value, |w| match w {
-            "new" => Some(true),
-            "established" | "related" | "invalid" | "untracked" => Some(false),
-            _ => None,
-        }),
+        Field::CtState => ct_state(pkt, value),
         Field::CtStatus => word(value, |w| match w {
             "dnat" => Some(pkt.dnat),
             "expected" | "seen-reply" | "assured" | "confirmed" | "snat" | "dying" => Some(false),
@@ -130,6 +133,18 @@ fn one(pkt: &Packet, host: &Host, field: Field, value: &Value) -> Tri {
         }),
         Field::FibDaddrType => word(value, |w| fib_type(pkt, host, w)),
     }
+}
+
+/// A new connection is `new` once conntrack has seen it, `invalid` before.
+fn ct_state(pkt: &Packet, value: &Value) -> Tri {
+    let Some(tracked) = pkt.tracked else {
+        return Tri::Maybe("ct state at conntrack's own priority (-200)".to_string());
+    };
+    let seen = if tracked { "new" } else { "invalid" };
+    word(value, |w| match w {
+        "new" | "established" | "related" | "invalid" | "untracked" => Some(w == seen),
+        _ => None,
+    })
 }
 
 fn l4proto(proto: u8, value: &Value) -> Tri {

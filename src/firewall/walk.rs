@@ -216,6 +216,17 @@ pub(super) fn family_name(family: TableFamily) -> &'static str {
     }
 }
 
+/// Whether conntrack (its prerouting hook at -200) has seen a packet in a chain of `hook` at
+/// `priority`; `None` at -200 itself.
+fn tracked(hook: usize, priority: i32) -> Option<bool> {
+    const CONNTRACK: i32 = -200;
+    match (hook, priority.cmp(&CONNTRACK)) {
+        (PREROUTING, std::cmp::Ordering::Less) => Some(false),
+        (PREROUTING, std::cmp::Ordering::Equal) => None,
+        _ => Some(true),
+    }
+}
+
 /// How a base chain's walk ended.
 enum End {
     Accept,
@@ -297,6 +308,7 @@ impl<'r> Walker<'_, 'r> {
             let Some(base) = &prep.ruleset.tables[t].chains[c].base else {
                 continue;
             };
+            pkt.tracked = tracked(hook, base.priority);
             if base.kind == ChainKind::Nat && natted {
                 // The first nat chain to bind a mapping is the only one consulted.
                 continue;

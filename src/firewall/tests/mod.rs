@@ -2,6 +2,7 @@
 //! dumps in tests/fixtures/firewall with the verdicts their README gives.
 
 mod build;
+mod conntrack;
 mod fixtures;
 mod semantics;
 mod sources;
