@@ -133,7 +133,7 @@ impl<'r> Evaluator<'r> {
         let port = probe.local.port();
         let answers = targets
             .into_iter()
-            .map(|(iif, daddr)| self.at(probe.proto, iif, daddr, port).0);
+            .map(|(iif, daddr)| self.at(probe.proto, iif, daddr, port, false).0);
         // No address another host can send to: only this host reaches it.
         answers.reduce(combine).unwrap_or(Reach::LocalOnly)
     }
@@ -153,13 +153,15 @@ impl<'r> Evaluator<'r> {
     }
 
     /// The answer for packets arriving on `iif` for `daddr:port`, every source class
-    /// walked; with the destination a prerouting rewrite sent them to, if one did.
+    /// walked; with the destination a prerouting rewrite sent them to, if one did. `claim`:
+    /// no socket holds the port, so only a rewritten connection gets anywhere.
     pub(super) fn at(
         &self,
         proto: Proto,
         iif: &'r str,
         daddr: IpAddr,
         port: u16,
+        claim: bool,
     ) -> (Reach, Option<SocketAddr>) {
         let v6 = daddr.is_ipv6();
         let partition = &self.prep.sources[usize::from(v6)];
@@ -185,11 +187,11 @@ impl<'r> Evaluator<'r> {
             }
         }
         let rewritten = outcomes.iter().find_map(|(_, o)| o.rewritten);
-        (self.sum(&outcomes, port, v6), rewritten)
+        (self.sum(&outcomes, port, v6, claim), rewritten)
     }
 
     /// One answer from each source class's outcome.
-    fn sum(&self, outcomes: &[(usize, Outcome)], port: u16, v6: bool) -> Reach {
+    fn sum(&self, outcomes: &[(usize, Outcome)], port: u16, v6: bool, claim: bool) -> Reach {
         let mut assumed: Vec<String> = Vec::new();
         for text in outcomes.iter().flat_map(|(_, o)| &o.assumed) {
             if !assumed.contains(text) {
@@ -208,32 +210,48 @@ impl<'r> Evaluator<'r> {
             Verdict::Delivered(to) if to.port() != port => Some(*to),
             _ => None,
         };
-        if let Some(to) = verdicts().find_map(elsewhere) {
-            return Reach::Forwarded {
-                to,
-                target: None,
-                assumed,
+        let passes = |o: &Outcome| match o.verdict {
+            Verdict::Forwarded(_) => true,
+            Verdict::Delivered(_) => !claim || o.rewritten.is_some(),
+            _ => false,
+        };
+        if outcomes.iter().all(|(_, o)| passes(o)) {
+            return match verdicts().find_map(elsewhere) {
+                Some(to) => Reach::Forwarded {
+                    to,
+                    target: None,
+                    assumed,
+                },
+                None => Reach::Open { assumed },
             };
         }
-        let passes = |v: &Verdict| matches!(v, Verdict::Delivered(_));
-        if verdicts().all(passes) {
-            return Reach::Open { assumed };
-        }
-        if verdicts().any(passes) {
-            let classes = &self.prep.sources[usize::from(v6)].classes;
-            let spans = outcomes
-                .iter()
-                .filter(|(_, o)| passes(&o.verdict))
-                .flat_map(|(i, _)| classes[*i].spans.iter().copied())
-                .collect();
-            let pass = prefixes(spans, v6);
+        // Forwarded or delivered for some sources only: which, not where, is the answer.
+        if outcomes.iter().any(|(_, o)| passes(o)) {
+            let pass = self.passing(outcomes, passes, v6);
             return Reach::SomeSources { pass, assumed };
         }
-        match verdicts().next() {
+        let refused = |v: &&Verdict| matches!(v, Verdict::Rejected(_) | Verdict::Dropped(_));
+        match verdicts().find(refused) {
             Some(Verdict::Rejected(by)) => Reach::Rejected { by: by.clone() },
             Some(Verdict::Dropped(by)) => Reach::Dropped { by: by.clone() },
             _ => Reach::NotRead,
         }
+    }
+
+    /// The source prefixes whose outcome `passes`.
+    fn passing(
+        &self,
+        outcomes: &[(usize, Outcome)],
+        passes: impl Fn(&Outcome) -> bool,
+        v6: bool,
+    ) -> Vec<IpNet> {
+        let classes = &self.prep.sources[usize::from(v6)].classes;
+        let spans = outcomes
+            .iter()
+            .filter(|(_, o)| passes(o))
+            .flat_map(|(i, _)| classes[*i].spans.iter().copied())
+            .collect();
+        prefixes(spans, v6)
     }
 }
 

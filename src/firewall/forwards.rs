@@ -29,7 +29,8 @@ impl Evaluator<'_> {
         let mut found: Vec<Forward> = Vec::new();
         for candidate in self.candidates() {
             for (iif, daddr) in self.prep_targets(candidate.v6) {
-                let (reach, rewritten) = self.at(candidate.proto, iif, daddr, candidate.port);
+                let (proto, port) = (candidate.proto, candidate.port);
+                let (reach, rewritten) = self.at(proto, iif, daddr, port, true);
                 let Some(to) = rewritten else { continue };
                 let same = |f: &&mut Forward| {
                     (f.proto, f.port, f.to) == (candidate.proto, candidate.port, to)

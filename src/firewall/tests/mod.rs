@@ -4,5 +4,6 @@
 mod build;
 mod conntrack;
 mod fixtures;
+mod nat_sources;
 mod semantics;
 mod sources;
