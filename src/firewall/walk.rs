@@ -497,6 +497,8 @@ impl<'r> Walker<'_, 'r> {
             Action::Goto(chain) => Step::Enter { chain, keep: false },
             Action::Return => Step::Return,
             Action::Continue => Step::Next,
+            // `dnat ip to` in an inet table: the kernel skips it for the other family.
+            Action::Dnat { addr: Some(a), .. } if a.is_ipv6() != pkt.v6 => Step::Next,
             Action::Dnat { addr, port } => Step::Dnat(*addr, *port),
             Action::Redirect { port } => Step::Redirect(*port),
             Action::Unknown(what) => Step::Unknown(what.clone()),
