@@ -30,6 +30,8 @@ pub struct DockerContainer {
     pub pid: Option<u32>,
     /// The running daemon whose data root holds it, when it was found from one.
     pub daemon: Option<u32>,
+    /// The data root it was read from.
+    pub root: Option<PathBuf>,
 }
 
 /// Where a Docker daemon keeps its containers, and that daemon's pid when it was found running.
@@ -37,6 +39,9 @@ pub struct DockerContainer {
 pub struct DockerRoot {
     pub dir: PathBuf,
     pub daemon: Option<u32>,
+    /// A process in the daemon's network namespace: the daemon, or (when it is stopped with
+    /// its containers left running, `--live-restore`) a container's shim.
+    pub witness: Option<u32>,
 }
 
 const DOCKER_ROOT: &str = "/var/lib/docker";
@@ -53,6 +58,7 @@ impl ContainerFiles {
         let default = DockerRoot {
             dir: DOCKER_ROOT.into(),
             daemon: None,
+            witness: None,
         };
         ContainerFiles {
             root: root.into(),
@@ -108,14 +114,17 @@ impl ContainerFiles {
         netns: u64,
         netns_of: impl Fn(u32) -> Option<u64>,
     ) -> Option<DockerContainer> {
-        let daemons: Vec<u32> = (self.roots().iter())
-            .filter_map(|root| root.daemon)
-            .filter(|&pid| netns_of(pid) == Some(netns))
+        let here: Vec<PathBuf> = (self.roots().iter())
+            .filter(|root| root.witness.is_some_and(|pid| netns_of(pid) == Some(netns)))
+            .map(|root| root.dir.clone())
             .collect();
-        if daemons.is_empty() {
+        if here.is_empty() {
             return self.docker_at(address, None);
         }
-        (daemons.into_iter()).find_map(|daemon| self.docker_at(address, Some(daemon)))
+        let found = self.docker().iter().find(|c| {
+            c.addresses.contains(&address) && c.root.as_ref().is_some_and(|dir| here.contains(dir))
+        });
+        found.cloned()
     }
 
     fn roots(&self) -> &[DockerRoot] {
@@ -162,6 +171,7 @@ fn read_docker(root: &Path, docker_root: &DockerRoot) -> Vec<DockerContainer> {
         .filter_map(|text| parse_docker_config(&text));
     let owned = found.map(|container| DockerContainer {
         daemon: docker_root.daemon,
+        root: Some(docker_root.dir.clone()),
         ..container
     });
     owned.collect()
@@ -173,14 +183,56 @@ fn machine_docker_roots() -> &'static [DockerRoot] {
     ROOTS.get_or_init(find_docker_roots)
 }
 
-/// Each running root dockerd's data root; with none running, the configured one.
+/// Each running root dockerd's data root, and those of stopped daemons whose containers run
+/// on; with none of either, the configured one.
 fn find_docker_roots() -> Vec<DockerRoot> {
-    let running: Vec<DockerRoot> = root_dockerds().filter_map(daemon_root).collect();
-    if !running.is_empty() {
-        return running;
+    let mut found: Vec<DockerRoot> = root_dockerds().filter_map(daemon_root).collect();
+    for shim in root_processes("containerd-shim").filter_map(shim_root) {
+        if !found.iter().any(|root| root.dir == shim.dir) {
+            found.push(shim);
+        }
+    }
+    if !found.is_empty() {
+        return found;
     }
     let dir = data_root_of(&[], read_text);
-    vec![DockerRoot { dir, daemon: None }]
+    let (daemon, witness) = (None, None);
+    vec![DockerRoot {
+        dir,
+        daemon,
+        witness,
+    }]
+}
+
+/// The data root of a Docker container's shim (`-namespace moby -id ID`), from the bundle it
+/// runs in: Docker mounts `DATA_ROOT/containers/ID/hostname` there.
+fn shim_root(pid: u32) -> Option<DockerRoot> {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    let args: Vec<&str> = cmdline.split('\0').collect();
+    let moby = flag_value(&args, &["-namespace"], None) == Some("moby");
+    let id = flag_value(&args, &["-id"], None).filter(|_| moby)?;
+    let bundle = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    let spec = read_text(bundle.join("config.json").to_str()?)?;
+    let dir = bundle_data_root(&spec, id)?;
+    let (daemon, witness) = (None, Some(pid));
+    Some(DockerRoot {
+        dir,
+        daemon,
+        witness,
+    })
+}
+
+/// The data root a Docker container's OCI spec names, through its `/etc/hostname` mount.
+fn bundle_data_root(spec: &str, id: &str) -> Option<PathBuf> {
+    let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
+    let mounts = spec["mounts"].as_array()?;
+    let hostname = mounts
+        .iter()
+        .find(|m| m["destination"] == "/etc/hostname")?;
+    let source = hostname["source"].as_str()?;
+    let root = source.strip_suffix(&format!("/containers/{id}/hostname"))?;
+    Some(PathBuf::from(root)).filter(|dir| dir.is_absolute() && !id.is_empty())
 }
 
 fn read_text(file: &str) -> Option<String> {
@@ -190,11 +242,16 @@ fn read_text(file: &str) -> Option<String> {
 /// Pids of processes named `dockerd` running wholly as root: any user can start a process of
 /// that name, with a data root of their own making.
 fn root_dockerds() -> impl Iterator<Item = u32> {
+    root_processes("dockerd")
+}
+
+/// Pids of processes whose `comm` is `name`, running wholly as root.
+fn root_processes(name: &'static str) -> impl Iterator<Item = u32> {
     let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
     let pids = entries.filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok());
-    pids.filter(|pid| {
+    pids.filter(move |pid| {
         let read = |file: &str| read_text(&format!("/proc/{pid}/{file}"));
-        read("comm").is_some_and(|comm| comm.trim_end() == "dockerd")
+        read("comm").is_some_and(|comm| comm.trim_end() == name)
             && read("status").is_some_and(|status| all_uids_root(&status))
     })
 }
@@ -213,7 +270,11 @@ fn daemon_root(pid: u32) -> Option<DockerRoot> {
             .join(dir),
     };
     let daemon = Some(pid);
-    Some(DockerRoot { dir, daemon })
+    Some(DockerRoot {
+        dir,
+        daemon,
+        witness: daemon,
+    })
 }
 
 /// The data root of a dockerd run with `args`: its flag; else its configuration file's
@@ -278,6 +339,7 @@ pub fn parse_docker_config(text: &str) -> Option<DockerContainer> {
             .filter(|&pid| pid > 0)
             .map(|pid| pid as u32),
         daemon: None,
+        root: None,
     })
 }
 
@@ -482,16 +544,25 @@ mod tests {
         );
         std::fs::write(at.join("config.v2.json"), config).unwrap();
         let dir = Path::new("/").join(dir);
-        let daemon = Some(daemon);
-        DockerRoot { dir, daemon }
+        let witness = Some(daemon);
+        DockerRoot {
+            dir,
+            daemon: witness,
+            witness,
+        }
     }
 
     #[test]
     fn a_nat_rule_reaches_the_container_of_the_daemon_in_its_own_namespace() {
         let root = tempfile::tempdir().unwrap();
+        let stopped = DockerRoot {
+            daemon: None,
+            ..docker_root(root.path(), "three", "third", 30)
+        };
         let roots = vec![
             docker_root(root.path(), "one", "first", 10),
             docker_root(root.path(), "two", "second", 20),
+            stopped,
         ];
         let mut files = ContainerFiles::under(root.path()).with_docker_roots(Some(roots));
         let netns_of = |pid: u32| Some(u64::from(pid) * 10);
@@ -502,10 +573,29 @@ mod tests {
         };
         assert_eq!(named(&mut files, 200).as_deref(), Some("second"));
         assert_eq!(named(&mut files, 100).as_deref(), Some("first"));
+        // A daemon stopped with its containers left running: its shim is in its namespace.
+        assert_eq!(named(&mut files, 300).as_deref(), Some("third"));
         // No daemon in that namespace: any container with the address will do.
-        assert!(named(&mut files, 300).is_some());
+        assert!(named(&mut files, 400).is_some());
         let elsewhere: IpAddr = "172.17.0.3".parse().unwrap();
         assert_eq!(files.docker_at_in(elsewhere, 200, netns_of), None);
+    }
+
+    #[test]
+    fn a_shims_bundle_names_its_daemons_data_root() {
+        let spec = |source: &str| {
+            format!(
+                r#"{{"mounts":[{{"destination":"/etc/resolv.conf","source":"/x/containers/{ID}/resolv.conf"}},
+                {{"destination":"/etc/hostname","source":"{source}"}}]}}"#
+            )
+        };
+        let found = bundle_data_root(&spec(&format!("/srv/dock/containers/{ID}/hostname")), ID);
+        assert_eq!(found, Some(PathBuf::from("/srv/dock")));
+        let another = format!("/srv/dock/containers/{}/hostname", "0".repeat(64));
+        assert_eq!(bundle_data_root(&spec(&another), ID), None);
+        let relative = format!("dock/containers/{ID}/hostname");
+        assert_eq!(bundle_data_root(&spec(&relative), ID), None);
+        assert_eq!(bundle_data_root("{}", ID), None);
     }
 
     #[test]
@@ -630,6 +720,7 @@ mod tests {
         let expected = DockerRoot {
             dir: planted,
             daemon: Some(pids[0]),
+            witness: Some(pids[0]),
         };
         assert_eq!(root, Some(expected));
     }
@@ -653,6 +744,7 @@ mod tests {
             DockerRoot {
                 dir,
                 daemon: Some(pid),
+                witness: Some(pid),
             }
         });
         let mut files = ContainerFiles::under(root.path()).with_docker_roots(Some(roots.into()));
