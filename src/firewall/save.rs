@@ -426,8 +426,22 @@ fn conntrack_opt(opt: &Opt) -> Option<Match> {
 }
 
 fn addrtype_opt(opt: &Opt) -> Option<Match> {
+    if opt.name == "--src-type" && opt.value() == "LOCAL" {
+        return Some(local_source(opt));
+    }
     let types = list(opt, lower_name).filter(|_| opt.name == "--dst-type")?;
     Some(test(Field::FibDaddrType, opt.negated, types))
+}
+
+/// A packet from another host never comes from one of this host's addresses (the kernel drops
+/// it as martian unless `accept_local` is set): Docker's hairpin MASQUERADE
+/// (`--userland-proxy=false`) never matches it.
+fn local_source(opt: &Opt) -> Match {
+    let what = format!("addrtype {}", opt.render());
+    match opt.negated {
+        true => Match::AssumedToPass(what),
+        false => Match::AssumedToFail(what),
+    }
 }
 
 fn lower_name(word: &str) -> Option<Value> {
@@ -709,6 +723,14 @@ mod tests {
             rule.matches[1],
             Match::Unknown("addrtype --limit-iface-in".into())
         );
+        // Docker's hairpin MASQUERADE has it in nat POSTROUTING.
+        let rule = one_rule("-A INPUT -m addrtype --src-type LOCAL -j ACCEPT");
+        let local = Match::AssumedToFail("addrtype --src-type LOCAL".into());
+        assert_eq!(rule.matches[0], local);
+        let rule = one_rule("-A INPUT -m addrtype ! --src-type LOCAL -j ACCEPT");
+        assert!(matches!(rule.matches[0], Match::AssumedToPass(_)));
+        let rule = one_rule("-A INPUT -m addrtype --src-type UNICAST -j ACCEPT");
+        assert!(matches!(rule.matches[0], Match::Unknown(_)));
         let rule = one_rule("-A INPUT garbage -j NOSUCHCHAIN");
         assert_eq!(rule.matches, [Match::Unknown("garbage".into())]);
         assert!(matches!(rule.action, Action::Unknown(_)));
