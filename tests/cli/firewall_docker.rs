@@ -88,7 +88,8 @@ impl DockerLab {
     }
 
     /// The IPv4 row for PUBLISHED from `ports -l --firewall --json` (nmap scans IPv4; an
-    /// IPv6 forwarder of the same port has rules of its own), with all of it to explain.
+    /// IPv6 forwarder of the same port has rules of its own), with all of it to explain;
+    /// every rule Docker wrote is understood.
     fn published_row(&self) -> (Value, String) {
         let (sockets, output) = self.lab.ports_json(&["-l", "--firewall"]);
         let all = format!("{sockets:#?}\n{}", String::from_utf8_lossy(&output.stderr));
@@ -96,6 +97,11 @@ impl DockerLab {
             .iter()
             .find(|s| s["local_port"] == PUBLISHED && s["family"] == "ipv4" && s["proto"] == "tcp");
         let row = row.unwrap_or_else(|| panic!("no IPv4 row for {PUBLISHED}: {all}"));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !stderr.contains("not understood"),
+            "Docker's rules are read: {all}"
+        );
         (row.clone(), all)
     }
 
