@@ -23,7 +23,8 @@ cleanup() {
 trap cleanup EXIT
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-ip -n "$ns" link add fwt-h type dummy
+ip -n "$ns" link add fwt-h type veth peer name fwt-p
+ip -n "$ns" link set fwt-p up
 ip -n "$ns" addr add 10.213.0.1/30 dev fwt-h
 ip -n "$ns" link set fwt-h up
 

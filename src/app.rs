@@ -140,6 +140,8 @@ pub fn run(
         // TCP internals only when some row has them: `-w` over listeners, UDP or a replay
         // without them would add seven columns of dashes.
         tcp_info: settings.render.tcp_info && entries.iter().any(has_tcp_counters),
+        // A port a NAT rule claims (a port query shows it unasked) is nothing but where it goes.
+        firewall: settings.render.firewall || entries.iter().any(|e| e.claim.is_some()),
         ..settings.render.clone()
     };
     present(settings, source, &entries, &snapshot, &context, out)?;

@@ -169,6 +169,34 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_claim_row_says_where_the_port_goes_a_listeners_only_how() {
+        use crate::model::{Claim, Reach};
+        let forwarded = Reach::Forwarded {
+            to: "172.17.0.2:8080".parse().unwrap(),
+            target: Some("docker:web, busybox listens".into()),
+            assumed: Vec::new(),
+        };
+        let mut claim = FakeSource::sample().entries.remove(0);
+        claim.processes.clear();
+        claim.claim = Some(Claim { stale: false });
+        claim.firewall = Some(forwarded.clone());
+        let mut listener = FakeSource::sample().entries.remove(0);
+        listener.firewall = Some(forwarded);
+        let context = RenderContext {
+            firewall: true,
+            ..RenderContext::default()
+        };
+        let text = table(&[claim, listener], &context);
+        let lines: Vec<&str> = text.lines().collect();
+        let whole = "forwarded to 172.17.0.2:8080 (docker:web, busybox listens)";
+        assert!(lines[1].contains(whole), "{text}");
+        assert!(
+            lines[2].contains("forwarded") && !lines[2].contains(whole),
+            "{text}"
+        );
+    }
+
     /// A process of `name` run by `user`.
     fn owner(pid: u32, name: &str, user: &str) -> Arc<ProcessInfo> {
         Arc::new(ProcessInfo {
