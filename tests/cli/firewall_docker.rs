@@ -213,7 +213,11 @@ fn without_the_userland_proxy_dockerd_holds_the_port_and_once_stopped_the_rule_a
     // Named through the container's shim: its bundle gives the stopped daemon's data root.
     setup.assert_forwarded_to_container(&row, &all);
     assert_eq!(setup.scanned(), "open", "ports said forwarded: {all}");
+    // `ports PORT` (a port query, as root) shows the rule's row and where it goes.
     let (text, why) = setup.ports_text(&[&port]);
     let nat = text.lines().find(|l| l.contains(&format!(":{PUBLISHED} ")));
-    assert!(nat.is_some_and(|l| l.contains(" NAT ")), "{why}");
+    assert!(
+        nat.is_some_and(|l| l.contains(" NAT ") && l.contains(&expected)),
+        "{why}"
+    );
 }
