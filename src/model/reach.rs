@@ -67,8 +67,8 @@ pub enum RuleRef {
     Policy,
 }
 
-/// A port claimed by a NAT rule alone (Docker without its proxy, a CNI hostPort, a rule a
-/// removed container left behind): no socket exists on the host for it.
+/// A port claimed by a NAT rule alone (a Docker daemon stopped with `--live-restore`, a CNI
+/// hostPort, a rule a removed container left behind): no socket exists on the host for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     /// Nothing the scan saw holds the rule's target: a leftover.
