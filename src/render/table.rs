@@ -189,8 +189,10 @@ mod tests {
         };
         let text = table(&[claim, listener], &context);
         let lines: Vec<&str> = text.lines().collect();
-        let whole = "forwarded to 172.17.0.2:8080 (docker:web, busybox listens)";
+        // The claim's PROCESS says where it goes; the listener's shows its program.
+        let whole = "→ 172.17.0.2:8080 (docker:web, busybox listens)";
         assert!(lines[1].contains(whole), "{text}");
+        assert!(lines[1].contains("forwarded"), "{text}");
         assert!(
             lines[2].contains("forwarded") && !lines[2].contains(whole),
             "{text}"
