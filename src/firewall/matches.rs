@@ -80,6 +80,22 @@ pub(super) fn test(
     }
 }
 
+/// The test nearly every rule starts with (a protocol or a destination port, as plain
+/// numbers), decided without building a `Tri`: whether a value holds, `None` when some value
+/// is not plain, for `test` to decide.
+pub(super) fn quick(pkt: &Packet, field: Field, values: &[Value]) -> Option<bool> {
+    let mut holds = false;
+    for value in values {
+        holds |= match (field, value) {
+            (Field::L4Proto, Value::Proto(p)) => *p == pkt.proto,
+            (Field::Dport, Value::Port(p)) => *p == pkt.dport,
+            (Field::Dport, Value::PortRange(lo, hi)) => (*lo..=*hi).contains(&pkt.dport),
+            _ => return None,
+        };
+    }
+    Some(holds)
+}
+
 /// A named set's values, or why they cannot be matched.
 pub(super) fn set_values<'s>(set: Option<&'s Set>, name: &str) -> Result<&'s [Value], String> {
     match set {

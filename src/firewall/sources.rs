@@ -2,6 +2,7 @@
 //! regions that every rule sees alike. One representative per distinct region is evaluated,
 //! and the passing regions are written back as the fewest prefixes that cover them exactly.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
@@ -63,7 +64,10 @@ fn new_class(v6: bool, lo: u128, hi: u128) -> Class {
 /// Every distinct saddr test of this family, each as its sorted spans.
 fn saddr_tests(ruleset: &Ruleset, v6: bool) -> Vec<Vec<Span>> {
     let mut tests: Vec<Vec<Span>> = Vec::new();
-    for table in ruleset.tables.iter().filter(|t| sees(t.family, v6)) {
+    // A set is read once however many rules name it (big rulesets name one set thousands of times).
+    let mut sets_read: HashSet<(usize, &str)> = HashSet::new();
+    let tables = ruleset.tables.iter().enumerate();
+    for (t, table) in tables.filter(|(_, t)| sees(t.family, v6)) {
         for rule in table.chains.iter().flat_map(|c| &c.rules) {
             for m in &rule.matches {
                 let Match::Test {
@@ -74,8 +78,12 @@ fn saddr_tests(ruleset: &Ruleset, v6: bool) -> Vec<Vec<Span>> {
                 else {
                     continue;
                 };
-                let mut spans = spans_of(table, values, v6);
-                spans.sort_unstable();
+                if let Values::Set(name) = values
+                    && !sets_read.insert((t, name.as_str()))
+                {
+                    continue;
+                }
+                let spans = merged(spans_of(table, values, v6));
                 if !spans.is_empty() && !tests.contains(&spans) {
                     tests.push(spans);
                 }
@@ -130,25 +138,32 @@ fn addr(v6: bool, n: u128) -> IpAddr {
     }
 }
 
+/// Whether sorted, disjoint spans hold `n`.
 fn contains(spans: &[Span], n: u128) -> bool {
-    spans.iter().any(|&(lo, hi)| lo <= n && n <= hi)
+    let after = spans.partition_point(|&(lo, _)| lo <= n);
+    after > 0 && spans[after - 1].1 >= n
 }
 
-/// The fewest prefixes covering exactly these spans.
-pub(super) fn prefixes(mut spans: Vec<Span>, v6: bool) -> Vec<IpNet> {
+/// The same addresses as sorted, disjoint, non-adjacent spans.
+fn merged(mut spans: Vec<Span>) -> Vec<Span> {
     spans.sort_unstable();
-    let mut merged: Vec<Span> = Vec::new();
+    let mut out: Vec<Span> = Vec::new();
     for (lo, hi) in spans {
-        match merged.last_mut() {
+        match out.last_mut() {
             Some(last) if last.1.checked_add(1).is_none_or(|next| next >= lo) => {
                 last.1 = last.1.max(hi)
             }
-            _ => merged.push((lo, hi)),
+            _ => out.push((lo, hi)),
         }
     }
+    out
+}
+
+/// The fewest prefixes covering exactly these spans.
+pub(super) fn prefixes(spans: Vec<Span>, v6: bool) -> Vec<IpNet> {
     let bits = if v6 { 128 } else { 32 };
     let mut nets = Vec::new();
-    for (lo, hi) in merged {
+    for (lo, hi) in merged(spans) {
         cover(lo, hi, bits, v6, &mut nets);
     }
     nets

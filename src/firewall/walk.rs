@@ -448,9 +448,13 @@ impl<'r> Walker<'_, 'r> {
                 field,
                 negated,
                 values,
-            } if !matches!(field, Field::Saddr | Field::Sport) => {
-                self.test(pkt, t, *field, *negated, values) == Tri::No
-            }
+            } if !matches!(field, Field::Saddr | Field::Sport) => match values {
+                Values::List(list) => match matches::quick(pkt, *field, list) {
+                    Some(holds) => holds == *negated,
+                    None => self.test(pkt, t, *field, *negated, values) == Tri::No,
+                },
+                Values::Set(_) => self.test(pkt, t, *field, *negated, values) == Tri::No,
+            },
             _ => false,
         })
     }

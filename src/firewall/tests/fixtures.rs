@@ -269,3 +269,63 @@ fn ufw_costs_under_a_millisecond_per_hundred_listeners() {
     eprintln!("ufw: prepared in {prepared:?}; 100 listeners in {fastest:?} (median {median:?})");
     assert!(fastest < Duration::from_millis(1), "{fastest:?}");
 }
+
+#[test]
+#[ignore = "a timing, meaningful only with --release"]
+fn five_thousand_rules_and_a_two_thousand_element_set_cost() {
+    use super::build::{Build, dport, input, r, tcp};
+    use crate::firewall::rules::{Action, Field, Match, Policy, Value, Values};
+    use std::time::Instant;
+    // big.nft's shape: `tcp dport N ip saddr @s accept` for 5,000 ports, @s 2,000 /24s.
+    let of_set = Match::Test {
+        field: Field::Saddr,
+        negated: false,
+        values: Values::Set("s".to_string()),
+    };
+    let rules = (0..5000)
+        .map(|i| {
+            r(
+                vec![tcp(), dport(20000 + i), of_set.clone()],
+                Action::Accept,
+            )
+        })
+        .collect();
+    let nets = (0..2000u32).map(|i| {
+        let net = ipnet::Ipv4Net::new((0x0a00_0000 + (i << 8)).into(), 24).unwrap();
+        Value::Net(net.into())
+    });
+    let big = input(Policy::Drop, rules).set("s", nets.collect());
+    let (rules, host) = (
+        crate::firewall::rules::Ruleset { tables: vec![big] },
+        host(),
+    );
+    let start = Instant::now();
+    let evaluator = Evaluator::new(&rules, &host);
+    let prepared = start.elapsed();
+    // The fastest of a few rounds: the machine is shared.
+    let mut fastest = std::time::Duration::MAX;
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        answers = (0..100)
+            .map(|i| evaluator.reach(&tcp_port(24950 + i)))
+            .collect();
+        fastest = fastest.min(start.elapsed());
+    }
+    eprintln!("big: prepared in {prepared:?}; 100 listeners in {fastest:?}");
+    let set = [
+        "10.0.0.0/14",
+        "10.4.0.0/15",
+        "10.6.0.0/16",
+        "10.7.0.0/17",
+        "10.7.128.0/18",
+        "10.7.192.0/20",
+    ];
+    assert_eq!(answers[0], some(&set));
+    assert_eq!(
+        answers[99],
+        Reach::Dropped {
+            by: by("inet", "t", "input", RuleRef::Policy)
+        }
+    );
+}

@@ -652,3 +652,23 @@ fn a_rule_without_a_verdict_is_not_read() {
     );
     assert_eq!(at(vec![t], tcp_port(22)), open());
 }
+
+#[test]
+fn negated_protocol_and_port_tests() {
+    let t = input(
+        Policy::Accept,
+        vec![
+            r(vec![not(tcp())], Action::Drop),
+            r(vec![tcp(), not(dports(1, 1023))], Action::Reject),
+        ],
+    );
+    assert_eq!(at(vec![t.clone()], tcp_port(22)), open());
+    assert_eq!(
+        at(vec![t.clone()], udp_port(22)),
+        dropped("input", RuleRef::Handle(10))
+    );
+    let rejected = Reach::Rejected {
+        by: by("inet", "t", "input", RuleRef::Handle(20)),
+    };
+    assert_eq!(at(vec![t], tcp_port(8080)), rejected);
+}
