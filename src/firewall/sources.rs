@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use super::rules::{Field, Match, Ruleset, Table, TableFamily, Value, Values};
+use super::rules::{Action, Field, Match, Ruleset, Table, TableFamily, Value, Values};
 
 /// Addresses of one family as integers: an inclusive span `lo..=hi`.
 type Span = (u128, u128);
@@ -69,6 +69,16 @@ fn saddr_tests(ruleset: &Ruleset, v6: bool) -> Vec<Vec<Span>> {
     let tables = ruleset.tables.iter().enumerate();
     for (t, table) in tables.filter(|(_, t)| sees(t.family, v6)) {
         for rule in table.chains.iter().flat_map(|c| &c.rules) {
+            // Each key of a verdict map on the source is a test of its own.
+            if let Action::Vmap {
+                field: Field::Saddr,
+                entries,
+            } = &rule.action
+            {
+                for (key, _) in entries {
+                    add(&mut tests, span_of(key, v6).into_iter().collect());
+                }
+            }
             for m in &rule.matches {
                 let Match::Test {
                     field: Field::Saddr,
@@ -83,14 +93,18 @@ fn saddr_tests(ruleset: &Ruleset, v6: bool) -> Vec<Vec<Span>> {
                 {
                     continue;
                 }
-                let spans = merged(spans_of(table, values, v6));
-                if !spans.is_empty() && !tests.contains(&spans) {
-                    tests.push(spans);
-                }
+                add(&mut tests, spans_of(table, values, v6));
             }
         }
     }
     tests
+}
+
+fn add(tests: &mut Vec<Vec<Span>>, spans: Vec<Span>) {
+    let spans = merged(spans);
+    if !spans.is_empty() && !tests.contains(&spans) {
+        tests.push(spans);
+    }
 }
 
 pub(super) fn sees(family: TableFamily, v6: bool) -> bool {

@@ -365,12 +365,11 @@ impl<'r> Walker<'_, 'r> {
             if rule.action == Action::Continue || !self.holds(pkt, t, rule)? {
                 continue;
             }
-            let by = || self.decider(t, c, Some(rule));
             match self.step(pkt, &rule.action)? {
                 Step::Next => {}
                 Step::Accept => return Ok(End::Accept),
-                Step::Drop => return Ok(End::Drop(by())),
-                Step::Reject => return Ok(End::Reject(by())),
+                Step::Drop => return Ok(End::Drop(self.decider(t, c, Some(rule)))),
+                Step::Reject => return Ok(End::Reject(self.decider(t, c, Some(rule)))),
                 Step::Dnat(addr, port) => return Ok(End::Dnat(addr, port)),
                 Step::Redirect(port) => return Ok(End::Redirect(port)),
                 Step::Unknown(what) => return Ok(End::Unknown(what)),
@@ -492,7 +491,7 @@ impl<'r> Walker<'_, 'r> {
         }
     }
 
-    fn step(&self, pkt: &Packet, action: &'r Action) -> Result<Step<'r>, Need> {
+    fn step(&mut self, pkt: &Packet, action: &'r Action) -> Result<Step<'r>, Need> {
         Ok(match action {
             Action::Accept => Step::Accept,
             Action::Drop => Step::Drop,
@@ -507,6 +506,7 @@ impl<'r> Walker<'_, 'r> {
             Action::Redirect { port } => Step::Redirect(*port),
             Action::Unknown(what) => Step::Unknown(what.clone()),
             Action::Vmap { field, entries } => {
+                self.saddr_tested |= *field == Field::Saddr;
                 for (value, action) in entries {
                     let key = std::slice::from_ref(value);
                     let tri = matches::test(pkt, self.prep.host, *field, false, key);

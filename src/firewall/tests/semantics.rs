@@ -672,3 +672,20 @@ fn negated_protocol_and_port_tests() {
     };
     assert_eq!(at(vec![t], tcp_port(8080)), rejected);
 }
+
+#[test]
+fn a_verdict_map_on_the_source_cuts_the_sources_too() {
+    let vmap = Action::Vmap {
+        field: Field::Saddr,
+        entries: vec![
+            (Value::Net(net("10.0.0.0/8")), Action::Accept),
+            (Value::Net(net("10.9.0.0/16")), Action::Drop),
+        ],
+    };
+    let t = input(Policy::Drop, vec![r(vec![tcp()], vmap)]);
+    let expect = Reach::SomeSources {
+        pass: vec![net("10.0.0.0/8")],
+        assumed: Vec::new(),
+    };
+    assert_eq!(at(vec![t], tcp_port(22)), expect);
+}
