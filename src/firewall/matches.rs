@@ -76,7 +76,7 @@ pub(super) fn test(
     match answer {
         Tri::Yes => Tri::of(!negated),
         Tri::No => Tri::of(negated),
-        maybe => maybe,
+        Tri::Maybe(what) => maybe(what, negated),
     }
 }
 
@@ -94,6 +94,12 @@ pub(super) fn quick(pkt: &Packet, field: Field, values: &[Value]) -> Option<bool
         };
     }
     Some(holds)
+}
+
+/// An undecided test, named so that its negation is another question (the walk assumes
+/// each name holds or not, alike wherever it appears).
+pub(super) fn maybe(what: String, negated: bool) -> Tri {
+    Tri::Maybe(if negated { format!("not {what}") } else { what })
 }
 
 /// A named set's values, or why they cannot be matched.

@@ -473,7 +473,7 @@ impl<'r> Walker<'_, 'r> {
                 let set = set.map(|&s| &self.prep.ruleset.tables[t].sets[s]);
                 match matches::set_values(set, name) {
                     Ok(values) => values,
-                    Err(what) => return Tri::Maybe(what),
+                    Err(what) => return matches::maybe(what, negated),
                 }
             }
         };

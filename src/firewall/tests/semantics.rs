@@ -689,3 +689,18 @@ fn a_verdict_map_on_the_source_cuts_the_sources_too() {
     };
     assert_eq!(at(vec![t], tcp_port(22)), expect);
 }
+
+#[test]
+fn an_undecided_test_and_its_negation_are_different_questions() {
+    // From port 53 the packet is accepted, from any other it is dropped: not `open`.
+    let t = input(
+        Policy::Accept,
+        vec![
+            r(vec![udp(), sport(53)], jump("dns")),
+            r(vec![udp(), not(sport(53))], Action::Drop),
+        ],
+    )
+    .chain("dns", vec![r(vec![], Action::Accept)]);
+    let answer = at(vec![t], udp_port(5353));
+    assert!(matches!(answer, Reach::Unknown { .. }), "{answer:?}");
+}
