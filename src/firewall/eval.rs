@@ -9,9 +9,10 @@ use ipnet::IpNet;
 use crate::model::{Proto, Reach};
 
 use super::matches::{Oif, Packet};
+use super::prepared::Prepared;
 use super::rules::Ruleset;
 use super::sources::{int, prefixes};
-use super::walk::{Outcome, Prepared, Verdict};
+use super::walk::{Outcome, Verdict};
 
 /// The namespace's own interfaces and addresses.
 #[derive(Debug, Clone, Default)]

@@ -6,6 +6,7 @@ pub mod eval;
 mod forwards;
 mod matches;
 pub mod nft;
+mod prepared;
 pub mod read;
 pub mod rules;
 pub mod save;

@@ -1,25 +1,15 @@
 //! One packet's way through the hooks: prerouting base chains by priority (a nat chain may
-//! rewrite the destination), the routing decision, then input or forward. Prepared once
-//! per ruleset: each hook's base chains in order, and chains and sets by name.
+//! rewrite the destination), the routing decision, then input or forward, each base chain
+//! with the chains it jumps to.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use crate::model::{Decider, RuleRef};
 
-use super::eval::Host;
 use super::matches::{self, Oif, Packet, Tri};
-use super::rules::{
-    Action, Chain, ChainKind, Field, Hook, Match, Origin, Policy, Rule, Ruleset, Table,
-    TableFamily, Values,
-};
-use super::sources::{Partition, sees};
+use super::prepared::{FORWARD, INPUT, PREROUTING, Prepared, family_name};
+use super::rules::{Action, ChainKind, Field, Match, Origin, Policy, Rule, Values};
 
-const PREROUTING: usize = 0;
-const INPUT: usize = 1;
-const FORWARD: usize = 2;
-/// More forks than this on one packet and the answer is `unknown`.
-const MAX_FORKS: usize = 6;
 /// Rules read for one packet before the walk gives up (nft refuses loops; this is a guard).
 const MAX_STEPS: usize = 200_000;
 
@@ -49,171 +39,23 @@ pub(super) struct Outcome {
 /// A construct the walk cannot decide: the packet is walked again both ways.
 struct Need(String);
 
-/// The ruleset with what every packet's walk looks up, built once.
-pub(super) struct Prepared<'r> {
-    pub ruleset: &'r Ruleset,
-    pub host: &'r Host,
-    /// `[v4, v6][prerouting, input, forward]`: (table, chain) base chains by priority.
-    order: [[Vec<(usize, usize)>; 3]; 2],
-    chains: Vec<HashMap<&'r str, usize>>,
-    /// `[table][chain][rule]`: where a rule's jump or goto leads, looked up once.
-    jumps: Vec<Vec<Vec<Option<usize>>>>,
-    sets: Vec<HashMap<&'r str, usize>>,
-    /// Base chains in hooks the evaluator does not follow (netdev, bridge, ingress).
-    pub unsupported: Option<String>,
-    pub sources: [Partition; 2],
-}
-
-impl<'r> Prepared<'r> {
-    pub fn new(ruleset: &'r Ruleset, host: &'r Host) -> Prepared<'r> {
-        let index = |names: Vec<&'r str>| -> HashMap<&'r str, usize> {
-            names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
-        };
-        let tables = &ruleset.tables;
-        let chains: Vec<_> = tables
-            .iter()
-            .map(|t| index(t.chains.iter().map(|c| c.name.as_str()).collect()))
-            .collect();
-        Prepared {
-            ruleset,
-            host,
-            order: [hooks(ruleset, false), hooks(ruleset, true)],
-            jumps: jumps(ruleset, &chains),
-            chains,
-            sets: tables
-                .iter()
-                .map(|t| index(t.sets.iter().map(|s| s.name.as_str()).collect()))
-                .collect(),
-            unsupported: unsupported(ruleset),
-            sources: [Partition::of(ruleset, false), Partition::of(ruleset, true)],
-        }
-    }
-
-    /// The chain a jump or goto of rule `i` of chain `c` names.
-    fn target(&self, t: usize, c: usize, i: usize, name: &str) -> Option<usize> {
-        match self.jumps[t][c][i] {
-            Some(target) => Some(target),
-            // A verdict map's entry.
-            None => self.chains[t].get(name).copied(),
-        }
-    }
-
-    /// The packet's outcome; an undecided construct is tried both ways, and is the answer
-    /// only when the two ways end differently.
-    pub fn decide(&self, pkt: &Packet) -> Outcome {
-        self.decide_with(pkt, &mut Vec::new())
-    }
-
-    fn decide_with(&self, pkt: &Packet, oracle: &mut Vec<(String, bool)>) -> Outcome {
-        let mut walker = Walker {
-            prep: self,
-            oracle,
-            assumed: Vec::new(),
-            saddr_tested: false,
-            steps: 0,
-        };
-        let need = match walker.run(pkt.clone()) {
-            Ok(outcome) => return outcome,
-            Err(Need(what)) => what,
-        };
-        let saddr_tested = walker.saddr_tested;
-        if oracle.len() >= MAX_FORKS {
-            return unknown(need, saddr_tested);
-        }
-        let mut way = |holds: bool| {
-            oracle.push((need.clone(), holds));
-            let outcome = self.decide_with(pkt, oracle);
-            oracle.pop();
-            outcome
-        };
-        let (yes, no) = (way(true), way(false));
-        if yes.verdict != no.verdict || yes.rewritten != no.rewritten {
-            return unknown(need, saddr_tested || yes.saddr_tested || no.saddr_tested);
-        }
-        let mut outcome = yes;
-        outcome.saddr_tested |= no.saddr_tested;
-        for text in no.assumed {
-            if !outcome.assumed.contains(&text) {
-                outcome.assumed.push(text);
-            }
-        }
-        outcome
-    }
-}
-
-fn jumps(ruleset: &Ruleset, chains: &[HashMap<&str, usize>]) -> Vec<Vec<Vec<Option<usize>>>> {
-    let target = |t: usize, rule: &Rule| match &rule.action {
-        Action::Jump(name) | Action::Goto(name) => chains[t].get(name.as_str()).copied(),
-        _ => None,
-    };
-    let rules = |t: usize, chain: &Chain| chain.rules.iter().map(|r| target(t, r)).collect();
-    let table = |(t, table): (usize, &Table)| table.chains.iter().map(|c| rules(t, c)).collect();
-    ruleset.tables.iter().enumerate().map(table).collect()
-}
-
-fn unknown(what: String, saddr_tested: bool) -> Outcome {
-    Outcome {
-        verdict: Verdict::Unknown(what),
+/// One walk of the packet, with the undecided constructs answered so far; `Err` names the
+/// next one to answer (and says whether an saddr test was read before it).
+pub(super) fn walk(
+    prep: &Prepared,
+    pkt: &Packet,
+    oracle: &[(String, bool)],
+) -> Result<Outcome, (String, bool)> {
+    let mut walker = Walker {
+        prep,
+        oracle,
         assumed: Vec::new(),
-        saddr_tested,
-        rewritten: None,
-    }
-}
-
-/// Each hook's base chains of the family's tables, by ascending priority.
-fn hooks(ruleset: &Ruleset, v6: bool) -> [Vec<(usize, usize)>; 3] {
-    let mut order: [Vec<(i32, usize, usize)>; 3] = Default::default();
-    for (t, table) in ruleset.tables.iter().enumerate() {
-        if !sees(table.family, v6) {
-            continue;
-        }
-        for (c, chain) in table.chains.iter().enumerate() {
-            let Some(base) = &chain.base else { continue };
-            let slot = match base.hook {
-                Hook::Prerouting => PREROUTING,
-                Hook::Input => INPUT,
-                Hook::Forward => FORWARD,
-                _ => continue,
-            };
-            order[slot].push((base.priority, t, c));
-        }
-    }
-    order.map(|mut chains| {
-        chains.sort_by_key(|&(priority, _, _)| priority);
-        chains.into_iter().map(|(_, t, c)| (t, c)).collect()
-    })
-}
-
-fn unsupported(ruleset: &Ruleset) -> Option<String> {
-    let mut found = Vec::new();
-    for table in &ruleset.tables {
-        for chain in &table.chains {
-            let Some(base) = &chain.base else { continue };
-            let odd_family = matches!(table.family, TableFamily::Netdev | TableFamily::Bridge);
-            let odd_hook = matches!(base.hook, Hook::Ingress | Hook::Other(_));
-            if (odd_family || odd_hook) && table.family != TableFamily::Arp {
-                found.push(format!(
-                    "{} {} chain {} ({:?} hook)",
-                    family_name(table.family),
-                    table.name,
-                    chain.name,
-                    base.hook
-                ));
-            }
-        }
-    }
-    (!found.is_empty()).then(|| found.join(", "))
-}
-
-pub(super) fn family_name(family: TableFamily) -> &'static str {
-    match family {
-        TableFamily::Ip => "ip",
-        TableFamily::Ip6 => "ip6",
-        TableFamily::Inet => "inet",
-        TableFamily::Arp => "arp",
-        TableFamily::Bridge => "bridge",
-        TableFamily::Netdev => "netdev",
-    }
+        saddr_tested: false,
+        steps: 0,
+    };
+    walker
+        .run(pkt.clone())
+        .map_err(|Need(what)| (what, walker.saddr_tested))
 }
 
 /// Whether conntrack (its prerouting hook at -200) has seen a packet in a chain of `hook` at
@@ -304,7 +146,7 @@ impl<'r> Walker<'_, 'r> {
     fn hook(&mut self, pkt: &mut Packet, hook: usize) -> Result<Option<Verdict>, Need> {
         let prep = self.prep;
         let mut natted = false;
-        for &(t, c) in &prep.order[usize::from(pkt.v6)][hook] {
+        for &(t, c) in prep.hook(pkt.v6, hook) {
             let Some(base) = &prep.ruleset.tables[t].chains[c].base else {
                 continue;
             };

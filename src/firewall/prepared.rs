@@ -1,0 +1,182 @@
+//! The ruleset prepared once for every packet's walk: each hook's base chains in priority
+//! order, chains and sets by name, where each jump leads, the source classes. And the two-way
+//! walk: a construct the walk cannot decide is answered both ways, and named only when the
+//! two ways end differently.
+
+use std::collections::HashMap;
+
+use super::eval::Host;
+use super::matches::Packet;
+use super::rules::{Action, Chain, Hook, Rule, Ruleset, Table, TableFamily};
+use super::sources::{Partition, sees};
+use super::walk::{Outcome, Verdict, walk};
+
+pub(super) const PREROUTING: usize = 0;
+pub(super) const INPUT: usize = 1;
+pub(super) const FORWARD: usize = 2;
+/// More forks than this on one packet and the answer is `unknown`.
+const MAX_FORKS: usize = 6;
+
+/// The ruleset with what every packet's walk looks up, built once.
+pub(super) struct Prepared<'r> {
+    pub ruleset: &'r Ruleset,
+    pub host: &'r Host,
+    /// `[v4, v6][prerouting, input, forward]`: (table, chain) base chains by priority.
+    order: [[Vec<(usize, usize)>; 3]; 2],
+    pub chains: Vec<HashMap<&'r str, usize>>,
+    /// `[table][chain][rule]`: where a rule's jump or goto leads, looked up once.
+    jumps: Vec<Vec<Vec<Option<usize>>>>,
+    pub sets: Vec<HashMap<&'r str, usize>>,
+    /// Base chains in hooks the evaluator does not follow (netdev, bridge, ingress).
+    pub unsupported: Option<String>,
+    pub sources: [Partition; 2],
+}
+
+impl<'r> Prepared<'r> {
+    pub fn new(ruleset: &'r Ruleset, host: &'r Host) -> Prepared<'r> {
+        let index = |names: Vec<&'r str>| -> HashMap<&'r str, usize> {
+            names.into_iter().enumerate().map(|(i, n)| (n, i)).collect()
+        };
+        let tables = &ruleset.tables;
+        let chains: Vec<_> = tables
+            .iter()
+            .map(|t| index(t.chains.iter().map(|c| c.name.as_str()).collect()))
+            .collect();
+        Prepared {
+            ruleset,
+            host,
+            order: [hooks(ruleset, false), hooks(ruleset, true)],
+            jumps: jumps(ruleset, &chains),
+            chains,
+            sets: tables
+                .iter()
+                .map(|t| index(t.sets.iter().map(|s| s.name.as_str()).collect()))
+                .collect(),
+            unsupported: unsupported(ruleset),
+            sources: [Partition::of(ruleset, false), Partition::of(ruleset, true)],
+        }
+    }
+
+    /// The base chains of a hook (`PREROUTING`, `INPUT`, `FORWARD`), (table, chain) in order.
+    pub fn hook(&self, v6: bool, hook: usize) -> &[(usize, usize)] {
+        &self.order[usize::from(v6)][hook]
+    }
+
+    /// The chain a jump or goto of rule `i` of chain `c` names.
+    pub fn target(&self, t: usize, c: usize, i: usize, name: &str) -> Option<usize> {
+        match self.jumps[t][c][i] {
+            Some(target) => Some(target),
+            // A verdict map's entry.
+            None => self.chains[t].get(name).copied(),
+        }
+    }
+
+    /// The packet's outcome; an undecided construct is tried both ways, and is the answer
+    /// only when the two ways end differently.
+    pub fn decide(&self, pkt: &Packet) -> Outcome {
+        self.decide_with(pkt, &mut Vec::new())
+    }
+
+    fn decide_with(&self, pkt: &Packet, oracle: &mut Vec<(String, bool)>) -> Outcome {
+        let (need, saddr_tested) = match walk(self, pkt, oracle) {
+            Ok(outcome) => return outcome,
+            Err(need) => need,
+        };
+        if oracle.len() >= MAX_FORKS {
+            return unknown(need, saddr_tested);
+        }
+        let mut way = |holds: bool| {
+            oracle.push((need.clone(), holds));
+            let outcome = self.decide_with(pkt, oracle);
+            oracle.pop();
+            outcome
+        };
+        let (yes, no) = (way(true), way(false));
+        if yes.verdict != no.verdict || yes.rewritten != no.rewritten {
+            return unknown(need, saddr_tested || yes.saddr_tested || no.saddr_tested);
+        }
+        let mut outcome = yes;
+        outcome.saddr_tested |= no.saddr_tested;
+        for text in no.assumed {
+            if !outcome.assumed.contains(&text) {
+                outcome.assumed.push(text);
+            }
+        }
+        outcome
+    }
+}
+
+fn jumps(ruleset: &Ruleset, chains: &[HashMap<&str, usize>]) -> Vec<Vec<Vec<Option<usize>>>> {
+    let target = |t: usize, rule: &Rule| match &rule.action {
+        Action::Jump(name) | Action::Goto(name) => chains[t].get(name.as_str()).copied(),
+        _ => None,
+    };
+    let rules = |t: usize, chain: &Chain| chain.rules.iter().map(|r| target(t, r)).collect();
+    let table = |(t, table): (usize, &Table)| table.chains.iter().map(|c| rules(t, c)).collect();
+    ruleset.tables.iter().enumerate().map(table).collect()
+}
+
+fn unknown(what: String, saddr_tested: bool) -> Outcome {
+    Outcome {
+        verdict: Verdict::Unknown(what),
+        assumed: Vec::new(),
+        saddr_tested,
+        rewritten: None,
+    }
+}
+
+/// Each hook's base chains of the family's tables, by ascending priority.
+fn hooks(ruleset: &Ruleset, v6: bool) -> [Vec<(usize, usize)>; 3] {
+    let mut order: [Vec<(i32, usize, usize)>; 3] = Default::default();
+    for (t, table) in ruleset.tables.iter().enumerate() {
+        if !sees(table.family, v6) {
+            continue;
+        }
+        for (c, chain) in table.chains.iter().enumerate() {
+            let Some(base) = &chain.base else { continue };
+            let slot = match base.hook {
+                Hook::Prerouting => PREROUTING,
+                Hook::Input => INPUT,
+                Hook::Forward => FORWARD,
+                _ => continue,
+            };
+            order[slot].push((base.priority, t, c));
+        }
+    }
+    order.map(|mut chains| {
+        chains.sort_by_key(|&(priority, _, _)| priority);
+        chains.into_iter().map(|(_, t, c)| (t, c)).collect()
+    })
+}
+
+fn unsupported(ruleset: &Ruleset) -> Option<String> {
+    let mut found = Vec::new();
+    for table in &ruleset.tables {
+        for chain in &table.chains {
+            let Some(base) = &chain.base else { continue };
+            let odd_family = matches!(table.family, TableFamily::Netdev | TableFamily::Bridge);
+            let odd_hook = matches!(base.hook, Hook::Ingress | Hook::Other(_));
+            if (odd_family || odd_hook) && table.family != TableFamily::Arp {
+                found.push(format!(
+                    "{} {} chain {} ({:?} hook)",
+                    family_name(table.family),
+                    table.name,
+                    chain.name,
+                    base.hook
+                ));
+            }
+        }
+    }
+    (!found.is_empty()).then(|| found.join(", "))
+}
+
+pub(super) fn family_name(family: TableFamily) -> &'static str {
+    match family {
+        TableFamily::Ip => "ip",
+        TableFamily::Ip6 => "ip6",
+        TableFamily::Inet => "inet",
+        TableFamily::Arp => "arp",
+        TableFamily::Bridge => "bridge",
+        TableFamily::Netdev => "netdev",
+    }
+}
