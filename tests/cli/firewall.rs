@@ -260,10 +260,17 @@ fn scanned_open(state: &str) -> bool {
     state == "open"
 }
 
-/// Whether `ports`' verdict says the client (at CLIENT_ADDR) gets through.
-fn predicted_open(verdict: &Value) -> bool {
+/// Whether `ports`' verdict says the client (at CLIENT_ADDR) gets through: a forward to a
+/// port of this host where nothing listens is refused there.
+pub fn predicted_open(verdict: &Value) -> bool {
+    let nothing = |v: &Value| {
+        v["target"]
+            .as_str()
+            .is_some_and(|t| t.contains("nothing listens"))
+    };
     match verdict["verdict"].as_str().unwrap_or("") {
-        "open" | "forwarded" => true,
+        "open" => true,
+        "forwarded" => !nothing(verdict),
         "some_sources" => verdict["pass"].as_array().into_iter().flatten().any(|net| {
             let net: ipnet::IpNet = net.as_str().unwrap_or("").parse().unwrap();
             net.contains(&CLIENT_ADDR.parse::<std::net::IpAddr>().unwrap())

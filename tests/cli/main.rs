@@ -17,6 +17,7 @@ mod end_to_end;
 mod faults;
 mod firewall;
 mod firewall_docker;
+mod firewall_seeded;
 mod habits;
 mod hostile;
 mod kernel;
