@@ -421,3 +421,22 @@ fn firewalld_rules_agree_with_nmap_and_its_forward_port_is_listed() {
         "{said}"
     );
 }
+
+#[test]
+fn as_nobody_the_ruleset_is_not_read_and_that_is_said_once() {
+    assert_root();
+    let wildcard = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = |l: &std::net::TcpListener| l.local_addr().unwrap().port();
+    let output = crate::privilege::ports_as_nobody(&["-l", "--firewall", "--json"]);
+    let sockets: Vec<Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let verdict = |p: u16| {
+        let found = sockets.iter().find(|s| s["local_port"] == p);
+        found.map(|s| s["firewall"]["verdict"].clone())
+    };
+    assert_eq!(verdict(port(&wildcard)), Some("not_read".into()));
+    assert_eq!(verdict(port(&loopback)), Some("local_only".into()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let said = "ports: firewall not read: needs root (CAP_NET_ADMIN)\n";
+    assert_eq!(stderr.matches(said).count(), 1, "{stderr}");
+}
