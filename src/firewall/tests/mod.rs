@@ -6,5 +6,6 @@ mod conntrack;
 mod fixtures;
 mod nat_family;
 mod nat_sources;
+mod properties;
 mod semantics;
 mod sources;
