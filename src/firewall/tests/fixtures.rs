@@ -329,3 +329,26 @@ fn five_thousand_rules_and_a_two_thousand_element_set_cost() {
         }
     );
 }
+
+#[test]
+fn odd_constructs_are_named_not_guessed() {
+    let mut rules = read(&Dumps {
+        nft_json: dump("odd.json"),
+        ..Dumps::default()
+    })
+    .ruleset;
+    let host = host();
+    let answer = Evaluator::new(&rules, &host).reach(&tcp_port(22));
+    assert!(
+        matches!(&answer, Reach::Unknown { construct } if construct.contains("netdev nd chain ing")),
+        "{answer:?}"
+    );
+    // Without the hooks it does not follow, the first undecided construct on the way.
+    let followed = crate::firewall::rules::TableFamily::Inet;
+    rules.tables.retain(|t| t.family == followed);
+    let answer = Evaluator::new(&rules, &host).reach(&tcp_port(22));
+    assert!(
+        matches!(&answer, Reach::Unknown { construct } if construct.contains("osf")),
+        "{answer:?}"
+    );
+}
