@@ -2,7 +2,7 @@
 //! regions that every rule sees alike. One representative per distinct region is evaluated,
 //! and the passing regions are written back as the fewest prefixes that cover them exactly.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
@@ -29,29 +29,54 @@ impl Partition {
     pub fn of(ruleset: &Ruleset, v6: bool) -> Partition {
         let tests = saddr_tests(ruleset, v6);
         let max = if v6 { u128::MAX } else { u128::from(u32::MAX) };
-        let mut cuts = vec![0u128];
-        for span in tests.iter().flatten() {
-            cuts.push(span.0);
-            if span.1 < max {
-                cuts.push(span.1 + 1);
+        let cuts = cuts(&tests, max);
+        // Which tests begin and end holding at each cut: one sweep, not every test at every cut
+        // (fail2ban without ipset writes one saddr rule per banned address).
+        let at = |n: u128| cuts.partition_point(|&c| c < n);
+        let (mut starts, mut ends) = (vec![Vec::new(); cuts.len()], vec![Vec::new(); cuts.len()]);
+        for (t, spans) in tests.iter().enumerate() {
+            for &(lo, hi) in spans {
+                starts[at(lo)].push(t);
+                if hi < max {
+                    ends[at(hi + 1)].push(t);
+                }
             }
         }
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut classes: Vec<(Vec<bool>, Class)> = Vec::new();
+        let mut active: BTreeSet<usize> = BTreeSet::new();
+        let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
+        let mut classes: Vec<(bool, Class)> = Vec::new();
         for (i, &lo) in cuts.iter().enumerate() {
+            ends[i].iter().for_each(|t| _ = active.remove(t));
+            active.extend(&starts[i]);
             let hi = cuts.get(i + 1).map_or(max, |next| next - 1);
-            let member: Vec<bool> = tests.iter().map(|spans| contains(spans, lo)).collect();
-            match classes.iter_mut().find(|(m, _)| *m == member) {
-                Some((_, class)) => class.spans.push((lo, hi)),
-                None => classes.push((member, new_class(v6, lo, hi))),
+            let key: Vec<usize> = active.iter().copied().collect();
+            match index.get(&key) {
+                Some(&c) => classes[c].1.spans.push((lo, hi)),
+                None => {
+                    classes.push((!key.is_empty(), new_class(v6, lo, hi)));
+                    index.insert(key, classes.len() - 1);
+                }
             }
         }
         // The region outside every test goes first: its verdict is the one shown when none pass.
-        classes.sort_by_key(|(member, _)| member.iter().any(|&m| m));
+        classes.sort_by_key(|(inside, _)| *inside);
         let classes = classes.into_iter().map(|(_, class)| class).collect();
         Partition { classes }
     }
+}
+
+/// Where some test begins or stops holding, sorted, from 0.
+fn cuts(tests: &[Vec<Span>], max: u128) -> Vec<u128> {
+    let mut cuts = vec![0u128];
+    for span in tests.iter().flatten() {
+        cuts.push(span.0);
+        if span.1 < max {
+            cuts.push(span.1 + 1);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
 }
 
 fn new_class(v6: bool, lo: u128, hi: u128) -> Class {
@@ -150,12 +175,6 @@ fn addr(v6: bool, n: u128) -> IpAddr {
         // Spans of v4 never pass u32::MAX.
         IpAddr::V4(Ipv4Addr::from(u32::try_from(n).unwrap_or(u32::MAX)))
     }
-}
-
-/// Whether sorted, disjoint spans hold `n`.
-fn contains(spans: &[Span], n: u128) -> bool {
-    let after = spans.partition_point(|&(lo, _)| lo <= n);
-    after > 0 && spans[after - 1].1 >= n
 }
 
 /// The same addresses as sorted, disjoint, non-adjacent spans.

@@ -352,3 +352,34 @@ fn odd_constructs_are_named_not_guessed() {
         "{answer:?}"
     );
 }
+
+#[test]
+#[ignore = "a timing, meaningful only with --release"]
+fn a_thousand_banned_addresses_cost() {
+    use super::build::{Build, dport, input, jump, r, saddr, tcp};
+    use crate::firewall::rules::{Action, Policy};
+    use std::time::Instant;
+    // fail2ban without ipset: one `ip saddr A drop` rule per banned address, for ssh only.
+    let bans: Vec<String> = (0..1000u32)
+        .map(|i| std::net::Ipv4Addr::from(0xc633_6400 + i * 7).to_string())
+        .collect();
+    let rules = bans
+        .iter()
+        .map(|a| r(vec![saddr(&[a])], Action::Reject))
+        .collect();
+    let t = input(Policy::Accept, vec![r(vec![tcp(), dport(22)], jump("f2b"))]).chain("f2b", rules);
+    let (rules, host) = (Ruleset { tables: vec![t] }, host());
+    let start = Instant::now();
+    let evaluator = Evaluator::new(&rules, &host);
+    let prepared = start.elapsed();
+    let start = Instant::now();
+    let ssh = evaluator.reach(&tcp_port(22));
+    let one = start.elapsed();
+    eprintln!("bans: prepared in {prepared:?}; the ssh listener in {one:?}");
+    let Reach::SomeSources { pass, .. } = ssh else {
+        panic!("{ssh:?}")
+    };
+    let banned: std::net::IpAddr = bans[500].parse().unwrap();
+    assert!(!pass.iter().any(|n| n.contains(&banned)));
+    assert_eq!(evaluator.reach(&tcp_port(80)), open());
+}
