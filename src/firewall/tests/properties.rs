@@ -137,6 +137,7 @@ proptest! {
                 iif: "fwt-h",
                 oif: Oif::None,
                 dnat: false,
+                tracked: Some(true),
             };
             let passes = matches!(evaluator.prep.decide(&pkt).verdict, Verdict::Delivered(_));
             let said = match &answer {
