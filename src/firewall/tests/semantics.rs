@@ -704,3 +704,16 @@ fn an_undecided_test_and_its_negation_are_different_questions() {
     let answer = at(vec![t], udp_port(5353));
     assert!(matches!(answer, Reach::Unknown { .. }), "{answer:?}");
 }
+
+#[test]
+fn a_listener_on_an_address_no_interface_holds_is_not_guessed() {
+    let answer = at(vec![input(Policy::Accept, vec![])], tcp_on("192.0.2.9:22"));
+    let construct = "192.0.2.9, which no interface holds".to_string();
+    assert_eq!(answer, Reach::Unknown { construct });
+    // A host with loopback only: no other host can send to it.
+    let lo_only = crate::firewall::eval::Host {
+        interfaces: vec![host().interfaces[0].clone()],
+    };
+    let rules = ruleset(vec![input(Policy::Accept, vec![])]);
+    assert_eq!(reach(&rules, &lo_only, &tcp_port(22)), Reach::LocalOnly);
+}
