@@ -28,7 +28,13 @@ impl Evaluator<'_> {
     pub fn forwards(&self) -> Vec<Forward> {
         let mut found: Vec<Forward> = Vec::new();
         for candidate in self.candidates() {
+            // A rule limited to a destination no address here is in (a Kubernetes service's
+            // cluster IP) publishes nothing to other hosts: not walked.
+            let reachable = |a: &IpAddr| candidate.daddr.is_none_or(|net| net.contains(a));
             for (iif, daddr) in self.prep_targets(candidate.v6) {
+                if !reachable(&daddr) {
+                    continue;
+                }
                 let (proto, port) = (candidate.proto, candidate.port);
                 let (reach, rewritten) = self.at(proto, iif, daddr, port, true);
                 let Some(to) = rewritten else { continue };

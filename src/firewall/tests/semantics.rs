@@ -717,3 +717,33 @@ fn a_listener_on_an_address_no_interface_holds_is_not_guessed() {
     let rules = ruleset(vec![input(Policy::Accept, vec![])]);
     assert_eq!(reach(&rules, &lo_only, &tcp_port(22)), Reach::LocalOnly);
 }
+
+#[test]
+fn a_forward_limited_to_one_address_says_so_and_is_walked_there_only() {
+    let pre = vec![r(
+        vec![daddr("10.213.0.1"), tcp(), dport(8080)],
+        dnat("172.17.0.5:80"),
+    )];
+    let fwd = vec![r(vec![], Action::Accept)];
+    let t = table(TableFamily::Ip, "t").nat("pre", -100, pre).base(
+        "fwd",
+        Hook::Forward,
+        0,
+        Policy::Drop,
+        fwd,
+    );
+    let found = forwards(&ruleset(vec![t]), &host());
+    let to = "172.17.0.5:80".parse().unwrap();
+    let expect = Forward {
+        proto: Proto::Tcp,
+        port: 8080,
+        daddr: Some(net("10.213.0.1/32")),
+        to,
+        reach: Reach::Forwarded {
+            to,
+            target: None,
+            assumed: Vec::new(),
+        },
+    };
+    assert_eq!(found, vec![expect]);
+}
