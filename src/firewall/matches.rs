@@ -41,7 +41,7 @@ pub(super) enum Tri {
 }
 
 impl Tri {
-    fn of(b: bool) -> Tri {
+    pub(super) fn of(b: bool) -> Tri {
         if b { Tri::Yes } else { Tri::No }
     }
 }

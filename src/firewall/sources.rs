@@ -159,6 +159,38 @@ fn span_of(value: &Value, v6: bool) -> Option<Span> {
     }
 }
 
+/// A set of addresses of one family as merged spans, looked up by binary search (a set of
+/// 2,000 prefixes is read by every walk that reaches a rule naming it).
+#[derive(Debug, Clone)]
+pub(super) struct AddressSet {
+    pub v6: bool,
+    spans: Vec<Span>,
+}
+
+impl AddressSet {
+    /// `None` unless every value is a prefix or range of the first one's family.
+    pub fn of(values: &[Value]) -> Option<AddressSet> {
+        let v6 = match values.first()? {
+            Value::Net(net) => net.addr().is_ipv6(),
+            Value::AddrRange(lo, _) => lo.is_ipv6(),
+            _ => return None,
+        };
+        let spans: Option<Vec<Span>> = values.iter().map(|v| span_of(v, v6)).collect();
+        Some(AddressSet {
+            v6,
+            spans: merged(spans?),
+        })
+    }
+
+    pub fn holds(&self, addr: IpAddr) -> bool {
+        let Some(n) = int(addr, self.v6) else {
+            return false;
+        };
+        let i = self.spans.partition_point(|&(_, hi)| hi < n);
+        self.spans.get(i).is_some_and(|&(lo, _)| lo <= n)
+    }
+}
+
 /// The address as an integer when it is of the family.
 pub(super) fn int(addr: IpAddr, v6: bool) -> Option<u128> {
     match (addr, v6) {

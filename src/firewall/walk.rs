@@ -187,6 +187,7 @@ impl<'r> Walker<'_, 'r> {
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut c, mut i) = (base, 0);
         loop {
+            i = self.prep.next_rule(t, c, i, pkt.dport);
             let Some(rule) = chains[c].rules.get(i) else {
                 match stack.pop() {
                     Some(caller) => (c, i) = caller,
@@ -204,7 +205,7 @@ impl<'r> Walker<'_, 'r> {
             }
             // A rule with no verdict (counter, log) cannot change the way: its tests and
             // their assumptions are not read.
-            if rule.action == Action::Continue || !self.holds(pkt, t, rule)? {
+            if matches!(rule.action, Action::Continue) || !self.holds(pkt, t, rule)? {
                 continue;
             }
             match self.step(pkt, &rule.action)? {
@@ -312,6 +313,10 @@ impl<'r> Walker<'_, 'r> {
             Values::List(list) => list.as_slice(),
             Values::Set(name) => {
                 let set = self.prep.sets[t].get(name.as_str());
+                let by_spans = set.and_then(|&s| self.prep.address_test(t, s, field, negated, pkt));
+                if let Some(answer) = by_spans {
+                    return answer;
+                }
                 let set = set.map(|&s| &self.prep.ruleset.tables[t].sets[s]);
                 match matches::set_values(set, name) {
                     Ok(values) => values,

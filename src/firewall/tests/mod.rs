@@ -4,6 +4,7 @@
 mod build;
 mod conntrack;
 mod fixtures;
+mod indexes;
 mod nat_family;
 mod nat_sources;
 mod properties;
