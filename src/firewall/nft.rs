@@ -14,9 +14,10 @@
 //! dependencies do; an ICMP header test becomes its protocol test, all it says to a TCP or
 //! UDP packet.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
+use serde_json::value::RawValue;
 
 use super::rules::{
     Action, BaseChain, Chain, ChainKind, Match, Policy, Rule, Ruleset, Table, TableFamily,
@@ -42,20 +43,40 @@ pub enum NftJsonError {
 }
 
 pub fn parse_nft_json(text: &str) -> Result<Ruleset, NftJsonError> {
-    let json: Json = serde_json::from_str(text)?;
-    let items = json
-        .get("nftables")
-        .and_then(Json::as_array)
-        .ok_or(NftJsonError::Shape)?;
+    let items = items(text)?;
     let mut builder = Builder::default();
-    // Declarations first, so a rule finds a verdict map listed after it.
-    items.iter().for_each(|item| builder.declare(item));
-    for rule in items.iter().filter_map(|item| item.get("rule")) {
-        builder.rule(rule);
+    // Declarations first, so a rule finds a verdict map listed after it. Each body becomes a
+    // JSON tree only while it is read: 5,000 rules never make one tree of the whole dump,
+    // whose building and dropping was most of the parse (docs/firewall.md, Reading).
+    for (key, body) in items.iter().filter(|(key, _)| key != "rule") {
+        if let Ok(body) = serde_json::from_str::<Json>(body.get()) {
+            builder.declare(key, &body);
+        }
+    }
+    for (_, body) in items.iter().filter(|(key, _)| key == "rule") {
+        if let Ok(body) = serde_json::from_str::<Json>(body.get()) {
+            builder.rule(&body);
+        }
     }
     Ok(Ruleset {
         tables: builder.tables,
     })
+}
+
+/// The `nftables` list's items as (kind, unparsed body): `("rule", {...})`. An item that is
+/// not an object of one key is skipped, as an unknown kind is.
+fn items(text: &str) -> Result<Vec<(String, &RawValue)>, NftJsonError> {
+    let whole: &RawValue = serde_json::from_str(text)?;
+    let shape = |_| NftJsonError::Shape;
+    let top: HashMap<String, &RawValue> = serde_json::from_str(whole.get()).map_err(shape)?;
+    let list = top.get("nftables").ok_or(NftJsonError::Shape)?;
+    let list: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(shape)?;
+    Ok(list.into_iter().filter_map(item).collect())
+}
+
+fn item(raw: &RawValue) -> Option<(String, &RawValue)> {
+    let object: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+    object.into_iter().next()
 }
 
 /// Whether a table holds an iptables-nft compatibility expression.
@@ -84,11 +105,8 @@ struct Builder {
 }
 
 impl Builder {
-    fn declare(&mut self, item: &Json) {
-        let Some((key, body)) = item.as_object().and_then(|o| o.iter().next()) else {
-            return;
-        };
-        match key.as_str() {
+    fn declare(&mut self, key: &str, body: &Json) {
+        match key {
             "table" => {
                 self.table(body, "name");
             }
