@@ -1,8 +1,7 @@
 //! The ruleset prepared once for every packet's walk: each hook's base chains in priority
 //! order, chains and sets by name, where each jump leads, the source classes, long chains'
-//! rules by destination port, address sets as spans. And the two-way
-//! walk: a construct the walk cannot decide is answered both ways, and named only when the
-//! two ways end differently.
+//! rules by destination port, address sets as spans. And the two-way walk: a construct the
+//! walk cannot decide is answered both ways, and named only when the two ways end differently.
 
 use std::collections::HashMap;
 
