@@ -48,35 +48,39 @@ pub fn parse_nft_json(text: &str) -> Result<Ruleset, NftJsonError> {
     // Declarations first, so a rule finds a verdict map listed after it. Each body becomes a
     // JSON tree only while it is read: 5,000 rules never make one tree of the whole dump,
     // whose building and dropping was most of the parse (docs/firewall.md, Reading).
-    for (key, body) in items.iter().filter(|(key, _)| key != "rule") {
-        if let Ok(body) = serde_json::from_str::<Json>(body.get()) {
-            builder.declare(key, &body);
-        }
+    let declarations = items.iter().filter_map(|item| item.iter().next());
+    for (key, body) in declarations.filter(|(key, _)| *key != "rule") {
+        builder.declare(key, &serde_json::from_str(body.get())?);
     }
-    for (_, body) in items.iter().filter(|(key, _)| key == "rule") {
-        if let Ok(body) = serde_json::from_str::<Json>(body.get()) {
-            builder.rule(&body);
-        }
+    for body in items.iter().filter_map(|item| item.get("rule")) {
+        builder.rule(&serde_json::from_str(body.get())?);
     }
     Ok(Ruleset {
         tables: builder.tables,
     })
 }
 
-/// The `nftables` list's items as (kind, unparsed body): `("rule", {...})`. An item that is
-/// not an object of one key is skipped, as an unknown kind is.
-fn items(text: &str) -> Result<Vec<(String, &RawValue)>, NftJsonError> {
+/// An item of the `nftables` list, its bodies unparsed: `{"rule": {...}}`. Its first key in
+/// sorted order is what it declares, as serde_json's `Map` has it.
+type Item<'a> = BTreeMap<String, &'a RawValue>;
+
+/// The `nftables` list's objects; an item that is not an object is skipped, as an unknown
+/// kind is. Text serde_json would not read (a number out of range, a lone surrogate) is a
+/// syntax error wherever it is, as when the whole document was read at once.
+fn items(text: &str) -> Result<Vec<Item<'_>>, NftJsonError> {
     let whole: &RawValue = serde_json::from_str(text)?;
     let shape = |_| NftJsonError::Shape;
-    let top: HashMap<String, &RawValue> = serde_json::from_str(whole.get()).map_err(shape)?;
+    let top: HashMap<String, &RawValue> = match serde_json::from_str(whole.get()) {
+        Ok(top) => top,
+        Err(e) if whole.get().starts_with('{') => return Err(e.into()),
+        Err(_) => return Err(NftJsonError::Shape),
+    };
     let list = top.get("nftables").ok_or(NftJsonError::Shape)?;
     let list: Vec<&RawValue> = serde_json::from_str(list.get()).map_err(shape)?;
-    Ok(list.into_iter().filter_map(item).collect())
-}
-
-fn item(raw: &RawValue) -> Option<(String, &RawValue)> {
-    let object: BTreeMap<String, &RawValue> = serde_json::from_str(raw.get()).ok()?;
-    object.into_iter().next()
+    let objects = list.into_iter().filter(|raw| raw.get().starts_with('{'));
+    Ok(objects
+        .map(|raw| serde_json::from_str(raw.get()))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Whether a table holds an iptables-nft compatibility expression.

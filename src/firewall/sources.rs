@@ -168,7 +168,7 @@ pub(super) struct AddressSet {
 }
 
 impl AddressSet {
-    /// `None` unless every value is a prefix or range of the first one's family.
+    /// `None` unless every value is a prefix or ordered range of the first one's family.
     pub fn of(values: &[Value]) -> Option<AddressSet> {
         let v6 = match values.first()? {
             Value::Net(net) => net.addr().is_ipv6(),
@@ -176,9 +176,15 @@ impl AddressSet {
             _ => return None,
         };
         let spans: Option<Vec<Span>> = values.iter().map(|v| span_of(v, v6)).collect();
+        let spans = spans?;
+        // An inverted range (nft refuses one; hand-made JSON may hold it) would unsort the
+        // merged spans: such a set is read value by value.
+        if spans.iter().any(|(lo, hi)| lo > hi) {
+            return None;
+        }
         Some(AddressSet {
             v6,
-            spans: merged(spans?),
+            spans: merged(spans),
         })
     }
 

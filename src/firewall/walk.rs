@@ -187,7 +187,20 @@ impl<'r> Walker<'_, 'r> {
         let mut stack: Vec<(usize, usize)> = Vec::new();
         let (mut c, mut i) = (base, 0);
         loop {
-            i = self.prep.next_rule(t, c, i, pkt.dport);
+            let (next, len) = (
+                self.prep.next_rule(t, c, i, pkt.dport),
+                chains[c].rules.len(),
+            );
+            // Rules the port index skips count as read: the loop guard trips where it would
+            // reading them one by one.
+            self.steps += next.min(len) - i.min(len) + usize::from(next < len);
+            if self.steps > MAX_STEPS {
+                return Ok(End::Unknown(format!(
+                    "a loop through chain {}",
+                    chains[c].name
+                )));
+            }
+            i = next;
             let Some(rule) = chains[c].rules.get(i) else {
                 match stack.pop() {
                     Some(caller) => (c, i) = caller,
@@ -196,13 +209,6 @@ impl<'r> Walker<'_, 'r> {
                 continue;
             };
             i += 1;
-            self.steps += 1;
-            if self.steps > MAX_STEPS {
-                return Ok(End::Unknown(format!(
-                    "a loop through chain {}",
-                    chains[c].name
-                )));
-            }
             // A rule with no verdict (counter, log) cannot change the way: its tests and
             // their assumptions are not read.
             if matches!(rule.action, Action::Continue) || !self.holds(pkt, t, rule)? {

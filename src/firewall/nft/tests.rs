@@ -363,3 +363,60 @@ proptest! {
         let _ = parse_nft_json(&set.to_string());
     }
 }
+
+const TABLE_AND_CHAIN: &str = r#"{"table": {"family": "inet", "name": "t"}},
+    {"chain": {"family": "inet", "table": "t", "name": "c", "type": "filter",
+      "hook": "input", "prio": 0, "policy": "drop"}}"#;
+const RULE: &str = r#"{"family": "inet", "table": "t", "chain": "c", "handle": 7,
+      "expr": [{"accept": null}]}"#;
+
+fn with_rule(item: &str) -> String {
+    format!(r#"{{"nftables": [{TABLE_AND_CHAIN}, {item}]}}"#)
+}
+
+fn rules_in_c(ruleset: &Ruleset) -> usize {
+    chain(table(ruleset, TableFamily::Inet, "t"), "c")
+        .rules
+        .len()
+}
+
+#[test]
+fn an_item_read_alone_keeps_its_rule_beside_another_key() {
+    let text = with_rule(&format!(r#"{{"counter": {{}}, "rule": {RULE}}}"#));
+    assert_eq!(rules_in_c(&parse_nft_json(&text).unwrap()), 1);
+}
+
+/// Text serde_json will not read, inside one rule, fails the dump as it did when the whole
+/// document was read at once, rather than losing the rule.
+#[test]
+fn what_serde_json_refuses_in_a_rule_is_a_syntax_error() {
+    let deep = format!("{}{}", "[".repeat(140), "]".repeat(140));
+    for odd in ["1e400", "\"\\ud800\"", deep.as_str()] {
+        let rule = RULE.replace("\"handle\": 7", &format!("\"handle\": 7, \"x\": {odd}"));
+        let parsed = parse_nft_json(&with_rule(&format!(r#"{{"rule": {rule}}}"#)));
+        assert!(matches!(parsed, Err(NftJsonError::Syntax(_))), "{odd}");
+    }
+}
+
+#[test]
+fn odd_items_and_tops_read_as_before() {
+    let tables = |text: &str| parse_nft_json(text).map(|r| r.tables.len()).ok();
+    assert_eq!(tables("  \n{\"nftables\": []}\n  "), Some(0));
+    for shape in ["{\"nftables\": {}}", "{\"nftables\": 5}", "null"] {
+        assert!(
+            matches!(parse_nft_json(shape), Err(NftJsonError::Shape)),
+            "{shape}"
+        );
+    }
+    assert!(matches!(
+        parse_nft_json("{\"nftables\": []} x"),
+        Err(NftJsonError::Syntax(_))
+    ));
+    let escaped = r#"{"nft\u0061bles": [{"t\u0061ble": {"family": "inet", "name": "t"}}]}"#;
+    assert_eq!(tables(escaped), Some(1));
+    let skipped = r#"{"nftables": [[1], "x", null, {"rule": 5}, {"rule": []}, {"table": 3}]}"#;
+    assert_eq!(tables(skipped), Some(0));
+    // Several keys: the first in sorted order is the declaration.
+    let two = r#"{"nftables": [{"zzz": 1, "table": {"family": "inet", "name": "t"}}]}"#;
+    assert_eq!(tables(two), Some(1));
+}

@@ -135,3 +135,70 @@ proptest! {
         }
     }
 }
+
+/// A jump loop whose chain holds 19 rules every packet to 22 fails plainly, indexed (`dport 9`)
+/// or not (`dport != 22`): the loop guard trips in the same chain either way.
+fn looped(indexed: bool) -> Ruleset {
+    let fails = || match indexed {
+        true => r(vec![tcp(), dport(9)], Action::Drop),
+        false => r(vec![tcp(), not(dport(22))], Action::Drop),
+    };
+    let mut a: Vec<R> = (0..19).map(|_| fails()).collect();
+    a.push(r(vec![], jump("b")));
+    let table = input(Policy::Drop, vec![r(vec![], jump("a"))])
+        .chain("a", a)
+        .chain("b", vec![r(vec![], jump("a"))]);
+    Ruleset {
+        tables: vec![table],
+    }
+}
+
+#[test]
+fn skipped_rules_count_towards_the_loop_guard() {
+    let host = super::build::host();
+    let (plain, indexed) = (looped(false), looped(true));
+    let (plain, indexed) = (
+        Evaluator::new(&plain, &host),
+        Evaluator::new(&indexed, &host),
+    );
+    let answer = indexed.reach(&tcp_port(22));
+    assert_eq!(answer, plain.reach(&tcp_port(22)));
+    let construct = "a loop through chain a".to_string();
+    assert_eq!(answer, crate::model::Reach::Unknown { construct });
+}
+
+/// A set holding an inverted range (nft refuses one; hand-made JSON may not) beside a /31
+/// that holds the host's 10.213.0.1 answers as the values written out do.
+#[test]
+fn an_inverted_range_does_not_hide_its_neighbours() {
+    let values = vec![
+        Value::AddrRange("10.213.0.5".parse().unwrap(), "10.213.0.0".parse().unwrap()),
+        Value::Net("10.213.0.0/31".parse().unwrap()),
+    ];
+    let rule = |values| {
+        let daddr = Match::Test {
+            field: Field::Daddr,
+            negated: false,
+            values,
+        };
+        r(vec![daddr], Action::Accept)
+    };
+    let by_set = input(Policy::Drop, vec![rule(Values::Set("s".into()))]).set("s", values.clone());
+    let by_list = input(Policy::Drop, vec![rule(Values::List(values))]);
+    let host = super::build::host();
+    let probe = tcp_on("10.213.0.1:22");
+    let by_set = Ruleset {
+        tables: vec![by_set],
+    };
+    let by_list = Ruleset {
+        tables: vec![by_list],
+    };
+    let answer = Evaluator::new(&by_set, &host).reach(&probe);
+    assert_eq!(answer, Evaluator::new(&by_list, &host).reach(&probe));
+    assert_eq!(
+        answer,
+        crate::model::Reach::Open {
+            assumed: Vec::new()
+        }
+    );
+}
