@@ -283,7 +283,7 @@ fn unsupported(ruleset: &Ruleset) -> Option<String> {
             if (odd_family || odd_hook) && table.family != TableFamily::Arp {
                 found.push(format!(
                     "{} {} chain {} ({:?} hook)",
-                    family_name(table.family),
+                    table.family.name(),
                     table.name,
                     chain.name,
                     base.hook
@@ -292,15 +292,4 @@ fn unsupported(ruleset: &Ruleset) -> Option<String> {
         }
     }
     (!found.is_empty()).then(|| found.join(", "))
-}
-
-pub(super) fn family_name(family: TableFamily) -> &'static str {
-    match family {
-        TableFamily::Ip => "ip",
-        TableFamily::Ip6 => "ip6",
-        TableFamily::Inet => "inet",
-        TableFamily::Arp => "arp",
-        TableFamily::Bridge => "bridge",
-        TableFamily::Netdev => "netdev",
-    }
 }

@@ -90,16 +90,7 @@ pub fn read(dumps: &Dumps) -> Read {
 
 /// nft's tables, with each iptables table holding `xt` swapped for its save text's.
 fn with_saves(nft: Ruleset, dumps: &Dumps, notes: &mut Vec<Note>) -> Ruleset {
-    let v4 = save(
-        dumps.nft_save_v4.as_deref(),
-        TableFamily::Ip,
-        Origin::IptablesNft,
-    );
-    let v6 = save(
-        dumps.nft_save_v6.as_deref(),
-        TableFamily::Ip6,
-        Origin::IptablesNft,
-    );
+    let (v4, v6) = nft_saves(dumps);
     let mut swaps = Swaps::default();
     let tables = nft
         .tables
@@ -158,16 +149,7 @@ fn saves_only(dumps: &Dumps, error: Option<NftJsonError>, notes: &mut Vec<Note>)
         Some(error) => Note::NftUnreadable(error.to_string()),
         None => Note::IptablesOnly,
     });
-    let v4 = save(
-        dumps.nft_save_v4.as_deref(),
-        TableFamily::Ip,
-        Origin::IptablesNft,
-    );
-    let v6 = save(
-        dumps.nft_save_v6.as_deref(),
-        TableFamily::Ip6,
-        Origin::IptablesNft,
-    );
+    let (v4, v6) = nft_saves(dumps);
     let tables = v4.into_iter().chain(v6).flat_map(|r| r.tables).collect();
     Ruleset { tables }
 }
@@ -192,6 +174,16 @@ fn add_legacy(ruleset: &mut Ruleset, dumps: &Dumps, notes: &mut Vec<Note>) {
     ruleset.tables.extend(legacy);
 }
 
+/// iptables-nft-save's and ip6tables-nft-save's texts, read.
+fn nft_saves(dumps: &Dumps) -> (Option<Ruleset>, Option<Ruleset>) {
+    let v4 = dumps.nft_save_v4.as_deref();
+    let v6 = dumps.nft_save_v6.as_deref();
+    (
+        save(v4, TableFamily::Ip, Origin::IptablesNft),
+        save(v6, TableFamily::Ip6, Origin::IptablesNft),
+    )
+}
+
 fn save(text: Option<&str>, family: TableFamily, origin: Origin) -> Option<Ruleset> {
     text.map(|text| parse_save(text, family, origin))
 }
@@ -204,15 +196,7 @@ fn push_if_any(notes: &mut Vec<Note>, tables: Vec<String>, note: fn(Vec<String>)
 
 /// `ip6 filter`, as nft names a table.
 pub fn label(table: &Table) -> String {
-    let family = match table.family {
-        TableFamily::Ip => "ip",
-        TableFamily::Ip6 => "ip6",
-        TableFamily::Inet => "inet",
-        TableFamily::Arp => "arp",
-        TableFamily::Bridge => "bridge",
-        TableFamily::Netdev => "netdev",
-    };
-    format!("{family} {}", table.name)
+    format!("{} {}", table.family.name(), table.name)
 }
 
 /// Every construct not understood where it could decide a TCP or UDP verdict, counted, and

@@ -25,6 +25,20 @@ pub enum TableFamily {
     Netdev,
 }
 
+impl TableFamily {
+    /// The family as nft writes it: `ip6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFamily::Ip => "ip",
+            TableFamily::Ip6 => "ip6",
+            TableFamily::Inet => "inet",
+            TableFamily::Arp => "arp",
+            TableFamily::Bridge => "bridge",
+            TableFamily::Netdev => "netdev",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Ruleset {
     pub tables: Vec<Table>,

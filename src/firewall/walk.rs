@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use crate::model::{Decider, RuleRef};
 
 use super::matches::{self, Oif, Packet, Tri};
-use super::prepared::{FORWARD, INPUT, PREROUTING, Prepared, family_name};
+use super::prepared::{FORWARD, INPUT, PREROUTING, Prepared};
 use super::rules::{Action, ChainKind, Field, Match, Origin, Policy, Rule, Values};
 
 /// Rules read for one packet before the walk gives up (nft refuses loops; this is a guard).
@@ -383,7 +383,7 @@ impl<'r> Walker<'_, 'r> {
             Some(rule) => RuleRef::Position(rule.position),
         };
         Decider {
-            family: family_name(table.family).to_string(),
+            family: table.family.name().to_string(),
             table: table.name.clone(),
             chain: table.chains[c].name.clone(),
             rule,
